@@ -1,0 +1,73 @@
+/* gbdt.h -- histogram gradient-boosted decision trees.
+ *
+ * Features are binned once (quantile bins, at most 'max_bins' per feature,
+ * plus one bin for missing values); trees grow leaf-wise (best gain first) up
+ * to 'max_leaves' leaves and 'max_depth' levels, with second-order gains and L2
+ * on leaf values (as xgboost / LightGBM).  Missing values learn their own
+ * direction at every split.  Categorical features (codes 0..K-1) split by
+ * sorting categories on gradient/hessian ratio (LightGBM's many-vs-many rule).
+ * Histograms are built in parallel over features, so results are identical for
+ * any thread count.
+ *
+ * Layout: X is (N, D) row-major float, NaN = missing; categorical columns hold
+ * the code as a float. */
+#ifndef SG_GBDT_H
+#define SG_GBDT_H
+
+#include <stdint.h>
+
+#include "error.h"
+
+typedef struct sg_gbdt sg_gbdt;
+
+enum { SG_GBDT_LOGLOSS = 0, SG_GBDT_SQUARED = 1 };
+
+typedef struct sg_gbdt_params {
+    int objective;          /* SG_GBDT_LOGLOSS (y in {0,1}) or SG_GBDT_SQUARED; default LOGLOSS */
+    int n_trees;            /* boosting rounds (maximum when early stopping); default 300 */
+    int max_depth;          /* 0 = no limit; default 6 */
+    int max_leaves;         /* default 31 */
+    float learning_rate;    /* default 0.1 */
+    float min_child_weight; /* minimum hessian sum in a leaf; default 1 */
+    float min_split_gain;   /* default 0 */
+    float lambda_l2;        /* L2 on leaf values; default 1 */
+    float subsample;        /* row fraction per tree, (0,1]; default 1 */
+    float colsample;        /* feature fraction per tree, (0,1]; default 1 */
+    int max_bins;           /* 2..255; default 255 */
+    int early_stopping;     /* stop after this many rounds without improvement on the
+                               validation set; 0 = off; default 0 */
+    uint64_t seed;          /* default SG_DEFAULT_SEED */
+    int n_threads;          /* 0 = all cores */
+    int verbose;            /* log a line every this many trees (0 = only a summary) */
+} sg_gbdt_params;
+
+void sg_gbdt_params_default(sg_gbdt_params *p);
+
+/* Train on X (N,D), y (N), optional weights w (N, NULL = 1).  'is_cat' (D,
+ * NULL = all numeric) marks categorical features.  Optional validation set
+ * (Xv (Nv,D), yv, NULL when Nv = 0) drives early stopping: the model keeps the
+ * best round.  *out is owned by the caller (sg_gbdt_free).  Errors: SG_EINVAL
+ * for bad parameters or labels, SG_ENUMERIC if a loss becomes non-finite,
+ * SG_ENOMEM. */
+int sg_gbdt_train(sg_gbdt **out, const float *X, const float *y, const float *w, int64_t N,
+                  int D, const uint8_t *is_cat, const float *Xv, const float *yv, int64_t Nv,
+                  const sg_gbdt_params *p, sg_error *err);
+
+/* Predictions for X (N,D) into out (N): probabilities for LOGLOSS, values for
+ * SQUARED.  'margin' != 0 gives the raw additive score instead. */
+int sg_gbdt_predict(const sg_gbdt *m, const float *X, int64_t N, int margin, double *out,
+                    sg_error *err);
+
+int sg_gbdt_n_trees(const sg_gbdt *m);       /* trees kept (the best round with early stopping) */
+int sg_gbdt_n_features(const sg_gbdt *m);
+const sg_gbdt_params *sg_gbdt_get_params(const sg_gbdt *m);
+/* Total split gain per feature into gain (D). */
+void sg_gbdt_importance(const sg_gbdt *m, double *gain);
+
+/* Serialise into a malloc'd buffer (*buf owned by caller, sg_free) / parse one. */
+int sg_gbdt_save(const sg_gbdt *m, unsigned char **buf, size_t *len, sg_error *err);
+int sg_gbdt_load(sg_gbdt **out, const unsigned char *buf, size_t len, sg_error *err);
+
+void sg_gbdt_free(sg_gbdt *m);   /* NULL is a no-op */
+
+#endif

@@ -1,0 +1,52 @@
+/* linalg.h -- the only door to BLAS/LAPACK.
+ *
+ * Every other module calls these wrappers; with BLAS=ref (make BLAS=ref) they
+ * run the naive reference loops in the same file, which tests also call
+ * directly (the *_ref functions) to check the two agree.  Matrices are dense,
+ * row-major. */
+#ifndef SG_LINALG_H
+#define SG_LINALG_H
+
+#include <stdint.h>
+
+/* C (M,N) = alpha * op(A) op(B) + beta * C, op = transpose when trans_* != 0.
+ * A is (M,K) or (K,M) when transposed; B is (K,N) or (N,K). Row-major, float. */
+void sg_sgemm(int trans_a, int trans_b, int M, int N, int K, float alpha, const float *A,
+              const float *B, float beta, float *C);
+void sg_sgemm_ref(int trans_a, int trans_b, int M, int N, int K, float alpha, const float *A,
+                  const float *B, float beta, float *C);
+/* Double-precision versions. */
+void sg_dgemm(int trans_a, int trans_b, int M, int N, int K, double alpha, const double *A,
+              const double *B, double beta, double *C);
+void sg_dgemm_ref(int trans_a, int trans_b, int M, int N, int K, double alpha, const double *A,
+                  const double *B, double beta, double *C);
+/* y (M) = alpha * op(A) x + beta * y, A (M,N) row-major (trans: y has N entries). */
+void sg_sgemv(int trans, int M, int N, float alpha, const float *A, const float *x, float beta,
+              float *y);
+void sg_sgemv_ref(int trans, int M, int N, float alpha, const float *A, const float *x,
+                  float beta, float *y);
+void sg_dgemv(int trans, int M, int N, double alpha, const double *A, const double *x,
+              double beta, double *y);
+void sg_dgemv_ref(int trans, int M, int N, double alpha, const double *A, const double *x,
+                  double beta, double *y);
+/* C (N,N) = alpha * A^T A + beta * C for A (K,N), upper and lower triangles both filled. */
+void sg_dsyrk_t(int N, int K, double alpha, const double *A, double beta, double *C);
+void sg_dsyrk_t_ref(int N, int K, double alpha, const double *A, double beta, double *C);
+double sg_ddot(int n, const double *x, const double *y);
+void sg_daxpy(int n, double a, const double *x, double *y);
+float sg_sdot(int n, const float *x, const float *y);
+void sg_saxpy(int n, float a, const float *x, float *y);
+
+/* Solve A x = b for symmetric positive definite A (N,N), in place: A is
+ * overwritten by its Cholesky factor and b (N) by x.  Returns 0, or the 1-based
+ * index of the failing pivot when A is not positive definite. */
+int sg_dposv(int N, double *A, double *b);
+/* Same with several right-hand sides: B (N,NRHS) row-major. */
+int sg_dposv_multi(int N, int NRHS, double *A, double *B);
+
+/* Name of the BLAS in use ("openblas 0.3.21 (Haswell)" or "reference"). Static. */
+const char *sg_blas_info(void);
+/* Threads BLAS may use (0 = leave the library default). */
+void sg_blas_set_threads(int n);
+
+#endif

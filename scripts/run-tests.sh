@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# run-tests.sh DIR... -- run every test program in the given folders and total
+# the cmocka results into one closing line "N passed, N failed".
+#
+# A program that crashes or exits non-zero without cmocka counting a failure
+# (a sanitizer report, say) counts as one failure.  Tests run from the
+# repository root so fixtures are found as tests/data/...
+set -u
+export CMOCKA_MESSAGE_OUTPUT=stdout
+export OMP_NUM_THREADS="${OMP_NUM_THREADS:-2}"
+export UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1"
+export ASAN_OPTIONS="detect_leaks=1:abort_on_error=0"
+# OpenBLAS 0.3.21 does not recognise some AVX-512 CPUs; pick its SkylakeX kernels there.
+if [ -z "${OPENBLAS_CORETYPE:-}" ] && grep -q avx512f /proc/cpuinfo 2>/dev/null; then
+    export OPENBLAS_CORETYPE=SkylakeX
+fi
+passed=0; failed=0
+for dir in "$@"; do
+    for t in "$dir"/test_*; do
+        [ -x "$t" ] || continue
+        case "$t" in *.d|*.o) continue;; esac
+        out=$("$t" 2>&1); rc=$?
+        p=$(printf '%s\n' "$out" | sed -n 's/^\[  PASSED  \] \([0-9]*\) test.*/\1/p' | awk '{s+=$1} END {print s+0}')
+        f=$(printf '%s\n' "$out" | sed -n 's/^\[  FAILED  \] \([0-9]*\) test.*/\1/p' | awk '{s+=$1} END {print s+0}')
+        if [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then f=1; fi
+        passed=$((passed + p)); failed=$((failed + f))
+        if [ "$f" -ne 0 ]; then
+            printf '%s\n' "$out" | tail -60
+            echo "FAIL $t (exit $rc)"
+        else
+            echo "ok   $t ($p)"
+        fi
+    done
+done
+echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ] && [ "$passed" -gt 0 ]

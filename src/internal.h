@@ -1,0 +1,17 @@
+/* internal.h -- macros shared by the library's sources (never installed).
+ *
+ * SG_INTERNAL marks functions that other library files use but that are not
+ * part of the public API: they get ELF "hidden" visibility, as Lua's LUAI_FUNC. */
+#ifndef SG_INTERNAL_H
+#define SG_INTERNAL_H
+
+#if defined(__GNUC__)
+#define SG_INTERNAL __attribute__((visibility("hidden"))) extern
+#else
+#define SG_INTERNAL extern
+#endif
+
+#define SG_MIN(a, b) ((a) < (b) ? (a) : (b))
+#define SG_MAX(a, b) ((a) > (b) ? (a) : (b))
+
+#endif
