@@ -29,24 +29,53 @@ void sg_dgemv(int trans, int M, int N, double alpha, const double *A, const doub
               double beta, double *y);
 void sg_dgemv_ref(int trans, int M, int N, double alpha, const double *A, const double *x,
                   double beta, double *y);
-/* C (N,N) = alpha * A^T A + beta * C for A (K,N), upper and lower triangles both filled. */
+/* C (N,N) = alpha * A^T A + beta * C for A (K,N), upper and lower triangles both filled.
+ * In all routines beta == 0 overwrites the output without reading it (NaN there is
+ * harmless) and zero sizes are allowed. */
 void sg_dsyrk_t(int N, int K, double alpha, const double *A, double beta, double *C);
 void sg_dsyrk_t_ref(int N, int K, double alpha, const double *A, double beta, double *C);
+/* Dot products and y += a x on contiguous vectors of n entries (n <= 0: 0 / no-op). */
 double sg_ddot(int n, const double *x, const double *y);
 void sg_daxpy(int n, double a, const double *x, double *y);
 float sg_sdot(int n, const float *x, const float *y);
 void sg_saxpy(int n, float a, const float *x, float *y);
+double sg_ddot_ref(int n, const double *x, const double *y);
+void sg_daxpy_ref(int n, double a, const double *x, double *y);
+float sg_sdot_ref(int n, const float *x, const float *y);
+void sg_saxpy_ref(int n, float a, const float *x, float *y);
 
 /* Solve A x = b for symmetric positive definite A (N,N), in place: A is
  * overwritten by its Cholesky factor and b (N) by x.  Returns 0, or the 1-based
- * index of the failing pivot when A is not positive definite. */
+ * index of the failing pivot when A is not positive definite.
+ * Only the lower triangle of A is read; on success it holds L with A = L L^T
+ * (the strict upper triangle is left as it was).  On failure A is partly
+ * overwritten and b is unchanged.  N <= 0 returns 0. */
 int sg_dposv(int N, double *A, double *b);
 /* Same with several right-hand sides: B (N,NRHS) row-major. */
 int sg_dposv_multi(int N, int NRHS, double *A, double *B);
+/* The naive Cholesky solve (B (N,NRHS)), same contract; what BLAS=ref uses. */
+int sg_dposv_ref(int N, int NRHS, double *A, double *B);
 
 /* Name of the BLAS in use ("openblas 0.3.21 (Haswell)" or "reference"). Static. */
 const char *sg_blas_info(void);
 /* Threads BLAS may use (0 = leave the library default). */
 void sg_blas_set_threads(int n);
+/* Threads BLAS currently uses (1 for the reference build).  When it is 1, the
+ * wrappers may be called from several threads at once without oversubscribing
+ * the CPUs; callers with their own OpenMP loops use that to decide. */
+int sg_blas_get_threads(void);
+
+/* ---------------------------------------------------------------------------
+ * inverse of a symmetric positive definite matrix (added for EASE, recommend) */
+
+/* A (N,N) = A^-1 in place for symmetric positive definite A, through its Cholesky
+ * factor (LAPACK potrf + potri).  Only the lower triangle of A is read; on success
+ * BOTH triangles hold the inverse.  Returns 0, or the 1-based index of the failing
+ * pivot when A is not positive definite (A is then partly overwritten).  N <= 0
+ * returns 0.  Float and double versions, each with its naive reference. */
+int sg_sposinv(int N, float *A);
+int sg_sposinv_ref(int N, float *A);
+int sg_dposinv(int N, double *A);
+int sg_dposinv_ref(int N, double *A);
 
 #endif
