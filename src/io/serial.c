@@ -105,7 +105,7 @@ int sg_rbuf_f64s(sg_rbuf *r, double *v, size_t n, const char *what, sg_error *er
 
 int sg_rbuf_str(sg_rbuf *r, char **out, size_t max_len, const char *what, sg_error *err)
 {
-    uint32_t n;
+    uint32_t n = 0;
     int rc = sg_rbuf_u32(r, &n, what, err);
     if (rc) return rc;
     if (n == 0xFFFFFFFFu) {
@@ -123,7 +123,7 @@ int sg_rbuf_str(sg_rbuf *r, char **out, size_t max_len, const char *what, sg_err
 
 int sg_rbuf_count(sg_rbuf *r, int64_t *n, int64_t max, const char *what, sg_error *err)
 {
-    int64_t v;
+    int64_t v = 0;
     int rc = sg_rbuf_i64(r, &v, what, err);
     if (rc) return rc;
     if (v < 0 || v > max)
