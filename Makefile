@@ -26,7 +26,7 @@ endif
 
 CPPFLAGS := -Iinclude -Isrc -D_GNU_SOURCE
 CFLAGS   := -std=c11 $(OPT) $(WARN) -fvisibility=hidden -MMD -MP $(EXTRA_CFLAGS)
-LDLIBS   := -lm -lpthread
+LDLIBS   := -ljansson -lm -lpthread
 
 ifeq ($(BLAS),openblas)
 CPPFLAGS += -DSG_USE_BLAS $(shell pkg-config --cflags openblas 2>/dev/null)

@@ -1,13 +1,103 @@
-/* main.c -- the stratagem program: dispatch to cmd_<name>.c (placeholder, being written). */
+/* main.c -- the stratagem program: global flags, then dispatch to cmd_<name>.c.
+ *
+ * Only this file decides the process exit code (see cli.h).  Before anything
+ * else it makes sure OpenBLAS picks kernels for this CPU: OpenBLAS 0.3.21 does
+ * not recognise some AVX-512 CPUs and falls back to slow generic code, and it
+ * reads OPENBLAS_CORETYPE when the library loads, i.e. before main(); so when
+ * the variable is unset on an AVX-512 machine we set it and re-execute. */
+#include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
+
+#include "cli.h"
+#include "stratagem/linalg.h"
+#include "stratagem/log.h"
+
+#define VERSION "0.1.0"
+
+typedef struct command {
+    const char *name;
+    int (*fn)(int argc, char **argv);
+} command;
+
+static const command COMMANDS[] = {
+    {"train", cmd_train},       {"predict", cmd_predict},
+    {"evaluate", cmd_evaluate}, {"plan", cmd_plan},
+    {NULL, NULL},
+};
+
+static void on_sigint(int sig)
+{
+    (void)sig;
+    static const char msg[] = "\nstratagem: interrupted\n";
+    ssize_t w = write(2, msg, sizeof msg - 1);
+    (void)w;
+    _exit(EXIT_INTERRUPT);   /* outputs are written to temporary files: nothing half-written stays */
+}
+
+static void fix_blas_coretype(char **argv)
+{
+#if defined(__x86_64__) && defined(__GNUC__)
+    if (getenv("OPENBLAS_CORETYPE") || getenv("SG_REEXEC")) return;
+    __builtin_cpu_init();
+    if (!__builtin_cpu_supports("avx512f")) return;
+    setenv("OPENBLAS_CORETYPE", "SkylakeX", 1);
+    setenv("SG_REEXEC", "1", 1);
+    execv("/proc/self/exe", argv);
+    /* if exec fails we simply go on with the generic kernels */
+#else
+    (void)argv;
+#endif
+}
+
+static void print_version(void)
+{
+    printf("stratagem %s\n", VERSION);
+    printf("blas: %s\n", sg_blas_info());
+#ifdef _OPENMP
+    printf("openmp: yes (%d)\n", _OPENMP);
+#else
+    printf("openmp: no\n");
+#endif
+}
 
 int main(int argc, char **argv)
 {
-    if (argc > 1 && strcmp(argv[1], "--version") == 0) {
-        printf("stratagem 0.1.0\n");
-        return 0;
+    fix_blas_coretype(argv);
+    signal(SIGINT, on_sigint);
+    int i = 1;
+    for (; i < argc && argv[i][0] == '-'; i++) {
+        const char *a = argv[i];
+        if (!strcmp(a, "-q") || !strcmp(a, "--quiet")) {
+            cli_quiet = 1;
+            sg_log_set_level(SG_LOG_WARN);
+        } else if (!strcmp(a, "-v") || !strcmp(a, "--verbose")) {
+            sg_log_set_level(SG_LOG_DEBUG);
+        } else if (!strcmp(a, "--version")) {
+            print_version();
+            return EXIT_OK;
+        } else if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
+            fputs(cli_help_text(NULL), stdout);
+            return EXIT_OK;
+        } else {
+            return cli_usage_error(NULL, "unrecognized option '%s'", a);
+        }
     }
-    fprintf(stderr, "stratagem: no commands yet\n");
-    return 2;
+    if (i >= argc) {
+        fputs(cli_help_text(NULL), stderr);
+        return EXIT_USAGE;
+    }
+    const char *cmd = argv[i];
+    if (!strcmp(cmd, "help")) {
+        const char *topic = i + 1 < argc ? argv[i + 1] : NULL;
+        const char *text = cli_help_text(topic);
+        if (!text) return cli_usage_error(NULL, "no help for unknown command '%s'", topic);
+        fputs(text, stdout);
+        return EXIT_OK;
+    }
+    for (const command *c = COMMANDS; c->name; c++)
+        if (!strcmp(c->name, cmd)) return c->fn(argc - i - 1, argv + i + 1);
+    return cli_usage_error(NULL, "unknown command '%s'", cmd);
 }

@@ -1,0 +1,107 @@
+/* cli.h -- helpers shared by the subcommands of the stratagem program.
+ *
+ * The CLI uses only the public API (include/stratagem/).  Each subcommand is
+ * 'int cmd_<name>(int argc, char **argv)' returning the process exit code:
+ *   0 success, 1 runtime failure, 2 usage error, 3 bad input data, 130 interrupted. */
+#ifndef SG_CLI_H
+#define SG_CLI_H
+
+#include <stdint.h>
+#include <stdio.h>
+
+#include "stratagem/error.h"
+#include "stratagem/table.h"
+
+enum { EXIT_OK = 0, EXIT_RUNTIME = 1, EXIT_USAGE = 2, EXIT_DATA = 3, EXIT_INTERRUPT = 130 };
+
+/* ---- option parsing ---- */
+enum { OPT_STR, OPT_INT, OPT_DOUBLE, OPT_FLAG, OPT_U64 };
+
+typedef struct cli_opt {
+    const char *name;    /* long name without "--" */
+    char short_name;     /* 0 if none */
+    int type;
+    void *dest;          /* const char **, int *, double *, int * (flag), uint64_t * */
+    int seen;            /* set by the parser */
+} cli_opt;
+
+/* Parse argv[0..argc) (argv[0] is the first argument after the command name).
+ * Positional arguments are stored into pos (up to max_pos; *n_pos set).
+ * '--help' / '-h' sets *help.  On a bad option prints a message naming it, with
+ * a hint to 'stratagem help CMD', and returns -1. */
+int cli_parse(const char *cmd, int argc, char **argv, cli_opt *opts, char **pos, int max_pos,
+              int *n_pos, int *help);
+
+/* Print "stratagem: CMD: message" and the help hint to stderr; returns EXIT_USAGE. */
+int cli_usage_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Print "stratagem: message" for a library error and map its code to an exit code. */
+int cli_fail(const sg_error *err);
+int cli_exit_code(int sg_code);
+
+/* Split "a,b,c" into a NULL-terminated array (owned: cli_list_free). NULL for NULL. */
+char **cli_split_list(const char *s);
+void cli_list_free(char **list);
+
+/* ---- data loading ---- */
+typedef struct cli_data_opts {
+    const char *id, *dedup, *categorical, *numeric;
+    const char *required[8];   /* NULL-terminated roles that must exist */
+} cli_data_opts;
+
+/* Load a CSV with progress and error printing (first 10 errors, then a count).
+ * Returns an exit code; *out set on success. */
+int cli_load_table(const char *path, const cli_data_opts *o, sg_table **out);
+
+/* Rows matching "COL=VALUE" (NULL spec = all rows: *rows NULL, *n = n_rows).
+ * Returns an exit code. */
+int cli_filter_rows(const sg_table *t, const char *spec, int64_t **rows, int64_t *n);
+
+/* ---- output ---- */
+/* Open an output file to be written atomically: data goes to a temporary file
+ * that cli_out_commit renames into place ("-" = stdout). */
+typedef struct cli_out {
+    FILE *f;
+    char path[4096], tmp[4200];
+    int is_stdout;
+} cli_out;
+int cli_out_open(cli_out *o, const char *path);
+int cli_out_commit(cli_out *o);   /* returns an exit code */
+void cli_out_abort(cli_out *o);
+/* Write a CSV field, quoted if needed. */
+void cli_csv_field(FILE *f, const char *s);
+
+/* ---- progress on stderr ---- */
+void cli_progress_bytes(void *ud, int64_t done, int64_t total, int64_t rows);
+void cli_progress_steps(void *ud, const char *stage, int done, int total);
+void cli_progress_end(void);
+
+/* set by main.c: -q / -v */
+extern int cli_quiet;
+
+/* ---- scoring a data file with a response model (predict, evaluate, plan) ---- */
+typedef struct sg_response sg_response;
+typedef struct cli_scored {
+    sg_response *model;
+    sg_table *table;
+    int64_t *rows;      /* selected rows (NULL = all) */
+    int64_t n;
+    double *score;      /* (n) */
+    int id_col;         /* column index of the id, -1 if none */
+} cli_scored;
+/* Load the model and the data, filter by --where, score.  Returns an exit code. */
+int cli_score(const char *cmd, const char *model, const char *data, const char *where,
+              const char *id, const char *cat, const char *num, cli_scored *s);
+void cli_scored_deinit(cli_scored *s);
+/* The id text of selected row k (the id column, else the 1-based row number). */
+const char *cli_row_id(const cli_scored *s, int64_t k, char *buf, size_t cap);
+
+/* ---- subcommands ---- */
+int cmd_train(int argc, char **argv);
+int cmd_predict(int argc, char **argv);
+int cmd_evaluate(int argc, char **argv);
+int cmd_plan(int argc, char **argv);
+
+/* Help text of a command (NULL if unknown). */
+const char *cli_help_text(const char *cmd);
+
+#endif

@@ -1,0 +1,110 @@
+/* help.c -- help texts: a Usage line, an Example line, every option with its type and default. */
+#include <string.h>
+
+#include "cli.h"
+
+static const char HELP_MAIN[] =
+    "Usage: stratagem [-q|-v] <command> [options]\n"
+    "\n"
+    "Decide who gets which marketing action, predict what it brings, learn from the results.\n"
+    "\n"
+    "Commands:\n"
+    "  train response   fit a conversion/value model (GBDT or logistic/linear), cross-validated\n"
+    "  predict          score every row of a file with a model (id,score)\n"
+    "  evaluate         AUC, log-loss, calibration, hits in the top k on labelled rows\n"
+    "  plan             choose the N best rows to contact, with the expected conversions\n"
+    "  help COMMAND     the options of a command\n"
+    "\n"
+    "Global options:\n"
+    "  -q, --quiet      only warnings and errors on stderr\n"
+    "  -v, --verbose    debug messages\n"
+    "  --version        version and build configuration\n"
+    "  -h, --help       this text\n"
+    "\n"
+    "Exit codes: 0 success, 1 runtime failure, 2 usage error, 3 bad input data, 130 interrupted.\n"
+    "Results go to stdout or --out files; messages and progress go to stderr.\n"
+    "See docs/cli.md for details.\n";
+
+static const char HELP_TRAIN[] =
+    "Usage: stratagem train response --data FILE --target COL --out MODEL [options]\n"
+    "Example: stratagem train response --data ticdata.csv --target CARAVAN --id id \\\n"
+    "           --ignore is_test --categorical STYPE,MOSHOOFD --cv 5 --grid 'depth=3,4;lr=0.03,0.05' \\\n"
+    "           --out caravan.sgm\n"
+    "\n"
+    "Rows whose target is missing are not used for training (their number is printed).\n"
+    "\n"
+    "Data:\n"
+    "  --data, -d FILE        CSV with a header row (required)\n"
+    "  --target COL           what to predict: 0/1 conversion or a number (required)\n"
+    "  --id COL               row key; never a feature\n"
+    "  --ignore A,B,...       columns that are not features\n"
+    "  --categorical A,B,...  force these columns to categories (codes are not quantities)\n"
+    "  --numeric A,B,...      force these columns to numbers (text is then an error)\n"
+    "  --dedup RULE           duplicate ids: error (default), first or last\n"
+    "Model:\n"
+    "  --model NAME           gbdt (default) or logit (logistic; linear for a numeric target)\n"
+    "  --objective NAME       auto (default: binary when all targets are 0/1), binary, regression\n"
+    "  --cv K                 K-fold cross-validation, K in 2..64 (default 0: none)\n"
+    "  --grid SPEC            settings to cross-validate, e.g. 'depth=3,5;lr=0.05,0.1'\n"
+    "                         gbdt keys: depth leaves lr trees mcw l2 gamma subsample colsample bins\n"
+    "                         logit keys: l2\n"
+    "  --top-frac X           share of rows for the cross-validated top precision (default 0.2)\n"
+    "  --seed N               random seed (default 20000)\n"
+    "  --threads N            threads for boosting (default 0: all cores)\n"
+    "GBDT settings (defaults in brackets):\n"
+    "  --trees N [1000]  --lr X [0.05]  --depth N [4]  --leaves N [15]  --mcw X [5]  --l2 X [1]\n"
+    "  --subsample X [0.8]  --colsample X [0.8]  --bins N [255]  --early-stopping N [50 rounds]\n"
+    "Logit settings:\n"
+    "  --l2 X [1]             L2 penalty on standardised coefficients\n"
+    "Output:\n"
+    "  --out, -o MODEL        model file to write (required)\n";
+
+static const char HELP_PREDICT[] =
+    "Usage: stratagem predict --model MODEL --data FILE --out FILE [options]\n"
+    "Example: stratagem predict --model caravan.sgm --data ticdata.csv --out scores.csv\n"
+    "\n"
+    "Writes 'id,score' for every row (probability for a binary model, value otherwise).\n"
+    "  --model, -m MODEL      a response model (required)\n"
+    "  --data, -d FILE        CSV with the model's feature columns (required)\n"
+    "  --out, -o FILE         output CSV, '-' for standard output (required)\n"
+    "  --where COL=VALUE      only rows whose COL equals VALUE\n"
+    "  --id COL               id column (default: the model's)\n"
+    "  --categorical/--numeric A,B,...  type overrides as in train\n";
+
+static const char HELP_EVALUATE[] =
+    "Usage: stratagem evaluate --model MODEL --data FILE [options]\n"
+    "Example: stratagem evaluate --model caravan.sgm --data holdout.csv --top 800\n"
+    "\n"
+    "Binary models: AUC, log-loss, hits/precision/lift in the top k, calibration by bins.\n"
+    "Numeric models: RMSE, MAE, R^2.  Rows without a target are skipped (and counted).\n"
+    "  --model, -m MODEL      a response model (required)\n"
+    "  --data, -d FILE        CSV with the features and the model's target column (required)\n"
+    "  --where COL=VALUE      only rows whose COL equals VALUE\n"
+    "  --top N                k for hits in the top k (default: 20% of the rows)\n"
+    "  --bins N               calibration bins (default 10)\n"
+    "  --json                 print the metrics as JSON\n";
+
+static const char HELP_PLAN[] =
+    "Usage: stratagem plan --model MODEL --data FILE --top N --out FILE [options]\n"
+    "Example: stratagem plan --model caravan.sgm --data ticdata.csv --where is_test=1 --top 800 \\\n"
+    "           --out mailing.csv\n"
+    "\n"
+    "Chooses the N rows with the highest predicted response (ties by file order) and writes\n"
+    "'id,score' best first; prints the expected conversions among them with a 90% interval.\n"
+    "  --model, -m MODEL      a response model (required)\n"
+    "  --data, -d FILE        CSV of candidate rows (required)\n"
+    "  --top N                how many rows to choose (required)\n"
+    "  --out, -o FILE         plan CSV, '-' for standard output (required)\n"
+    "  --where COL=VALUE      only rows whose COL equals VALUE are candidates\n"
+    "  --summary FILE.json    also write the forecast as JSON\n"
+    "  --id COL               id column (default: the model's)\n";
+
+const char *cli_help_text(const char *cmd)
+{
+    if (!cmd) return HELP_MAIN;
+    if (!strcmp(cmd, "train")) return HELP_TRAIN;
+    if (!strcmp(cmd, "predict")) return HELP_PREDICT;
+    if (!strcmp(cmd, "evaluate")) return HELP_EVALUATE;
+    if (!strcmp(cmd, "plan")) return HELP_PLAN;
+    return NULL;
+}
