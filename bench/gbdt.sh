@@ -31,8 +31,9 @@ fi
 mkdir -p bench/out
 bin=bench/out/bench_gbdt
 cflags="-std=c11 -O2 -g -fopenmp -D_GNU_SOURCE -Iinclude -Isrc"
-if [ -f build/libstratagem.a ] && nm build/libstratagem.a 2>/dev/null | grep -q 'T sg_gbdt_train'; then
-    cc $cflags bench/bench_gbdt.c build/libstratagem.a -lm -lpthread -o "$bin"
+lib=build/libstratagem.a
+if [ -f "$lib" ] && nm "$lib" 2>/dev/null | grep -q 'T sg_gbdt_train'; then
+    cc $cflags bench/bench_gbdt.c "$lib" -lm -lpthread -o "$bin"
 else
     cc $cflags bench/bench_gbdt.c src/models/gbdt.c src/io/serial.c src/util/*.c \
         -lm -lpthread -o "$bin"

@@ -56,7 +56,8 @@ def main():
         y = df["CARAVAN"].to_numpy(np.float32)
         X = df.drop(columns=["id", "is_test", "CARAVAN"]).to_numpy(np.float32)
         test = np.fromfile(os.path.join(OUT, "coil_split.u8"), dtype=np.uint8).astype(bool)
-        run("coil2000", X[~test], y[~test], X[test], y[test], int(os.environ.get("COIL_ROUNDS", "100")))
+        run("coil2000", X[~test], y[~test], X[test], y[test],
+            int(os.environ.get("COIL_ROUNDS", "100")))
     if "1m" in which:
         meta = dict(l.split() for l in open(os.path.join(OUT, "gbdt_1m.meta")))
         N, D, T = int(meta["rows"]), int(meta["cols"]), int(meta["train_rows"])

@@ -2,8 +2,9 @@
  * categorical splits, determinism, serialisation, validation, early stopping,
  * weights and allocation failures.
  *
- * The module is included with TESTING defined (STYLE.md section 8) so that a
- * test can shrink its histogram pool; the library's gbdt.o is then not linked. */
+ * The module is included with TESTING defined (STYLE.md section 8) so that
+ * tests can shrink its histogram pool and let threads run on small data; the
+ * library's gbdt.o is then not linked. */
 #define TESTING
 #include "models/gbdt.c"
 
@@ -328,10 +329,12 @@ static void determinism(void **state)
     uint8_t is_cat[5] = {0, 0, 0, 0, 1};
     for (int64_t i = 0; i < d.N; i++) d.X[i * 5 + 4] = (float)(i % 7);
     sg_gbdt_params p = small_params();
-    p.n_trees = 6;
+    p.n_trees = 3;
+    p.max_leaves = 8;
     p.subsample = 0.8f;
     p.colsample = 0.8f;
     p.n_threads = 1;
+    values_per_thread = 1;   /* let 2 and 3 threads run on this small set */
     sg_gbdt *a = train_ok(&d, NULL, is_cat, NULL, &p);
     sg_gbdt *b = train_ok(&d, NULL, is_cat, NULL, &p);
     p.n_threads = 2;
@@ -339,11 +342,31 @@ static void determinism(void **state)
     p.n_threads = 3;
     sg_gbdt *e = train_ok(&d, NULL, is_cat, NULL, &p);
     p.seed = 99;
+    p.n_threads = 1;
     sg_gbdt *f = train_ok(&d, NULL, is_cat, NULL, &p);
+    /* weights spanning many magnitudes: sums in another order would round
+     * differently (sums of floats of similar size are exact in double) */
+    sg_rng r;
+    sg_rng_init(&r, 12);
+    float *w = malloc((size_t)d.N * sizeof *w);
+    for (int64_t i = 0; i < d.N; i++) {
+        d.y[i] = (float)sg_rng_normal(&r);
+        w[i] = (float)exp(5.0 * sg_rng_normal(&r));
+    }
+    p.objective = SG_GBDT_SQUARED;
+    p.n_threads = 1;
+    sg_gbdt *g = train_ok(&d, w, is_cat, NULL, &p);
+    p.n_threads = 2;
+    sg_gbdt *h = train_ok(&d, w, is_cat, NULL, &p);
+    values_per_thread = VALUES_PER_THREAD;
     assert_true(same_model(a, b));
     assert_true(same_model(a, c));
     assert_true(same_model(a, e));
     assert_false(same_model(a, f));
+    assert_true(same_model(g, h));
+    sg_gbdt_free(g);
+    sg_gbdt_free(h);
+    free(w);
     sg_gbdt_free(a);
     sg_gbdt_free(b);
     sg_gbdt_free(c);
@@ -491,6 +514,28 @@ static void load_corrupt(void **state)
             }
         }
     assert_true(n_parse > 100);
+    /* targeted damage to the root of the first tree (D = 5, 3 trees: the nodes
+     * start at byte 68 + 5 + 4 * 5 + 8 + 24 + 4 * 3 = 137) */
+    struct {
+        size_t off;
+        int32_t val;
+        const char *msg;
+    } cases[] = {
+        {137, 5, "feature out of range"},   {137, -7, "feature out of range"},
+        {141, 0, "child index"},            {145, 1000, "child index"},
+        {149, 3, "category set"},           {137 - 12, 1, "nodes"},
+    };
+    assert_true(m->nodes[0].feature >= 0 && m->nodes[0].cat < 0);
+    for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
+        memcpy(cp, buf, len);
+        memcpy(cp + cases[c].off, &cases[c].val, 4);
+        uint32_t crc = sg_crc32(0, cp, len - 4);
+        memcpy(cp + len - 4, &crc, 4);
+        sg_gbdt *out = NULL;
+        sg_error err;
+        assert_int_equal(sg_gbdt_load(&out, cp, len, &err), SG_EPARSE);
+        if (!strstr(err.msg, cases[c].msg)) fail_msg("'%s' lacks '%s'", err.msg, cases[c].msg);
+    }
     free(cp);
     sg_free(buf);
     sg_gbdt_free(m);

@@ -39,7 +39,7 @@ typedef struct sg_gbdt_params {
     int early_stopping;     /* stop after this many rounds without improvement on the
                                validation set; 0 = off; default 0 */
     uint64_t seed;          /* default SG_DEFAULT_SEED */
-    int n_threads;          /* 0 = all cores */
+    int n_threads;          /* 0 = all cores; training uses fewer on small data */
     int verbose;            /* log a line every this many trees (0 = only a summary) */
 } sg_gbdt_params;
 

@@ -76,6 +76,7 @@
 #define CAT_MAX_THRESHOLD 32        /* at most this many categories on the scanned side */
 #define LOSS_CHUNK 16384            /* rows per partial sum: fixed, so sums are reproducible */
 #define HIST_POOL_BYTES ((size_t)256 << 20)   /* histograms of live leaves */
+#define VALUES_PER_THREAD ((int64_t)1 << 19)   /* training uses <= N * D / this threads */
 #define PAR_MIN_WORK 32768          /* rows x features below which a pass stays serial */
 #define HIST_BLK_ROWS 32768         /* rows per partial histogram of a large leaf */
 #define HIST_BLK_BYTES ((size_t)64 << 20)   /* memory for partial histograms */
@@ -84,12 +85,15 @@
 #define ROW_CHUNK 4096              /* rows per work item of row-parallel loops */
 
 #ifdef TESTING
-static size_t hist_pool_bytes = HIST_POOL_BYTES;   /* tests shrink it to force evictions */
-static int64_t n_evictions;                        /* and count them */
+/* tests shrink these to force evictions and threads on small data */
+static size_t hist_pool_bytes = HIST_POOL_BYTES;
+static int64_t values_per_thread = VALUES_PER_THREAD;
+static int64_t n_evictions;
 #define COUNT_EVICTION() (n_evictions++)
 #else
 #define COUNT_EVICTION() ((void)0)
 #define hist_pool_bytes HIST_POOL_BYTES
+#define values_per_thread VALUES_PER_THREAD
 #endif
 
 /* ---------------------------------------------------------------- model */
@@ -512,7 +516,8 @@ static int build_bins(trainer *t, const float *X, const float *Xv, sg_error *err
     int64_t S = SG_MIN(n_el, (int64_t)BIN_SAMPLE);
     const size_t S1 = (size_t)SG_MAX(S, 1);
     rows = sg_malloc_array(S1, sizeof *rows);
-    scratch = sg_malloc_array((size_t)t->nt * 3 * S1, sizeof *scratch);   /* 3 arrays a thread */
+    const int nt = SG_MIN(t->nt, D);   /* threads over features, 3 scratch arrays each */
+    scratch = sg_malloc_array((size_t)nt * 3 * S1, sizeof *scratch);
     if (!rows || !scratch) {
         sg_free(rows);
         sg_free(scratch);
@@ -529,7 +534,7 @@ static int build_bins(trainer *t, const float *X, const float *Xv, sg_error *err
         seen++;
     }
     int64_t n_high = 0;   /* categorical codes >= max_bins, treated as missing */
-    OMP(parallel for num_threads(t->nt) schedule(dynamic, 1) reduction(+ : n_high))
+    OMP(parallel for num_threads(nt) schedule(dynamic, 1) reduction(+ : n_high))
     for (int f = 0; f < D; f++) {
         uint32_t *keys = scratch + (size_t)THREAD_ID() * 3 * S1, *tmp = keys + S1;
         float *vals = (float *)(tmp + S1);   /* only ever accessed as float */
@@ -723,7 +728,8 @@ static void hist_build(trainer *t, double *hist, int64_t b, int64_t e)
     const int64_t n = e - b;
     const int n_blk = (int)SG_MIN((int64_t)t->max_blk, SG_MAX((int64_t)1, n / HIST_BLK_ROWS));
     if (n_blk == 1) {
-        int nt = (t->nt > 1 && n * nf >= PAR_MIN_WORK) ? SG_MIN(t->nt, nf) : 1;
+        /* waking a thread costs about as much as 10^5 bin updates */
+        int nt = (t->nt > 1 && n * nf >= 4 * PAR_MIN_WORK) ? SG_MIN(t->nt, nf) : 1;
         (void)nt;
         OMP(parallel num_threads(nt) if (nt > 1))
         {
@@ -1284,7 +1290,10 @@ static int trainer_init(trainer *t, sg_gbdt *m, const sg_gbdt_params *p, int64_t
     t->N = N;
     t->D = D;
     t->Nv = Nv;
-    t->nt = resolve_threads(p->n_threads);
+    /* small data gains little from threads and loses the wake-ups: one thread
+     * per VALUES_PER_THREAD values at most (the model does not depend on the count) */
+    t->nt = (int)SG_MIN((int64_t)resolve_threads(p->n_threads),
+                        SG_MAX((int64_t)1, N * D / values_per_thread));
     const size_t n = (size_t)N, d = (size_t)D, L = (size_t)p->max_leaves;
     int64_t chunks = (SG_MAX(N, Nv) + LOSS_CHUNK - 1) / LOSS_CHUNK;
     t->bins = sg_malloc_array(n, d);
