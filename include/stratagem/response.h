@@ -47,6 +47,7 @@ typedef struct sg_cv_result {
     double auc, auc_sd;     /* binary: mean and sd over folds of the held-out AUC */
     double logloss;         /* binary: mean held-out log-loss */
     double top_precision;   /* binary: mean share of positives among the top 'top_frac' rows */
+    double top_precision_sd; /* binary: its sd over folds */
     double rmse, r2;        /* regression */
     double n_trees;         /* gbdt with early stopping: mean best round over folds */
 } sg_cv_result;

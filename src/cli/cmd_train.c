@@ -58,7 +58,7 @@ static int train_response(int argc, char **argv)
     if (grid && cv < 2) return cli_usage_error("train", "--grid needs --cv K (K >= 2) to choose a setting");
     if (!(top_frac > 0 && top_frac <= 1)) return cli_usage_error("train", "--top-frac must be in (0, 1]");
     /* the CoIL-sized defaults: a slow learning rate with early stopping */
-    o.gbdt.n_trees = 1000;
+    o.gbdt.n_trees = 2000;
     o.gbdt.learning_rate = 0.05f;
     o.gbdt.max_leaves = 15;
     o.gbdt.max_depth = 4;
@@ -103,7 +103,9 @@ static int train_response(int argc, char **argv)
     for (char **p = ign; p && *p; p++)
         if (sg_table_find(t, *p) < 0)
             fprintf(stderr, "stratagem: warning: --ignore: no column '%s' in %s\n", *p, data);
-    if (cv)
+    if (cli_quiet)
+        ;
+    else if (cv)
         fprintf(stderr, "stratagem: train response: model %s, seed %llu, %d-fold cross-validation, "
                 "%d setting%s\n", model, (unsigned long long)seed, cv, ng, ng > 1 ? "s" : "");
     else
@@ -121,7 +123,8 @@ static int train_response(int argc, char **argv)
         return cli_fail(&err);
     }
     int binary = rep.objective == SG_OBJECTIVE_BINARY;
-    fprintf(stderr, "stratagem: target '%s': %s; %lld rows used, %lld without a target skipped; "
+    if (!cli_quiet)
+        fprintf(stderr, "stratagem: target '%s': %s; %lld rows used, %lld without a target skipped; "
             "%s %.4f\n", target, binary ? "binary (0/1)" : "numeric (regression)",
             (long long)rep.n_used, (long long)rep.n_missing_target,
             binary ? "positive rate" : "mean", rep.base_rate);
@@ -133,24 +136,27 @@ static int train_response(int argc, char **argv)
             const sg_cv_result *r = &rep.results[i];
             if (binary)
                 printf("%s\t%.4f\t%.4f\t%.4f\t%.4f\t%.2f\t%.0f%s\n", r->setting, r->auc, r->auc_sd,
-                       r->logloss, r->top_precision, r->top_precision / rep.base_rate, r->n_trees,
-                       i == rep.chosen ? "\t<- chosen" : "");
+                       r->logloss, r->top_precision, r->top_precision / rep.base_rate,
+                       r->n_trees, i == rep.chosen ? "\t<- chosen" : "");
             else
                 printf("%s\t%.6g\t%.4f\t%.0f%s\n", r->setting, r->rmse, r->r2, r->n_trees,
                        i == rep.chosen ? "\t<- chosen" : "");
         }
         const sg_cv_result *c = &rep.results[rep.chosen];
         if (binary)
-            printf("chosen: %s; cross-validated AUC %.4f, top %.0f%% precision %.4f (%.1f hits per 800 chosen)\n",
-                   c->setting, c->auc, 100 * top_frac, c->top_precision, 800 * c->top_precision);
+            printf("chosen: %s; cross-validated AUC %.4f (fold sd %.4f), top %.0f%% precision %.4f "
+                   "(fold sd %.4f): %.1f hits expected among 800 chosen\n", c->setting, c->auc,
+                   c->auc_sd, 100 * top_frac, c->top_precision, c->top_precision_sd,
+                   800 * c->top_precision);
         else
             printf("chosen: %s; cross-validated RMSE %.6g, R^2 %.4f\n", c->setting, c->rmse, c->r2);
     }
     rc = sg_response_save(m, out, &err);
     if (rc) rc = cli_fail(&err);
-    else
-        fprintf(stderr, "stratagem: wrote %s (%d features%s%d trees)\n", out, rep.n_features,
-                rep.n_trees ? ", " : "", rep.n_trees);
+    else if (!cli_quiet && rep.n_trees)
+        fprintf(stderr, "stratagem: wrote %s (%d features, %d trees)\n", out, rep.n_features, rep.n_trees);
+    else if (!cli_quiet)
+        fprintf(stderr, "stratagem: wrote %s (%d features)\n", out, rep.n_features);
     sg_response_report_deinit(&rep);
     sg_response_free(m);
     sg_table_free(t);

@@ -52,7 +52,7 @@ static const char HELP_TRAIN[] =
     "  --seed N               random seed (default 20000)\n"
     "  --threads N            threads for boosting (default 0: all cores)\n"
     "GBDT settings (defaults in brackets):\n"
-    "  --trees N [1000]  --lr X [0.05]  --depth N [4]  --leaves N [15]  --mcw X [5]  --l2 X [1]\n"
+    "  --trees N [2000]  --lr X [0.05]  --depth N [4]  --leaves N [15]  --mcw X [5]  --l2 X [1]\n"
     "  --subsample X [0.8]  --colsample X [0.8]  --bins N [255]  --early-stopping N [50 rounds]\n"
     "Logit settings:\n"
     "  --l2 X [1]             L2 penalty on standardised coefficients\n"

@@ -484,6 +484,7 @@ static int cv_setting(const sg_table *t, const int64_t *rows, const float *y, in
         r->auc_sd = sd_of(auc, K);
         r->logloss = mean_of(ll, K);
         r->top_precision = mean_of(prec, K);
+        r->top_precision_sd = sd_of(prec, K);
     } else {
         r->rmse = mean_of(rmse, K);
         r->r2 = mean_of(r2, K);
