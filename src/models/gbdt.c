@@ -1368,7 +1368,7 @@ int sg_gbdt_train(sg_gbdt **out, const float *X, const float *y, const float *w,
         m->is_cat[f] = is_cat && is_cat[f];
         n_cat += m->is_cat[f];
     }
-    SG_LOG(SG_LOG_INFO, "gbdt", "training on %lld rows x %d features (%d categorical), %lld "
+    SG_LOG(p->verbose > 0 ? SG_LOG_INFO : SG_LOG_DEBUG, "gbdt", "training on %lld rows x %d features (%d categorical), %lld "
            "validation rows: %s, %d trees, learning_rate %g, max_leaves %d, max_depth %d, "
            "lambda_l2 %g, min_child_weight %g, subsample %g, colsample %g, max_bins %d, "
            "early_stopping %d, %d threads, seed %llu",
@@ -1383,7 +1383,7 @@ int sg_gbdt_train(sg_gbdt **out, const float *X, const float *y, const float *w,
         rc = sg_error_set(err, SG_ENOMEM, "gbdt: out of memory allocating histograms");
         goto fail;
     }
-    SG_LOG(SG_LOG_INFO, "gbdt", "binned %d features into %lld bins in %.1f ms", D,
+    SG_LOG(p->verbose > 0 ? SG_LOG_INFO : SG_LOG_DEBUG, "gbdt", "binned %d features into %lld bins in %.1f ms", D,
            (long long)t.total_bins, 1e3 * (now_s() - t0));
 
     /* base score: (weighted) mean label, as log-odds for logloss */
@@ -1454,14 +1454,14 @@ int sg_gbdt_train(sg_gbdt **out, const float *X, const float *y, const float *w,
             if (m->nodes[k].cat >= 0) nbits = SG_MAX(nbits, (int64_t)m->nodes[k].cat + 1);
         m->n_bits = nbits;
     }
-    if (!(p->verbose > 0 && n_rounds % p->verbose == 0) && sg_log_get_level() <= SG_LOG_INFO)
+    if (!(p->verbose > 0 && n_rounds % p->verbose == 0) && sg_log_get_level() <= (p->verbose > 0 ? SG_LOG_INFO : SG_LOG_DEBUG))
         loss = grad_loss(&t, 1);   /* for the summary line */
     if (Nv > 0)
-        SG_LOG(SG_LOG_INFO, "gbdt", "trained %d rounds in %.2f s, kept %d trees: train %s %.6f, "
+        SG_LOG(p->verbose > 0 ? SG_LOG_INFO : SG_LOG_DEBUG, "gbdt", "trained %d rounds in %.2f s, kept %d trees: train %s %.6f, "
                "best valid %s %.6f at round %d", n_rounds, now_s() - t0, m->n_trees, loss_name,
                loss, loss_name, best_loss, best_round + 1);
     else
-        SG_LOG(SG_LOG_INFO, "gbdt", "trained %d trees in %.2f s: train %s %.6f", m->n_trees,
+        SG_LOG(p->verbose > 0 ? SG_LOG_INFO : SG_LOG_DEBUG, "gbdt", "trained %d trees in %.2f s: train %s %.6f", m->n_trees,
                now_s() - t0, loss_name, loss);
     trainer_deinit(&t);
     *out = m;

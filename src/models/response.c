@@ -598,6 +598,12 @@ int sg_response_train(sg_response **out, const sg_table *t, const sg_response_op
     }
     if ((rc = fit_one(&f, t, rows, y, pos, n, &g, o->learner, objective, ex, vf, o->seed, err)))
         goto fail;
+    if (f.gbdt)
+        SG_LOG(SG_LOG_INFO, "train", "final model: %s, %d trees on %lld rows x %d features",
+               grid[chosen].text, sg_gbdt_n_trees(f.gbdt), (long long)n, sg_schema_n_features(f.schema));
+    else
+        SG_LOG(SG_LOG_INFO, "train", "final model: %s, linear on %lld rows x %d features",
+               grid[chosen].text, (long long)n, sg_schema_n_features(f.schema));
     if (!(m = sg_calloc(1, sizeof *m))) goto oom;
     m->objective = objective;
     m->learner = o->learner;
