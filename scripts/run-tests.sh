@@ -32,5 +32,25 @@ for dir in "$@"; do
         fi
     done
 done
+# shell tests of the program: tests/cli/test_*.sh BUILD_DIR, closing with "N passed, N failed"
+for dir in "$@"; do
+    [ -x "$dir/../stratagem" ] || continue
+    for t in tests/cli/test_*.sh; do
+        [ -x "$t" ] || continue
+        out=$("$t" "$dir/.." 2>&1); rc=$?
+        last=$(printf '%s\n' "$out" | tail -1)
+        p=$(printf '%s' "$last" | sed -n 's/^\([0-9]*\) passed, \([0-9]*\) failed.*/\1/p')
+        f=$(printf '%s' "$last" | sed -n 's/^\([0-9]*\) passed, \([0-9]*\) failed.*/\2/p')
+        p=${p:-0}; f=${f:-0}
+        if [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then f=1; fi
+        passed=$((passed + p)); failed=$((failed + f))
+        if [ "$f" -ne 0 ]; then
+            printf '%s\n' "$out" | grep -v "^ok " | tail -40
+            echo "FAIL $t $dir/.. (exit $rc)"
+        else
+            echo "ok   $t $dir/.. ($p)"
+        fi
+    done
+done
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ] && [ "$passed" -gt 0 ]

@@ -212,7 +212,8 @@ int cli_load_table(const char *path, const cli_data_opts *o, sg_table **out)
     if (rc) {
         /* the per-row messages were printed already; the summary says how many */
         if (n_printed_errors == 0 || rc != SG_EPARSE) return cli_fail(&err);
-        fprintf(stderr, "stratagem: %s: %s\n", path, err.msg);
+        /* one error was printed already; several get a closing count */
+        if (n_printed_errors > 1) fprintf(stderr, "stratagem: %s: %s\n", path, err.msg);
         return cli_exit_code(rc);
     }
     if (!cli_quiet) {
