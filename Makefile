@@ -26,7 +26,9 @@ endif
 
 CPPFLAGS := -Iinclude -Isrc -D_GNU_SOURCE
 CFLAGS   := -std=c11 $(OPT) $(WARN) -fvisibility=hidden -MMD -MP $(EXTRA_CFLAGS)
-LDLIBS   := -ljansson -lm -lpthread
+# SQLite and libpq (workspace), jansson (JSON), libpng and zlib (images, IDX files)
+CPPFLAGS += $(shell pkg-config --cflags libpq 2>/dev/null || echo -I/usr/include/postgresql)
+LDLIBS   := -lsqlite3 -lpq -ljansson -lpng -lz -lm -lpthread
 
 ifeq ($(BLAS),openblas)
 CPPFLAGS += -DSG_USE_BLAS $(shell pkg-config --cflags openblas 2>/dev/null)
