@@ -2,7 +2,8 @@
 #
 #   make            build/libstratagem.a and build/stratagem
 #   make test       install missing packages, build, run unit tests normally and
-#                   under ASan+UBSan; ends with one line "N passed, N failed"
+#                   under ASan+UBSan, with a private PostgreSQL server started for the
+#                   workspace tests (scripts/pg-test.sh); ends with one line "N passed, N failed"
 #   make test-slow  integration tests (CLI end to end, loss bands, ...)
 #   make demo       the main job end to end on public data
 #   make bench      peer comparisons (xgboost, scikit-learn, pandas), never timed in tests
@@ -81,7 +82,7 @@ test: deps
 	$(Q)$(MAKE) --no-print-directory BUILD=$(BUILD)/asan OPT="-O1 -g -fno-omit-frame-pointer" \
 	    EXTRA_CFLAGS="-fsanitize=address,undefined -fno-sanitize-recover=undefined" \
 	    LDFLAGS="-fsanitize=address,undefined $(if $(filter 1,$(OPENMP)),-fopenmp)" all tests
-	$(Q)scripts/run-tests.sh $(BUILD)/tests $(BUILD)/asan/tests
+	$(Q)scripts/pg-test.sh $(BUILD) -- scripts/run-tests.sh $(BUILD)/tests $(BUILD)/asan/tests
 
 test-unit: all tests
 	$(Q)scripts/run-tests.sh $(BUILD)/tests
