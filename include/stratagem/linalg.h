@@ -78,4 +78,17 @@ int sg_sposinv_ref(int N, float *A);
 int sg_dposinv(int N, double *A);
 int sg_dposinv_ref(int N, double *A);
 
+/* ---------------------------------------------------------------------------
+ * symmetric eigendecomposition (added for the Frechet distance, creative.h) */
+
+/* Eigenvalues and eigenvectors of a symmetric A (N,N) (LAPACK dsyevd): on return
+ * w (N) holds the eigenvalues in ascending order and ROW i of A the unit
+ * eigenvector of w[i], so A_in = sum_i w[i] a_i a_i^T.  Both triangles of A must
+ * hold the matrix.  Returns 0; a positive number when the algorithm did not
+ * converge (A and w are then unspecified); -1 when its workspace could not be
+ * allocated (A and w unchanged).  N <= 0 returns 0.  The reference is cyclic
+ * Jacobi, whose eigenvectors may differ in sign (and within repeated eigenvalues). */
+int sg_dsyev(int N, double *A, double *w);
+int sg_dsyev_ref(int N, double *A, double *w);
+
 #endif

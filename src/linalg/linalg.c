@@ -560,3 +560,110 @@ int sg_dposinv(int N, double *A)
 int sg_sposinv(int N, float *A) { return sg_sposinv_ref(N, A); }
 int sg_dposinv(int N, double *A) { return sg_dposinv_ref(N, A); }
 #endif
+
+/* ---------------------------------------------------------------------------
+ * symmetric eigendecomposition (Frechet distance; see linalg.h)
+ *
+ * The BLAS path is LAPACK dsyevd on the row-major matrix, which LAPACK sees as
+ * its transpose: the same symmetric matrix, with the eigenvectors coming back
+ * as columns of a column-major array, i.e. rows of our row-major one.  The
+ * reference is cyclic Jacobi on the full matrix, sorted afterwards. */
+
+#include "stratagem/mem.h"
+
+int sg_dsyev_ref(int N, double *A, double *w)
+{
+    if (N <= 0) return 0;
+    double *V = sg_malloc((size_t)N * (size_t)N * sizeof *V);
+    if (!V) return -1;
+    for (size_t i = 0; i < (size_t)N * (size_t)N; i++) V[i] = 0.0;
+    for (int i = 0; i < N; i++) V[(size_t)i * N + i] = 1.0;
+    double total = 0.0;
+    for (size_t i = 0; i < (size_t)N * (size_t)N; i++) total += A[i] * A[i];
+    int rc = 1;
+    for (int sweep = 0; sweep < 100; sweep++) {
+        double off = 0.0;
+        for (int p = 0; p < N; p++)
+            for (int q = p + 1; q < N; q++) off += A[(size_t)p * N + q] * A[(size_t)p * N + q];
+        if (off <= 1e-30 * total || off == 0.0) {
+            rc = 0;
+            break;
+        }
+        for (int p = 0; p < N; p++) {
+            for (int q = p + 1; q < N; q++) {
+                double apq = A[(size_t)p * N + q];
+                if (apq == 0.0) continue;
+                /* rotation J (c at pp and qq, s at pq, -s at qp) zeroing a_pq in J^T A J */
+                double theta = (A[(size_t)q * N + q] - A[(size_t)p * N + p]) / (2.0 * apq);
+                double t = (theta >= 0.0 ? 1.0 : -1.0) / (fabs(theta) + sqrt(theta * theta + 1.0));
+                double c = 1.0 / sqrt(t * t + 1.0), s = t * c;
+                for (int k = 0; k < N; k++) { /* columns: A J */
+                    double akp = A[(size_t)k * N + p], akq = A[(size_t)k * N + q];
+                    A[(size_t)k * N + p] = c * akp - s * akq;
+                    A[(size_t)k * N + q] = s * akp + c * akq;
+                }
+                for (int k = 0; k < N; k++) { /* rows: J^T (A J) */
+                    double apk = A[(size_t)p * N + k], aqk = A[(size_t)q * N + k];
+                    A[(size_t)p * N + k] = c * apk - s * aqk;
+                    A[(size_t)q * N + k] = s * apk + c * aqk;
+                }
+                for (int k = 0; k < N; k++) { /* V J: columns of V are the eigenvectors */
+                    double vkp = V[(size_t)k * N + p], vkq = V[(size_t)k * N + q];
+                    V[(size_t)k * N + p] = c * vkp - s * vkq;
+                    V[(size_t)k * N + q] = s * vkp + c * vkq;
+                }
+            }
+        }
+    }
+    if (rc == 0) {
+        for (int i = 0; i < N; i++) w[i] = A[(size_t)i * N + i];
+        for (int i = 0; i < N; i++) /* row i of A = column i of V */
+            for (int k = 0; k < N; k++) A[(size_t)i * N + k] = V[(size_t)k * N + i];
+        for (int i = 1; i < N; i++) { /* insertion sort, ascending, rows move along */
+            for (int j = i; j > 0 && w[j - 1] > w[j]; j--) {
+                double tw = w[j];
+                w[j] = w[j - 1];
+                w[j - 1] = tw;
+                for (int k = 0; k < N; k++) {
+                    double tv = A[(size_t)j * N + k];
+                    A[(size_t)j * N + k] = A[(size_t)(j - 1) * N + k];
+                    A[(size_t)(j - 1) * N + k] = tv;
+                }
+            }
+        }
+    }
+    sg_free(V);
+    return rc;
+}
+
+#ifdef SG_USE_BLAS
+extern void dsyevd_(const char *jobz, const char *uplo, const blasint *n, double *a,
+                    const blasint *lda, double *w, double *work, const blasint *lwork,
+                    blasint *iwork, const blasint *liwork, blasint *info, size_t jobz_len,
+                    size_t uplo_len);
+
+int sg_dsyev(int N, double *A, double *w)
+{
+    if (N <= 0) return 0;
+    blasint n = N, info = 0, lwork = -1, liwork = -1, iq = 0;
+    double q = 0.0;
+    dsyevd_("V", "L", &n, A, &n, w, &q, &lwork, &iq, &liwork, &info, 1, 1);
+    if (info != 0) return info < 0 ? N + 1 : (int)info;
+    lwork = (blasint)q + 1;
+    liwork = iq + 1;
+    double *work = sg_malloc((size_t)lwork * sizeof *work);
+    blasint *iwork = sg_malloc((size_t)liwork * sizeof *iwork);
+    if (!work || !iwork) {
+        sg_free(work);
+        sg_free(iwork);
+        return -1;
+    }
+    dsyevd_("V", "L", &n, A, &n, w, work, &lwork, iwork, &liwork, &info, 1, 1);
+    sg_free(work);
+    sg_free(iwork);
+    if (info != 0) return info < 0 ? N + 1 : (int)info;
+    return 0;
+}
+#else
+int sg_dsyev(int N, double *A, double *w) { return sg_dsyev_ref(N, A, w); }
+#endif
