@@ -1,0 +1,337 @@
+/* uplift.h -- task 'uplift': what each action would change, per customer, and plans under a budget.
+ *
+ * Input is a campaign log: one row per customer with features, the action the
+ * logging policy took (a label in the treatment column, one label being the
+ * control arm), the outcome (0/1 conversion or a number such as margin) and,
+ * optionally, the probability with which the logging policy took that action
+ * (its propensity).  Arms are numbered 0..A-1: arm 0 is the control, the other
+ * labels follow in byte order.
+ *
+ * Outcome model.  For every arm a, mu(x, a) = E[outcome | x, arm a]:
+ *   binary outcome      mu = P(y = 1 | x, a)                         (logistic loss)
+ *   "hurdle" outcome    mu = P(y > 0 | x, a) * E[y | y > 0, x, a]    (money: mostly 0, noisy)
+ *                       the second part is fitted on log(y) of the rows with y > 0 and
+ *                       brought back with Duan's smearing factor (mean exp(residual))
+ *   other numbers       mu = E[y | x, a]                             (squared loss)
+ * The hurdle is chosen automatically when every outcome is >= 0, the outcome is
+ * not 0/1 and at least 30% of the outcomes are 0.  A hurdle model also predicts
+ * conversions (y > 0), so plans can target either value or conversions.
+ * By default the outcome model is shared by all arms ("pooled"): GBDT gets the
+ * arm as one more (categorical) feature, so arms with few rows borrow the
+ * baseline learned from all rows; the linear learner gets the features, arm
+ * dummies and arm x feature interactions under one ridge penalty, which shrinks
+ * each arm's deviation toward the shared model.  'pooled' = 0 fits one model
+ * per arm instead (the textbook T-learner).
+ *
+ * Learners of the effect tau_a(x) = mu(x, a) - mu(x, 0):
+ *   T   the difference of the outcome model's predictions;
+ *   X   (Kuenzel et al. 2019) imputed effects y - mu(x, 0) on arm-a rows and
+ *       mu(x, a) - y on control rows are each regressed on x; the two fits are
+ *       mixed with weight g = e_a / (e_a + e_0) from the propensity model;
+ *   DR  (Kennedy 2020) the doubly robust pseudo-outcome
+ *       mu_a - mu_0 + [A = a] (y - mu_a) / e_a - [A = 0] (y - mu_0) / e_0
+ *       is regressed on x.
+ * Everything is cross-fitted: the log is split into K folds, R times over
+ * (R "repeats" with different splits), and each of the R K fold models is
+ * fitted without its fold.  A log row's out-of-fold ("OOF") prediction is the
+ * mean of its R held-out predictions (no model that saw the row is used); new
+ * rows are predicted by the mean of all R K models.  The standard error of an
+ * effect is the delete-d jackknife spread of each repeat's K fold models,
+ * se^2 = mean over repeats of (K - 1) / K * sum_k (tau_k - mean)^2.
+ *
+ * Calibration ('calibrate', default on).  For each treatment arm the
+ * cross-fitted doubly robust pseudo-outcomes phi (below) are regressed on the
+ * OOF effects over all log rows: phi = alpha + b tau.  The slope is shrunk
+ * toward 1 by its robust (HC0) standard error (posterior mean under a
+ * N(1, 0.5^2) prior) and clipped to [0, 3]; alpha keeps the arm's mean effect at
+ * the AIPW estimate.  Every effect the model predicts (and the stored OOF
+ * effects) then goes through that line: a shared model that learns one arm's
+ * effects too flat or too steep is put back on the scale the log shows, while
+ * a small, noisy log leaves the model's ranking nearly unchanged.
+ *
+ * Propensities.  Given by a column (checked to lie in (0, 1]) or estimated:
+ * one-vs-rest L2 logistic regression per arm on the standardised features,
+ * normalised to sum to 1, clipped below at 'prop_clip'.  The X-learner always
+ * fits this model (it needs e_a for every arm at prediction time).
+ *
+ * The model keeps, for every training row, the logged arm, the outcome, the
+ * propensity used and the OOF predictions (mu and tau for each arm): about
+ * 4 (2 + T (1 + 2 A)) bytes per row for T stored targets (2 for a hurdle).
+ * These let a plan's forecast be checked against what really happened in the
+ * log (see sg_uplift_plan).  GBDT defaults (sg_uplift_opts_default): 300 rounds
+ * of depth-3 trees (7 leaves), learning rate 0.05, min_child_weight 20, no
+ * early stopping (stopping on the outcome's loss ends before the smaller
+ * differences between arms are learned).
+ *
+ * See LICENSE for copyright. */
+#ifndef SG_UPLIFT_H
+#define SG_UPLIFT_H
+
+#include <stdint.h>
+
+#include "assign.h"
+#include "error.h"
+#include "gbdt.h"
+#include "linear.h"
+#include "ope.h"
+#include "table.h"
+#include "uplift_metrics.h"
+
+typedef struct sg_uplift sg_uplift;
+
+enum { SG_UPLIFT_T = 0, SG_UPLIFT_X = 1, SG_UPLIFT_DR = 2 };
+/* targets: the outcome itself, or conversions (y > 0; the same as the outcome when it is 0/1) */
+enum { SG_UPLIFT_VALUE = 0, SG_UPLIFT_CONV = 1 };
+enum { SG_HURDLE_AUTO = 0, SG_HURDLE_ON = 1, SG_HURDLE_OFF = 2 };
+/* outcome kinds (sg_uplift_kind) */
+enum { SG_UPLIFT_BINARY = 0, SG_UPLIFT_HURDLE = 1, SG_UPLIFT_NUMERIC = 2 };
+
+#define SG_UPLIFT_MAX_ARMS 64
+
+/* ---------------------------------------------------------------- the log */
+
+/* A campaign log read from a table: the used rows (outcome not missing), in
+ * table order. */
+typedef struct sg_uplift_log {
+    int64_t N;              /* used rows */
+    int A;                  /* arms, control first */
+    char **labels;          /* (A) arm labels, owned */
+    int64_t *count;         /* (A) rows per arm */
+    int32_t *action;        /* (N) logged arm */
+    double *y;              /* (N) outcome */
+    double *prop;           /* (N) logged propensity, or NULL without a propensity column */
+    int64_t *row;           /* (N) table row of each used row */
+    int64_t n_missing_outcome;   /* table rows skipped */
+} sg_uplift_log;
+
+/* Read the log columns of 't'.  'arms' (n_arms labels, control first) fixes the
+ * arms, e.g. a model's; NULL takes them from the data (control first, the rest
+ * in byte order).  'propensity' NULL = no column.  Errors (SG_ENOTFOUND for a
+ * missing column; SG_EPARSE naming FILE:LINE for a missing action, a label that
+ * is not one of 'arms', a propensity outside (0, 1] or missing, a text
+ * outcome; SG_EINVAL when the control label never occurs (the message lists the
+ * labels), when no row has an outcome, or for more than SG_UPLIFT_MAX_ARMS
+ * arms), SG_ENOMEM.  'out' is owned by the caller: sg_uplift_log_deinit (also
+ * after a failure). */
+int sg_uplift_log_read(sg_uplift_log *out, const sg_table *t, const char *treatment,
+                       const char *control, const char *outcome, const char *propensity,
+                       const char *const *arms, int n_arms, sg_error *err);
+void sg_uplift_log_deinit(sg_uplift_log *g);
+
+/* ---------------------------------------------------------------- training */
+
+typedef struct sg_uplift_opts {
+    const char *treatment;      /* treatment column (required) */
+    const char *control;        /* its control label (required) */
+    const char *outcome;        /* outcome column (required) */
+    const char *propensity;     /* logged propensity column, or NULL: estimated */
+    const char *id;             /* id column or NULL (never a feature) */
+    const char *const *ignore;  /* NULL-terminated columns that are not features, or NULL */
+    int learner;                /* SG_UPLIFT_T (default), SG_UPLIFT_X, SG_UPLIFT_DR */
+    int base;                   /* SG_LEARNER_GBDT (default) or SG_LEARNER_LINEAR (response.h) */
+    int pooled;                 /* 1 (default): one outcome model shared by the arms; 0: per arm */
+    int hurdle;                 /* SG_HURDLE_AUTO (default), _ON, _OFF */
+    int cv_folds;               /* K in 2..32; default 5 */
+    int repeats;                /* R: repeats of the K-fold split, 1..16; default 3 */
+    int64_t min_arm_rows;       /* fewer rows in an arm is an error; default 30 */
+    double valid_frac;          /* GBDT: inner split that sets the number of trees; default 0.2 */
+    double prop_clip;           /* estimated propensities are clipped below at this; 0.01 */
+    int calibrate;              /* 1: calibrate each arm's effects on the OOF log (see above) */
+    sg_gbdt_params gbdt;        /* GBDT settings (objective and seed are set per model) */
+    sg_linear_params linear;    /* linear settings (kind is set per model) */
+    uint64_t seed;              /* default SG_DEFAULT_SEED */
+    void (*on_progress)(void *ud, const char *stage, int done, int total);  /* or NULL */
+    void *ud;
+} sg_uplift_opts;
+
+void sg_uplift_opts_default(sg_uplift_opts *o);
+
+/* Held-out ranking quality of one arm's effect scores against control. */
+typedef struct sg_uplift_arm_metrics {
+    sg_uplift_summary s;        /* Qini coefficient, AUUC, ... (uplift_metrics.h) */
+    double at_k[3];             /* uplift@10%, @20%, @30% */
+    int64_t n_treated, n_control;
+} sg_uplift_arm_metrics;
+
+typedef struct sg_uplift_arm_info {
+    char label[128];
+    int64_t n;                  /* log rows in the arm */
+    double mean_outcome;        /* mean outcome of the arm's rows */
+    double conv_rate;           /* share with outcome > 0 */
+    double mean_propensity;     /* mean propensity used for the arm's rows */
+    /* treatment arms only (arm 0: zeros): */
+    double diff_means;          /* arm mean - control mean (not adjusted) */
+    double ate, ate_se;         /* doubly robust (AIPW) average effect vs control, value */
+    double ate_conv, ate_conv_se;   /* the same for conversions (NaN without a conversion target) */
+    sg_uplift_arm_metrics held_out; /* OOF effect scores on the log, rows weighted 1 / propensity */
+} sg_uplift_arm_info;
+
+typedef struct sg_uplift_report {
+    int64_t n_rows;             /* table rows */
+    int64_t n_used;             /* rows with an outcome */
+    int64_t n_missing_outcome;
+    int A;
+    sg_uplift_arm_info *arms;   /* (A), owned: sg_uplift_report_deinit */
+    int kind;                   /* SG_UPLIFT_BINARY / _HURDLE / _NUMERIC */
+    int propensity_estimated;   /* 1 when no propensity column was given */
+    double prop_min, prop_max;  /* of the propensities used */
+    int n_features;             /* encoded features (before the arm) */
+    int trees[2];               /* GBDT rounds of the outcome parts (conversion / value) */
+} sg_uplift_report;
+
+void sg_uplift_report_deinit(sg_uplift_report *r);
+
+/* Train on 't'.  'rep' (NULL allowed) receives what happened; deinit it even on
+ * failure.  Errors: as sg_uplift_log_read; SG_EINVAL for an arm with fewer than
+ * 'min_arm_rows' rows (named), bad options, a hurdle forced on negative
+ * outcomes, a part that has only one class; SG_ENUMERIC, SG_ENOMEM.  *out is
+ * owned by the caller (sg_uplift_free), unchanged on failure. */
+int sg_uplift_train(sg_uplift **out, const sg_table *t, const sg_uplift_opts *o,
+                    sg_uplift_report *rep, sg_error *err);
+
+/* ---------------------------------------------------------------- prediction */
+
+/* For rows[0..n) of 't' (rows NULL = all rows; n is then ignored): for each row
+ * i and arm a (n, A) row-major, each output NULL allowed:
+ *   mu[i*A+a]      predicted outcome (target units) under arm a
+ *   effect[i*A+a]  predicted effect of arm a against control (column 0 is 0)
+ *   se[i*A+a]      its standard error (fold-model jackknife; column 0 is 0)
+ * 'target' SG_UPLIFT_VALUE or SG_UPLIFT_CONV (SG_EINVAL when the model has no
+ * conversion target).  Features are matched by name (encode.h).  SG_ENOTFOUND /
+ * SG_EPARSE for missing or retyped feature columns, SG_ENOMEM. */
+int sg_uplift_predict(const sg_uplift *m, const sg_table *t, const int64_t *rows, int64_t n,
+                      int target, double *mu, double *effect, double *se, sg_error *err);
+
+/* Average effect of arm a (1..A-1) against control over the training log rows
+ * selected by mask (n_log bytes, nonzero = in; NULL = all): the mean of the
+ * cross-fitted doubly robust pseudo-outcomes (AIPW), and its standard error
+ * (sd / sqrt(n)); the rows' OOF mu and logged (or estimated) propensities.  SG_EINVAL for a bad arm or target or fewer than 2 rows. */
+int sg_uplift_ate(const sg_uplift *m, int target, int arm, const uint8_t *mask, double *ate,
+                  double *se, sg_error *err);
+
+/* Held-out metrics of arm a on the training log from the OOF effects (rows of
+ * arm a and control, weighted 1 / propensity), with optional sampled curves. */
+int sg_uplift_oof_metrics(const sg_uplift *m, int target, int arm, const sg_uplift_curves *curves,
+                          sg_uplift_arm_metrics *out, sg_error *err);
+
+/* Metrics of effect scores for arm a on any log: score (N), logged action (N),
+ * outcome (N), propensity (N, or NULL for unweighted); uses rows whose action is
+ * a or 0.  Errors as sg_uplift_evaluate (uplift_metrics.h). */
+int sg_uplift_arm_metrics_compute(const double *score, const int32_t *action, const double *y,
+                                  const double *prop, int64_t N, int arm,
+                                  const sg_uplift_curves *curves, sg_uplift_arm_metrics *out,
+                                  sg_error *err);
+
+/* ---------------------------------------------------------------- files and accessors */
+
+int sg_uplift_save(const sg_uplift *m, const char *path, sg_error *err);
+/* SG_EIO, SG_EPARSE (not an uplift model, truncated, corrupt: the message says
+ * what), SG_ENOMEM. */
+int sg_uplift_load(sg_uplift **out, const char *path, sg_error *err);
+void sg_uplift_free(sg_uplift *m);   /* NULL is a no-op */
+
+int sg_uplift_n_arms(const sg_uplift *m);
+const char *sg_uplift_arm_label(const sg_uplift *m, int a);   /* borrowed; NULL out of range */
+int sg_uplift_find_arm(const sg_uplift *m, const char *label);  /* index or -1 */
+int sg_uplift_kind(const sg_uplift *m);
+int sg_uplift_has_conv(const sg_uplift *m);     /* 1 if SG_UPLIFT_CONV can be predicted */
+int sg_uplift_learner(const sg_uplift *m);
+int sg_uplift_base(const sg_uplift *m);
+int sg_uplift_pooled(const sg_uplift *m);
+int sg_uplift_folds(const sg_uplift *m);
+int sg_uplift_repeats(const sg_uplift *m);
+uint64_t sg_uplift_seed(const sg_uplift *m);
+const char *sg_uplift_outcome(const sg_uplift *m);     /* borrowed */
+const char *sg_uplift_treatment(const sg_uplift *m);   /* borrowed */
+const char *sg_uplift_propensity(const sg_uplift *m);  /* borrowed, NULL if estimated */
+const char *sg_uplift_id(const sg_uplift *m);          /* borrowed, NULL if none */
+const char *sg_uplift_learner_name(int learner);       /* "t", "x", "dr"; static */
+/* The stored training log: rows, and (after training only, NULL after a load)
+ * the table row of each. */
+int64_t sg_uplift_n_log(const sg_uplift *m);
+const int64_t *sg_uplift_log_rows(const sg_uplift *m);
+
+/* ---------------------------------------------------------------- plans */
+
+typedef struct sg_uplift_plan_opts {
+    int target;                 /* SG_UPLIFT_VALUE (default) or SG_UPLIFT_CONV */
+    double budget;              /* >= 0, INFINITY = none (default) */
+    const double *arm_cost;     /* (A) cost per contact of each arm, >= 0; [0] ignored (required) */
+    const int64_t *cap;         /* (A) most customers per arm, -1 = none; NULL = no caps */
+    double min_gain;            /* take an arm only where the objective gain > min_gain; 0 */
+    int n_boot;                 /* bootstrap resamples of the log; default 1000 (fewer on
+                                 * big logs: at most 4e8 / n_log, at least 200) */
+    double level;               /* interval coverage; default 0.9 */
+    int baselines;              /* 1 (default): also forecast the baselines */
+    uint64_t seed;
+} sg_uplift_plan_opts;
+
+void sg_uplift_plan_opts_default(sg_uplift_plan_opts *o);
+
+/* A forecast of an assignment's incremental effect against treating nobody.
+ * Units: the target's (outcome units for VALUE, conversions for CONV). */
+typedef struct sg_uplift_forecast {
+    double effect, effect_lo, effect_hi;  /* honest forecast and interval */
+    double cost;                          /* total contact cost (known exactly) */
+    double net, net_lo, net_hi;           /* effect - cost for VALUE; = effect for CONV */
+    double naive_effect;                  /* the model's own sum of predicted effects */
+    double se;                            /* standard error of 'effect' */
+    int64_t treated;
+} sg_uplift_forecast;
+
+typedef struct sg_uplift_plan_result {
+    sg_uplift_forecast plan, nobody, single, random;
+    int single_arm;             /* the arm of the single-arm baseline */
+    double shrink;              /* plan.effect / plan.naive_effect, clipped to [0, 2]: multiply a
+                                 * customer's predicted effect by it for an honest one */
+    sg_assign_stats stats;      /* the solver's (objective value, bound, lambda, ...) */
+    int64_t *count;             /* (A) customers per arm in the plan: caller's buffer or NULL */
+    double *arm_effect;         /* (A) forecast effect per arm: caller's buffer or NULL */
+    int64_t n_log;              /* log rows behind the forecast */
+    int64_t n_log_treated;      /* of them treated by the plan's rule */
+    double log_ess;             /* effective sample size of the plan's rule on the log */
+    int n_boot;
+} sg_uplift_plan_result;
+
+/* Choose at most one arm per customer for N customers with predicted effects
+ * 'gain' (N, A; from sg_uplift_predict with the same target; column 0 ignored)
+ * under the budget and caps, maximising the expected net gain (VALUE: effect -
+ * cost) or the effect (CONV: conversions, within the budget), by
+ * sg_assign_solve (assign.h).  arm (N, [out]) gets the chosen arm, 0 = nobody.
+ *
+ * The forecast corrects for selection (the winner's curse: choosing the
+ * customers with the highest predicted effect picks up their positive errors).
+ * The same rule is applied to the training log with its out-of-fold
+ * predictions: sg_assign_solve on the log rows, with the budget and caps scaled
+ * by n_log / N.  That rule's incremental value on the log is estimated doubly
+ * robustly from the logged outcomes and propensities (sg_uplift_ope_incremental)
+ * and scaled back by N / n_log.  The interval is the bootstrap over log rows,
+ * widened for the sampling of the N customers themselves.  The baselines
+ * (nobody; the best single arm for customers in random order; random arms)
+ * are forecast the same way with their arm shares as a stochastic rule.
+ * 'res' may be NULL.  Errors: SG_EINVAL (bad options or gains, a target the
+ * model lacks), SG_ENOMEM; 'arm' unchanged on failure. */
+int sg_uplift_plan(const sg_uplift *m, const double *gain, int64_t N,
+                   const sg_uplift_plan_opts *o, int32_t *arm, sg_uplift_plan_result *res,
+                   sg_error *err);
+
+/* The incremental value of a target policy against "control for everyone" on
+ * a log, per row: the 'log' fields as in ope.h (pi (N, A) the target policy,
+ * mu optional for DR, costs optional).  For row i with w_i = pi[i, a_i] / p_i
+ * and w0_i = [a_i = 0] / p_i:
+ *   IPS    (1/N) sum_i (w_i - w0_i) y_i
+ *   SNIPS  sum w y / sum w  -  sum w0 y / sum w0
+ *   DR     (1/N) sum_i [ sum_a pi_ia (mu_ia - mu_i0) + (w_i - w0_i)(y_i - mu_{i,a_i}) ]
+ * each minus the policy's mean cost per row.  Intervals: the paired bootstrap
+ * (both policies on the same resample), resample b drawn from
+ * sg_rng_split(rng, b).  Other fields as sg_ope_evaluate (the weights are the
+ * target policy's).  Errors as sg_ope_evaluate. */
+int sg_uplift_ope_incremental(const sg_ope_log *log, const sg_ope_options *opt, sg_rng *rng,
+                              sg_ope_result *out, sg_error *err);
+
+/* The OOF data of the training log for a target (borrowed, float arrays):
+ * action (n_log), y (n_log), prop (n_log), mu (n_log, A), tau (n_log, A). */
+int sg_uplift_oof(const sg_uplift *m, int target, const int32_t **action, const float **y,
+                  const float **prop, const float **mu, const float **tau, sg_error *err);
+
+#endif

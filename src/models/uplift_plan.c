@@ -1,0 +1,555 @@
+/* uplift_plan.c -- budgeted plans from an uplift model and their honest forecast.
+ *
+ * N = customers to plan for, A = arms, L = rows of the training log kept in the
+ * model, B = bootstrap resamples.
+ *
+ * Why a forecast needs care: the plan picks, for each customer, the arm with the
+ * best predicted net gain and keeps the best customers.  Predictions are
+ * estimates; among the chosen ones the errors are mostly positive, so the sum
+ * of their predicted effects overstates what the plan will bring (the winner's
+ * curse; a plain T-learner with greedy selection on a noisy money outcome
+ * forecasts several times its true value).  Here the plan's own decision rule
+ * is replayed on the training log, where the model has out-of-fold predictions
+ * and the real outcomes: the same solver, on the log rows' OOF effects, with
+ * the budget and caps scaled to the log's size, gives a policy on the log.
+ * Its incremental value against "nobody" is estimated doubly robustly from the
+ * logged outcomes and propensities.  The OOF models were fitted on (K-1)/K of
+ * the log, so they are slightly weaker than the averaged model that makes the
+ * plan: the forecast errs, if anything, on the cautious side.  The interval is
+ * the bootstrap over log rows, widened for the sampling of the N customers.
+ *
+ * Cost: two solver runs (plan and log) and one bootstrap of B L draws, plus
+ * two more of each for the baselines.  Memory about 5 (N + L) A doubles.
+ * See LICENSE for copyright. */
+#include "stratagem/uplift.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "internal.h"
+#include "models/uplift_private.h"
+#include "stratagem/log.h"
+#include "stratagem/mem.h"
+
+#define PI_SUM_TOL 1e-6
+#define PAR_MIN_DRAWS 4000000      /* resampled rows below which the bootstrap runs serially */
+#define BOOT_MAX_DRAWS 400000000.0 /* B L at most this (B >= BOOT_MIN) */
+#define BOOT_MIN 200
+#define SHRINK_MAX 2.0
+
+void sg_uplift_plan_opts_default(sg_uplift_plan_opts *o)
+{
+    memset(o, 0, sizeof *o);
+    o->target = SG_UPLIFT_VALUE;
+    o->budget = INFINITY;
+    o->n_boot = 1000;
+    o->level = 0.9;
+    o->baselines = 1;
+    o->seed = SG_DEFAULT_SEED;
+}
+
+/* ---------------------------------------------------------------- incremental OPE */
+
+static int cmp_double(const void *x, const void *y)
+{
+    double a = *(const double *)x, b = *(const double *)y;
+    return (a > b) - (a < b);
+}
+
+/* Percentile interval (type 7) and standard deviation of v[0..n); sorts v. */
+static void summarise(double *v, int n, double level, sg_ope_estimate *e)
+{
+    if (n == 0) {
+        e->lo = e->hi = e->se_boot = NAN;
+        return;
+    }
+    double m = 0, s2 = 0;
+    for (int b = 0; b < n; b++) m += v[b];
+    m /= n;
+    for (int b = 0; b < n; b++) s2 += (v[b] - m) * (v[b] - m);
+    e->se_boot = n > 1 ? sqrt(s2 / (n - 1)) : 0.0;
+    qsort(v, (size_t)n, sizeof *v, cmp_double);
+    double q[2] = {(1 - level) / 2, (1 + level) / 2}, r[2];
+    for (int k = 0; k < 2; k++) {
+        double h = (n - 1) * q[k];
+        int j = (int)floor(h);
+        r[k] = j >= n - 1 ? v[n - 1] : v[j] + (h - j) * (v[j + 1] - v[j]);
+    }
+    e->lo = r[0];
+    e->hi = r[1];
+}
+
+static int validate_log(const sg_ope_log *g, const sg_ope_options *o, const sg_rng *rng,
+                        sg_error *err)
+{
+    if (!g) return sg_error_set(err, SG_EINVAL, "ope: log is NULL");
+    if (g->N < 1) return sg_error_set(err, SG_EINVAL, "ope: %lld rows, need >= 1", (long long)g->N);
+    if (g->A < 1) return sg_error_set(err, SG_EINVAL, "ope: %d arms, need >= 1", g->A);
+    if (!g->action || !g->outcome || !g->propensity || !g->pi)
+        return sg_error_set(err, SG_EINVAL, "ope: 'action', 'outcome', 'propensity' and 'pi' are "
+                            "required");
+    if (o->n_boot < 0 || !(o->level > 0 && o->level < 1))
+        return sg_error_set(err, SG_EINVAL, "ope: n_boot = %d, level = %g: need n_boot >= 0 and "
+                            "0 < level < 1", o->n_boot, o->level);
+    if (o->n_boot > 0 && !rng) return sg_error_set(err, SG_EINVAL, "ope: the bootstrap needs an rng");
+    int A = g->A;
+    for (int64_t i = 0; i < g->N; i++) {
+        int32_t a = g->action[i];
+        double p = g->propensity[i];
+        if (a < 0 || a >= A)
+            return sg_error_set(err, SG_EINVAL, "ope: row %lld: action %d outside [0, %d)",
+                                (long long)i, a, A);
+        if (!(p > 0 && p <= 1))
+            return sg_error_set(err, SG_EINVAL, "ope: row %lld: propensity %g outside (0, 1]",
+                                (long long)i, p);
+        if (!isfinite(g->outcome[i]))
+            return sg_error_set(err, SG_EINVAL, "ope: row %lld: outcome %g is not finite",
+                                (long long)i, g->outcome[i]);
+        double s = 0;
+        for (int b = 0; b < A; b++) {
+            double q = g->pi[i * A + b];
+            if (!(q >= 0 && q <= 1))
+                return sg_error_set(err, SG_EINVAL, "ope: row %lld, arm %d: policy probability "
+                                    "%g outside [0, 1]", (long long)i, b, q);
+            s += q;
+            if (g->mu && !isfinite(g->mu[i * A + b]))
+                return sg_error_set(err, SG_EINVAL, "ope: row %lld, arm %d: prediction %g is not "
+                                    "finite", (long long)i, b, g->mu[i * A + b]);
+            if (g->cost && !isfinite(g->cost[i * A + b]))
+                return sg_error_set(err, SG_EINVAL, "ope: row %lld, arm %d: cost %g is not finite",
+                                    (long long)i, b, g->cost[i * A + b]);
+        }
+        if (fabs(s - 1) > PI_SUM_TOL)
+            return sg_error_set(err, SG_EINVAL, "ope: row %lld: policy probabilities sum to %.9g, "
+                                "not 1", (long long)i, s);
+    }
+    if (!g->cost && g->arm_cost)
+        for (int a = 0; a < A; a++)
+            if (!isfinite(g->arm_cost[a]))
+                return sg_error_set(err, SG_EINVAL, "ope: arm %d: cost %g is not finite", a,
+                                    g->arm_cost[a]);
+    return SG_OK;
+}
+
+int sg_uplift_ope_incremental(const sg_ope_log *g, const sg_ope_options *opt, sg_rng *rng,
+                              sg_ope_result *out, sg_error *err)
+{
+    sg_ope_options o;
+    if (opt) o = *opt;
+    else sg_ope_options_default(&o);
+    int rc = validate_log(g, &o, rng, err);
+    if (rc) return rc;
+    int64_t N = g->N;
+    int A = g->A, B = o.n_boot, has_dr = g->mu != NULL;
+    /* per-row terms: w, w y, w0, w0 y, policy cost, DR term */
+    double *t = sg_malloc_array((size_t)N * 6, sizeof *t);
+    double *rep = sg_malloc_array((size_t)3 * B + 1, sizeof *rep);
+    if (!t || !rep) {
+        rc = sg_error_set(err, SG_ENOMEM, "ope: out of memory for %lld rows", (long long)N);
+        goto done;
+    }
+    sg_ope_result r;
+    memset(&r, 0, sizeof r);
+    double S[6] = {0, 0, 0, 0, 0, 0}, sw2 = 0;
+    for (int64_t i = 0; i < N; i++) {
+        const double *pi = g->pi + i * A;
+        int a = g->action[i];
+        double y = g->outcome[i], p = g->propensity[i];
+        double w = pi[a] / p, w0 = a == 0 ? 1 / p : 0.0, c = 0, d = 0;
+        if (g->cost || g->arm_cost)
+            for (int b = 0; b < A; b++) c += pi[b] * (g->cost ? g->cost[i * A + b] : g->arm_cost[b]);
+        if (has_dr) {
+            const double *mu = g->mu + i * A;
+            for (int b = 0; b < A; b++) d += pi[b] * (mu[b] - mu[0]);
+            d += (w - w0) * (y - mu[a]) - c;
+        }
+        double *ti = t + i * 6;
+        ti[0] = w;
+        ti[1] = w * y;
+        ti[2] = w0;
+        ti[3] = w0 * y;
+        ti[4] = c;
+        ti[5] = d;
+        for (int k = 0; k < 6; k++) S[k] += ti[k];
+        sw2 += w * w;
+        if (w > r.max_weight) r.max_weight = w;
+        if (w > 0) r.n_match++;
+    }
+    double n = (double)N, cbar = S[4] / n;
+    r.mean_weight = S[0] / n;
+    r.ess = sw2 > 0 ? S[0] * S[0] / sw2 : 0.0;
+    r.policy_cost = cbar;
+    r.n_boot = B;
+    r.level = o.level;
+    double v1 = S[0] > 0 ? S[1] / S[0] : 0.0, v0 = S[2] > 0 ? S[3] / S[2] : 0.0;
+    r.ips.value = (S[1] - S[3] - S[4]) / n;
+    r.snips.value = v1 - v0 - cbar;
+    r.dr.value = has_dr ? S[5] / n : (double)NAN;
+    double e_ips = 0, e_sn = 0, e_dr = 0;
+    for (int64_t i = 0; i < N; i++) {
+        const double *ti = t + i * 6;
+        double u = ti[1] - ti[3] - ti[4] - r.ips.value;
+        e_ips += u * u;
+        double phi = (S[0] > 0 ? (ti[1] - ti[0] * v1) / (S[0] / n) : 0.0) -
+                     (S[2] > 0 ? (ti[3] - ti[2] * v0) / (S[2] / n) : 0.0) - (ti[4] - cbar);
+        e_sn += phi * phi;
+        if (has_dr) e_dr += (ti[5] - r.dr.value) * (ti[5] - r.dr.value);
+    }
+    double dof = N > 1 ? n * (n - 1) : (double)NAN;
+    r.ips.se = sqrt(e_ips / dof);
+    r.snips.se = sqrt(e_sn / dof);
+    r.dr.se = has_dr ? sqrt(e_dr / dof) : (double)NAN;
+
+    double *rb_ips = rep, *rb_sn = rep + B, *rb_dr = rep + 2 * (int64_t)B;
+    int par = (int64_t)B * N >= PAR_MIN_DRAWS;
+    (void)par;
+#ifdef _OPENMP
+#pragma omp parallel for schedule(static) if (par)
+#endif
+    for (int b = 0; b < B; b++) {
+        sg_rng s;
+        sg_rng_split(rng, (uint64_t)b, &s);
+        double q[6] = {0, 0, 0, 0, 0, 0};
+        for (int64_t k = 0; k < N; k++) {
+            const double *tj = t + (int64_t)sg_rng_below(&s, (uint64_t)N) * 6;
+            for (int c = 0; c < 6; c++) q[c] += tj[c];
+        }
+        rb_ips[b] = (q[1] - q[3] - q[4]) / n;
+        rb_sn[b] = (q[0] > 0 ? q[1] / q[0] : 0.0) - (q[2] > 0 ? q[3] / q[2] : 0.0) - q[4] / n;
+        rb_dr[b] = q[5] / n;
+    }
+    if (B > 0) sg_rng_u64(rng);
+    summarise(rb_ips, B, o.level, &r.ips);
+    summarise(rb_sn, B, o.level, &r.snips);
+    if (has_dr) summarise(rb_dr, B, o.level, &r.dr);
+    else r.dr.lo = r.dr.hi = r.dr.se_boot = NAN;
+    *out = r;
+done:
+    sg_free(t);
+    sg_free(rep);
+    return rc;
+}
+
+/* ---------------------------------------------------------------- forecasts */
+
+typedef struct log_view {
+    int64_t L;
+    int A;
+    int32_t *action;     /* borrowed from the model */
+    double *y;           /* (L) */
+    double *prop;        /* (L) */
+    double *mu;          /* (L, A) */
+    double *tau;         /* (L, A) */
+} log_view;
+
+static void log_view_deinit(log_view *v)
+{
+    sg_free(v->y);
+    sg_free(v->prop);
+    sg_free(v->mu);
+    sg_free(v->tau);
+    memset(v, 0, sizeof *v);
+}
+
+static int log_view_init(log_view *v, const sg_uplift *m, int target, sg_error *err)
+{
+    memset(v, 0, sizeof *v);
+    const int32_t *act;
+    const float *y, *p, *mu, *tau;
+    int rc = sg_uplift_oof(m, target, &act, &y, &p, &mu, &tau, err);
+    if (rc) return rc;
+    int64_t L = m->N;
+    int A = m->A;
+    v->L = L;
+    v->A = A;
+    v->action = (int32_t *)act;
+    v->y = sg_malloc_array((size_t)(L ? L : 1), sizeof *v->y);
+    v->prop = sg_malloc_array((size_t)(L ? L : 1), sizeof *v->prop);
+    v->mu = sg_malloc_array((size_t)(L ? L : 1) * (size_t)A, sizeof *v->mu);
+    v->tau = sg_malloc_array((size_t)(L ? L : 1) * (size_t)A, sizeof *v->tau);
+    if (!v->y || !v->prop || !v->mu || !v->tau) {
+        log_view_deinit(v);
+        return sg_error_set(err, SG_ENOMEM, "out of memory reading the model's log");
+    }
+    for (int64_t i = 0; i < L; i++) {
+        v->y[i] = (double)y[i];
+        v->prop[i] = (double)p[i];
+        for (int a = 0; a < A; a++) {
+            v->mu[i * A + a] = (double)mu[i * A + a];
+            v->tau[i * A + a] = (double)tau[i * A + a];
+        }
+    }
+    return SG_OK;
+}
+
+/* Forecast of a rule given as a policy pi (L, A) on the log, for N customers
+ * whose assignment has per-customer predicted gains g (N, NULL = none) and a
+ * known total cost.  Fills f (effect, interval, se, cost, net). */
+static int forecast_rule(const log_view *v, const double *pi, int64_t N, const double *g,
+                         double g_scale, double cost, int target, const sg_uplift_plan_opts *o,
+                         int n_boot, sg_rng *rng, sg_uplift_forecast *f, double *ess,
+                         sg_error *err)
+{
+    sg_ope_log lg = {v->L, v->A, v->action, v->y, v->prop, pi, v->mu, NULL, NULL};
+    sg_ope_options oo = {n_boot, o->level};
+    sg_ope_result r;
+    int rc = sg_uplift_ope_incremental(&lg, &oo, rng, &r, err);
+    if (rc) return rc;
+    double scale = (double)N;
+    f->effect = r.dr.value * scale;
+    double se_log = (n_boot > 0 ? r.dr.se_boot : r.dr.se) * scale;
+    /* the N customers are themselves a sample: add N var(g) */
+    double v_cust = 0;
+    if (g && N > 1) {
+        double s = 0, s2 = 0;
+        for (int64_t i = 0; i < N; i++) s += g[i] * g_scale;
+        double mean = s / (double)N;
+        for (int64_t i = 0; i < N; i++) s2 += (g[i] * g_scale - mean) * (g[i] * g_scale - mean);
+        v_cust = s2 / (double)(N - 1) * (double)N;
+    }
+    f->se = sqrt(se_log * se_log + v_cust);
+    double z = 0;   /* normal quantile for 'level', by bisection on erf */
+    {
+        double lo = 0, hi = 10, want = o->level;
+        for (int it = 0; it < 100; it++) {
+            double mid = 0.5 * (lo + hi);
+            if (erf(mid / sqrt(2.0)) < want) lo = mid; else hi = mid;
+        }
+        z = 0.5 * (lo + hi);
+    }
+    if (n_boot > 0 && se_log > 0) {
+        double k = f->se / se_log;
+        f->effect_lo = f->effect + (r.dr.lo * scale - f->effect) * k;
+        f->effect_hi = f->effect + (r.dr.hi * scale - f->effect) * k;
+    } else {
+        f->effect_lo = f->effect - z * f->se;
+        f->effect_hi = f->effect + z * f->se;
+    }
+    f->cost = cost;
+    double c = target == SG_UPLIFT_VALUE ? cost : 0.0;
+    f->net = f->effect - c;
+    f->net_lo = f->effect_lo - c;
+    f->net_hi = f->effect_hi - c;
+    if (ess) *ess = r.ess;
+    return SG_OK;
+}
+
+/* Per-customer predicted gains of an assignment, and totals. */
+static void assignment_totals(const double *gain, const double *arm_cost, int64_t N, int A,
+                              const int32_t *arm, double *g, double *naive, double *cost,
+                              int64_t *treated, int64_t *count)
+{
+    *naive = *cost = 0;
+    *treated = 0;
+    if (count) memset(count, 0, (size_t)A * sizeof *count);
+    for (int64_t i = 0; i < N; i++) {
+        int a = arm[i];
+        g[i] = a > 0 ? gain[i * A + a] : 0.0;
+        if (a > 0) {
+            *naive += g[i];
+            *cost += arm_cost[a];
+            (*treated)++;
+        }
+        if (count) count[a]++;
+    }
+}
+
+/* A stochastic rule on the log that gives arm a to a share count[a] / N of rows. */
+static void share_policy(double *pi, int64_t L, int A, const int64_t *count, int64_t N)
+{
+    double q[SG_UPLIFT_MAX_ARMS], s = 0;
+    for (int a = 1; a < A; a++) {
+        q[a] = N > 0 ? (double)count[a] / (double)N : 0.0;
+        s += q[a];
+    }
+    q[0] = 1 - s;
+    if (q[0] < 0) q[0] = 0;
+    for (int64_t i = 0; i < L; i++)
+        for (int a = 0; a < A; a++) pi[i * A + a] = q[a];
+}
+
+int sg_uplift_plan(const sg_uplift *m, const double *gain, int64_t N,
+                   const sg_uplift_plan_opts *o, int32_t *arm, sg_uplift_plan_result *res,
+                   sg_error *err)
+{
+    int A = m->A, rc;
+    if ((rc = sg_uplift_oof(m, o->target, NULL, NULL, NULL, NULL, NULL, err))) return rc;
+    if (N < 0 || (N > 0 && (!gain || !arm)))
+        return sg_error_set(err, SG_EINVAL, "plan: %lld customers, gains and arms are required",
+                            (long long)N);
+    if (!o->arm_cost) return sg_error_set(err, SG_EINVAL, "plan: arm costs are required");
+    for (int a = 1; a < A; a++)
+        if (!(o->arm_cost[a] >= 0) || !isfinite(o->arm_cost[a]))
+            return sg_error_set(err, SG_EINVAL, "plan: cost of arm '%s' is %g; need a finite "
+                                "number >= 0", m->labels[a], o->arm_cost[a]);
+    if (!(o->budget >= 0)) return sg_error_set(err, SG_EINVAL, "plan: budget %g; need >= 0", o->budget);
+    if (!(o->min_gain >= 0) || !isfinite(o->min_gain))
+        return sg_error_set(err, SG_EINVAL, "plan: min_gain %g; need a finite number >= 0",
+                            o->min_gain);
+    if (!(o->level > 0 && o->level < 1) || o->n_boot < 0)
+        return sg_error_set(err, SG_EINVAL, "plan: need 0 < level < 1 and n_boot >= 0");
+    for (int a = 1; o->cap && a < A; a++)
+        if (o->cap[a] < -1) return sg_error_set(err, SG_EINVAL, "plan: cap of arm '%s' is %lld",
+                                                m->labels[a], (long long)o->cap[a]);
+    for (int64_t i = 0; i < N; i++)
+        for (int a = 1; a < A; a++)
+            if (!isfinite(gain[i * A + a]))
+                return sg_error_set(err, SG_EINVAL, "plan: customer %lld, arm '%s': predicted "
+                                    "effect %g is not finite", (long long)i, m->labels[a],
+                                    gain[i * A + a]);
+
+    int conv = o->target == SG_UPLIFT_CONV;
+    double arm_cost[SG_UPLIFT_MAX_ARMS];
+    arm_cost[0] = 0;
+    for (int a = 1; a < A; a++) arm_cost[a] = o->arm_cost[a];
+    int64_t L = m->N;
+    double scale = N > 0 ? (double)L / (double)N : 0.0;
+    int n_boot = o->n_boot;
+    if (n_boot > 0 && (double)n_boot * (double)L > BOOT_MAX_DRAWS)
+        n_boot = SG_MAX(BOOT_MIN, (int)(BOOT_MAX_DRAWS / (double)L));
+
+    log_view v;
+    memset(&v, 0, sizeof v);
+    double *G = sg_malloc_array((size_t)(N ? N : 1) * (size_t)A, sizeof *G);
+    double *GL = sg_malloc_array((size_t)(L ? L : 1) * (size_t)A, sizeof *GL);
+    double *pi = sg_malloc_array((size_t)(L ? L : 1) * (size_t)A, sizeof *pi);
+    double *g = sg_malloc_array((size_t)(N ? N : 1), sizeof *g);
+    int32_t *arm_log = sg_malloc_array((size_t)(L ? L : 1), sizeof *arm_log);
+    int32_t *arm_b = sg_malloc_array((size_t)(N ? N : 1), sizeof *arm_b);
+    int32_t *plan = sg_malloc_array((size_t)(N ? N : 1), sizeof *plan);
+    int64_t count[SG_UPLIFT_MAX_ARMS], cap_log[SG_UPLIFT_MAX_ARMS];
+    if (!G || !GL || !pi || !g || !arm_log || !arm_b || !plan) {
+        rc = sg_error_set(err, SG_ENOMEM, "plan: out of memory for %lld customers", (long long)N);
+        goto done;
+    }
+    if ((rc = log_view_init(&v, m, o->target, err))) goto done;
+
+    /* the plan: for conversions the solver's "gain - cost" must be the effect alone */
+    for (int64_t i = 0; i < N; i++)
+        for (int a = 0; a < A; a++)
+            G[i * A + a] = a ? gain[i * A + a] + (conv ? arm_cost[a] : 0.0) : 0.0;
+    sg_assign_problem p;
+    sg_assign_problem_init(&p);
+    p.N = N;
+    p.A = A;
+    p.gain = G;
+    p.arm_cost = arm_cost;
+    p.budget = o->budget;
+    p.cap = o->cap;
+    p.min_gain = o->min_gain;
+    sg_uplift_plan_result r;
+    memset(&r, 0, sizeof r);
+    if (res) {
+        r.count = res->count;
+        r.arm_effect = res->arm_effect;
+    }
+    if ((rc = sg_assign_solve(&p, NULL, plan, &r.stats, err))) goto done;
+    assignment_totals(gain, arm_cost, N, A, plan, g, &r.plan.naive_effect, &r.plan.cost,
+                      &r.plan.treated, count);
+
+    /* the same rule on the log's out-of-fold effects, budget and caps scaled */
+    for (int64_t i = 0; i < L; i++)
+        for (int a = 0; a < A; a++)
+            GL[i * A + a] = a ? v.tau[i * A + a] + (conv ? arm_cost[a] : 0.0) : 0.0;
+    sg_assign_problem pl = p;
+    pl.N = L;
+    pl.gain = GL;
+    pl.budget = isinf(o->budget) ? o->budget : o->budget * scale;
+    if (o->cap) {
+        for (int a = 0; a < A; a++)
+            cap_log[a] = o->cap[a] < 0 ? -1 : (int64_t)llround((double)o->cap[a] * scale);
+        pl.cap = cap_log;
+    }
+    sg_assign_stats sl;
+    if ((rc = sg_assign_solve(&pl, NULL, arm_log, &sl, err))) {
+        sg_error_prefix(err, "plan rule on the training log: ");
+        goto done;
+    }
+    memset(pi, 0, (size_t)L * (size_t)A * sizeof *pi);
+    double arm_eff[SG_UPLIFT_MAX_ARMS];
+    memset(arm_eff, 0, sizeof arm_eff);
+    for (int64_t i = 0; i < L; i++) {
+        int a = arm_log[i];
+        pi[i * A + a] = 1;
+        r.n_log_treated += a > 0;
+        if (a > 0) {
+            /* this row's DR term, by the arm the rule gives it */
+            double w = (v.action[i] == a ? 1.0 : 0.0) / v.prop[i];
+            double w0 = (v.action[i] == 0 ? 1.0 : 0.0) / v.prop[i];
+            arm_eff[a] += v.mu[i * A + a] - v.mu[i * A] +
+                          (w - w0) * (v.y[i] - v.mu[i * A + v.action[i]]);
+        }
+    }
+    sg_rng rng, sub;
+    sg_rng_init(&rng, o->seed);
+    sg_rng_split(&rng, 1, &sub);
+    /* first pass: the effect, to calibrate per-customer gains for the sampling term */
+    if (N > 0) {
+        if ((rc = forecast_rule(&v, pi, N, NULL, 1.0, r.plan.cost, o->target, o, 0, &sub,
+                                &r.plan, NULL, err)))
+            goto done;
+        double shrink = r.plan.naive_effect > 0 ? r.plan.effect / r.plan.naive_effect : 1.0;
+        shrink = shrink < 0 ? 0 : shrink > SHRINK_MAX ? SHRINK_MAX : shrink;
+        double naive = r.plan.naive_effect;
+        r.shrink = shrink;
+        if ((rc = forecast_rule(&v, pi, N, g, shrink, r.plan.cost, o->target, o, n_boot, &sub,
+                                &r.plan, &r.log_ess, err)))
+            goto done;
+        r.plan.naive_effect = naive;
+    }
+    if (r.count) memcpy(r.count, count, (size_t)A * sizeof *count);
+    if (r.arm_effect)
+        for (int a = 0; a < A; a++) r.arm_effect[a] = scale > 0 ? arm_eff[a] / scale : 0.0;
+    r.n_log = L;
+    r.n_boot = n_boot;
+    SG_LOG(SG_LOG_INFO, "plan", "%lld of %lld customers treated; the same rule treats %lld of %lld "
+           "log rows; forecast effect %.6g (model's own sum %.6g)", (long long)r.plan.treated,
+           (long long)N, (long long)r.n_log_treated, (long long)L, r.plan.effect,
+           r.plan.naive_effect);
+
+    /* baselines, forecast the same way from their arm shares */
+    r.single_arm = -1;
+    if (o->baselines && N > 0 && A > 1) {
+        int64_t cnt[SG_UPLIFT_MAX_ARMS];
+        sg_assign_stats sb;
+        sg_rng_split(&rng, 2, &sub);
+        if ((rc = sg_assign_single_arm(&p, -1, &sub, arm_b, &sb, err))) goto done;
+        assignment_totals(gain, arm_cost, N, A, arm_b, g, &r.single.naive_effect, &r.single.cost,
+                          &r.single.treated, cnt);
+        for (int a = 1; a < A; a++)
+            if (cnt[a] > 0) r.single_arm = a;
+        if (r.single_arm < 0) r.single_arm = 1;
+        share_policy(pi, L, A, cnt, N);
+        sg_rng_split(&rng, 3, &sub);
+        double naive = r.single.naive_effect;
+        if ((rc = forecast_rule(&v, pi, N, g, 1.0, r.single.cost, o->target, o, n_boot, &sub,
+                                &r.single, NULL, err)))
+            goto done;
+        r.single.naive_effect = naive;
+
+        sg_rng_split(&rng, 4, &sub);
+        if ((rc = sg_assign_random(&p, &sub, arm_b, &sb, err))) goto done;
+        assignment_totals(gain, arm_cost, N, A, arm_b, g, &r.random.naive_effect, &r.random.cost,
+                          &r.random.treated, cnt);
+        share_policy(pi, L, A, cnt, N);
+        sg_rng_split(&rng, 5, &sub);
+        naive = r.random.naive_effect;
+        if ((rc = forecast_rule(&v, pi, N, g, 1.0, r.random.cost, o->target, o, n_boot, &sub,
+                                &r.random, NULL, err)))
+            goto done;
+        r.random.naive_effect = naive;
+    }
+    memcpy(arm, plan, (size_t)N * sizeof *arm);
+    if (res) *res = r;
+done:
+    log_view_deinit(&v);
+    sg_free(G);
+    sg_free(GL);
+    sg_free(pi);
+    sg_free(g);
+    sg_free(arm_log);
+    sg_free(arm_b);
+    sg_free(plan);
+    return rc;
+}

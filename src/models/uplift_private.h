@@ -1,0 +1,50 @@
+/* uplift_private.h -- the uplift model's layout, shared by uplift.c and uplift_plan.c. */
+#ifndef SG_UPLIFT_PRIVATE_H
+#define SG_UPLIFT_PRIVATE_H
+
+#include <stdint.h>
+
+#include "stratagem/encode.h"
+#include "stratagem/gbdt.h"
+#include "stratagem/linear.h"
+#include "stratagem/uplift.h"
+
+/* One fitted learner: a GBDT or a linear model. */
+typedef struct upl_unit {
+    sg_gbdt *g;
+    sg_linear *l;
+    double smear;          /* value-given-conversion models: Duan's factor; else 1 */
+} upl_unit;
+
+struct sg_uplift {
+    int A, K, R;           /* arms (0 = control), folds, repeats of the K-fold split */
+    int learner, base, pooled, kind;
+    int n_store;           /* stored targets: 2 for a hurdle (value, conversions), else 1 */
+    int P;                 /* stage-1 parts: 2 for a hurdle, else 1 */
+    int M;                 /* stage-1 models per part and fold: 1 pooled, A per arm */
+    int S;                 /* stage-2 models per target, arm and fold: 0 T, 1 DR, 2 X */
+    uint64_t seed;
+    double prop_clip;
+    int calibrated;        /* 1: effects are mapped through cal[s][a] = (alpha, beta) */
+    double cal[2][SG_UPLIFT_MAX_ARMS][2];
+    char **labels;         /* (A) */
+    char *treatment, *outcome, *propensity, *id;
+    sg_schema *schema;
+    int D;                 /* encoded features */
+    upl_unit *s1;          /* (R K, P, M) stage-1 outcome models */
+    int64_t n_s1;
+    upl_unit *s2;          /* (n_store, A, R K, S) stage-2 effect models; arm 0 empty */
+    int64_t n_s2;
+    sg_schema *pschema;    /* propensity model (X learner only) */
+    sg_linear **pm;        /* (A) one-vs-rest logistic models */
+    /* the training log with its out-of-fold predictions */
+    int64_t N;
+    int32_t *action;       /* (N) */
+    float *prop;           /* (N) propensity used (logged or estimated) */
+    float *y[2];           /* (N) per stored target */
+    float *mu[2];          /* (N, A) OOF predicted outcome per arm */
+    float *tau[2];         /* (N, A) OOF predicted effect per arm (column 0 = 0) */
+    int64_t *row;          /* (N) table rows; NULL after a load */
+};
+
+#endif

@@ -1,0 +1,727 @@
+/* test_uplift.c -- task 'uplift': log reading and errors, T/X/DR learners on
+ * logs with known effects, model files, plans and their honest forecast,
+ * incremental off-policy estimates, allocation failures. */
+#include <math.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <cmocka.h>
+
+#include "stratagem/log.h"
+#include "stratagem/mem.h"
+#include "stratagem/rng.h"
+#include "stratagem/table.h"
+#include "stratagem/uplift.h"
+
+/* ---------------------------------------------------------------- synthetic logs */
+
+/* Arms "ctl", "a", "b".  Baseline conversion sigmoid(-1 + 0.5 x1); arm a adds
+ * 'ea' to the conversion probability where x2 > 0 (0 elsewhere), arm b adds
+ * 'eb' everywhere.  Logging: P(ctl, a, b) = (0.5, 0.3, 0.2) where x1 > 0, else
+ * (0.3, 0.3, 0.4).  kind 0: y = conversion; kind 1: y = conversion x value,
+ * value = exp(1 + 0.3 x1 + 0.5 z) (arm b: x 0.8).  true_mu (n, 3) receives
+ * E[y | x, arm] when not NULL. */
+typedef struct gen_opts {
+    int n, kind, uniform;      /* uniform: P(arm) = 1/3, known */
+    double ea, eb;
+    int bad_prop_row;          /* write propensity 1.5 on this row (-1: none) */
+    int drop_arm_b;            /* keep only this many rows of arm b (-1: all) */
+    int no_prop;               /* no propensity column */
+    uint64_t seed;
+} gen_opts;
+
+static double sigm(double z) { return 1 / (1 + exp(-z)); }
+
+static char *gen_csv(const gen_opts *g, double *true_mu, size_t *len)
+{
+    size_t cap = (size_t)g->n * 96 + 128;
+    char *csv = malloc(cap);
+    size_t off = (size_t)snprintf(csv, cap, "cid,x1,x2,seg,arm,%sy\n", g->no_prop ? "" : "prop,");
+    sg_rng r;
+    sg_rng_init(&r, g->seed);
+    static const char *arms[3] = {"ctl", "a", "b"};
+    static const char *segs[3] = {"north", "south", "west"};
+    int nb = 0;
+    for (int i = 0; i < g->n; i++) {
+        double x1 = sg_rng_normal(&r), x2 = sg_rng_normal(&r);
+        int seg = (int)sg_rng_below(&r, 3);
+        double pa[3];
+        if (g->uniform) pa[0] = pa[1] = pa[2] = 1.0 / 3;
+        else if (x1 > 0) pa[0] = 0.5, pa[1] = 0.3, pa[2] = 0.2;
+        else pa[0] = 0.3, pa[1] = 0.3, pa[2] = 0.4;
+        double u = sg_rng_uniform(&r);
+        int a = u < pa[0] ? 0 : u < pa[0] + pa[1] ? 1 : 2;
+        if (a == 2 && g->drop_arm_b >= 0 && nb >= g->drop_arm_b) a = 0;
+        nb += a == 2;
+        double p0 = sigm(-1 + 0.5 * x1), p[3] = {p0, p0 + (x2 > 0 ? g->ea : 0), p0 + g->eb};
+        double ev = exp(1 + 0.3 * x1 + 0.125);
+        double rate[3] = {1, 1, 0.8};
+        if (true_mu)
+            for (int k = 0; k < 3; k++) true_mu[i * 3 + k] = g->kind ? p[k] * ev * rate[k] : p[k];
+        int conv = sg_rng_uniform(&r) < p[a];
+        double y = conv;
+        if (g->kind) y = conv ? exp(1 + 0.3 * x1 + 0.5 * sg_rng_normal(&r)) * rate[a] : 0;
+        char prop[32] = "";
+        if (!g->no_prop) snprintf(prop, sizeof prop, "%.6f,", i == g->bad_prop_row ? 1.5 : pa[a]);
+        off += (size_t)snprintf(csv + off, cap - off, "c%d,%.5f,%.5f,%s,%s,%s%.5f\n", i, x1, x2,
+                                segs[seg], arms[a], prop, y);
+    }
+    *len = off;
+    return csv;
+}
+
+static sg_table *gen_table(const gen_opts *g, double *true_mu)
+{
+    size_t len;
+    char *csv = gen_csv(g, true_mu, &len);
+    sg_load_opts o;
+    sg_load_opts_default(&o);
+    o.id_col = "cid";
+    sg_table *t = NULL;
+    sg_error err;
+    int rc = sg_table_load_mem(&t, "gen.csv", csv, len, &o, &err);
+    free(csv);
+    if (rc) fprintf(stderr, "gen_table: %s\n", err.msg);
+    assert_int_equal(rc, SG_OK);
+    return t;
+}
+
+static gen_opts gen_default(int n, int kind, uint64_t seed)
+{
+    gen_opts g = {n, kind, 0, 0.10, 0.05, -1, -1, 0, seed};
+    return g;
+}
+
+/* Small, fast settings. */
+static void fast_opts(sg_uplift_opts *o, int learner)
+{
+    sg_uplift_opts_default(o);
+    o->treatment = "arm";
+    o->control = "ctl";
+    o->outcome = "y";
+    o->propensity = "prop";
+    o->id = "cid";
+    o->learner = learner;
+    o->cv_folds = 3;
+    o->repeats = 1;
+    o->gbdt.n_trees = 100;
+    o->gbdt.n_threads = 1;
+}
+
+static void quiet(int level, const char *module, const char *msg, void *ud)
+{
+    (void)level;
+    (void)module;
+    (void)msg;
+    (void)ud;
+}
+
+static int setup(void **state)
+{
+    (void)state;
+    sg_log_set(quiet, NULL);
+    return 0;
+}
+
+/* ---------------------------------------------------------------- log reading and errors */
+
+/* uplift-1.1: a propensity outside (0, 1] is an error naming file:line */
+static void err_bad_propensity(void **state)
+{
+    (void)state;
+    gen_opts g = gen_default(200, 0, 1);
+    g.bad_prop_row = 6;   /* data line 7 = file line 8 */
+    sg_table *t = gen_table(&g, NULL);
+    sg_uplift_opts o;
+    fast_opts(&o, SG_UPLIFT_T);
+    sg_uplift *m = NULL;
+    sg_error err;
+    int rc = sg_uplift_train(&m, t, &o, NULL, &err);
+    assert_int_equal(rc, SG_EPARSE);
+    assert_null(m);
+    assert_non_null(strstr(err.msg, "gen.csv:8:"));
+    assert_non_null(strstr(err.msg, "'prop'"));
+    assert_non_null(strstr(err.msg, "1.5"));
+    sg_table_free(t);
+}
+
+/* uplift-1.2: a control label that never occurs is an error listing the labels */
+static void err_unknown_control(void **state)
+{
+    (void)state;
+    gen_opts g = gen_default(200, 0, 2);
+    sg_table *t = gen_table(&g, NULL);
+    sg_uplift_opts o;
+    fast_opts(&o, SG_UPLIFT_T);
+    o.control = "holdout";
+    sg_uplift *m = NULL;
+    sg_error err;
+    assert_int_equal(sg_uplift_train(&m, t, &o, NULL, &err), SG_EINVAL);
+    assert_non_null(strstr(err.msg, "'holdout' never occurs"));
+    assert_non_null(strstr(err.msg, "a, b, ctl"));
+    sg_table_free(t);
+}
+
+/* uplift-1.3: an arm with too few rows is an error naming the arm */
+static void err_small_arm(void **state)
+{
+    (void)state;
+    gen_opts g = gen_default(300, 0, 3);
+    g.drop_arm_b = 7;
+    sg_table *t = gen_table(&g, NULL);
+    sg_uplift_opts o;
+    fast_opts(&o, SG_UPLIFT_T);
+    sg_uplift *m = NULL;
+    sg_error err;
+    assert_int_equal(sg_uplift_train(&m, t, &o, NULL, &err), SG_EINVAL);
+    assert_non_null(strstr(err.msg, "arm 'b' has only 7 rows"));
+    o.min_arm_rows = 5;
+    sg_uplift_report rep;
+    int rc = sg_uplift_train(&m, t, &o, &rep, &err);
+    assert_int_equal(rc, SG_OK);
+    assert_int_equal(rep.arms[2].n, 7);
+    sg_uplift_report_deinit(&rep);
+    sg_uplift_free(m);
+    sg_table_free(t);
+}
+
+/* uplift-1.4: reading a log against fixed arms; a missing action; a text outcome */
+static void log_read_cases(void **state)
+{
+    (void)state;
+    static const char csv[] =
+        "id,arm,y,p\n"
+        "1,ctl,0,0.5\n"
+        "2,a,1,0.5\n"
+        "3,,1,0.5\n";
+    sg_table *t = NULL;
+    sg_error err;
+    assert_int_equal(sg_table_load_mem(&t, "mini.csv", csv, sizeof csv - 1, NULL, &err), SG_OK);
+    sg_uplift_log g;
+    assert_int_equal(sg_uplift_log_read(&g, t, "arm", "ctl", "y", "p", NULL, 0, &err), SG_EPARSE);
+    assert_non_null(strstr(err.msg, "mini.csv:4:"));
+    assert_non_null(strstr(err.msg, "missing action"));
+    sg_uplift_log_deinit(&g);
+    assert_int_equal(sg_uplift_log_read(&g, t, "arm", "ctl", "nope", NULL, NULL, 0, &err),
+                     SG_ENOTFOUND);
+    sg_uplift_log_deinit(&g);
+    sg_table_free(t);
+
+    static const char csv2[] =
+        "id,arm,y\n"
+        "1,ctl,0\n"
+        "2,b,1\n"
+        "3,a,NA\n"
+        "4,c,1\n";
+    assert_int_equal(sg_table_load_mem(&t, "mini2.csv", csv2, sizeof csv2 - 1, NULL, &err), SG_OK);
+    const char *arms[] = {"ctl", "a", "b"};
+    assert_int_equal(sg_uplift_log_read(&g, t, "arm", "ctl", "y", NULL, arms, 3, &err), SG_EPARSE);
+    assert_non_null(strstr(err.msg, "mini2.csv:5:"));
+    assert_non_null(strstr(err.msg, "'c' is not an arm"));
+    sg_uplift_log_deinit(&g);
+    /* from the data: control first, then byte order; the NA outcome row is skipped */
+    assert_int_equal(sg_uplift_log_read(&g, t, "arm", "ctl", "y", NULL, NULL, 0, &err), SG_OK);
+    assert_int_equal(g.A, 3);
+    assert_string_equal(g.labels[0], "ctl");
+    assert_string_equal(g.labels[1], "b");
+    assert_string_equal(g.labels[2], "c");
+    assert_int_equal(g.N, 3);
+    assert_int_equal(g.n_missing_outcome, 1);
+    assert_int_equal(g.action[2], 2);
+    assert_int_equal(g.row[2], 3);
+    sg_uplift_log_deinit(&g);
+    sg_table_free(t);
+}
+
+/* ---------------------------------------------------------------- known effects */
+
+static double true_ate(const double *mu, int n, int a)
+{
+    double s = 0;
+    for (int i = 0; i < n; i++) s += mu[i * 3 + a] - mu[i * 3];
+    return s / n;
+}
+
+/* Train on a log with known effects; check the AIPW ATE of both arms (within
+ * 3.5 standard errors, the standard error itself below 'max_se') and the
+ * predicted effect of arm a where it works (x2 > 0) and where it does not. */
+static void check_recovery(int learner, int kind, double max_se, double tol_het)
+{
+    int n = kind ? 5000 : 3000;
+    gen_opts g = gen_default(n, kind, 11);
+    double *mu = malloc(sizeof *mu * (size_t)n * 3);
+    sg_table *t = gen_table(&g, mu);
+    sg_uplift_opts o;
+    fast_opts(&o, learner);
+    sg_uplift *m = NULL;
+    sg_uplift_report rep;
+    sg_error err;
+    int rc = sg_uplift_train(&m, t, &o, &rep, &err);
+    if (rc) fprintf(stderr, "%s\n", err.msg);
+    assert_int_equal(rc, SG_OK);
+    assert_int_equal(rep.kind, kind ? SG_UPLIFT_HURDLE : SG_UPLIFT_BINARY);
+    assert_string_equal(rep.arms[1].label, "a");
+    for (int a = 1; a < 3; a++) {
+        double truth = true_ate(mu, n, a), se = rep.arms[a].ate_se;
+        if (fabs(rep.arms[a].ate - truth) > 3.5 * se || se > max_se)
+            fprintf(stderr, "learner %d kind %d arm %d: ate %g (se %g), true %g\n", learner, kind,
+                    a, rep.arms[a].ate, se, truth);
+        assert_true(se > 0 && se < max_se);
+        assert_true(fabs(rep.arms[a].ate - truth) < 3.5 * se);
+    }
+    /* heterogeneity on fresh rows */
+    gen_opts g2 = gen_default(2000, kind, 12);
+    double *mu2 = malloc(sizeof *mu2 * 2000 * 3);
+    sg_table *t2 = gen_table(&g2, mu2);
+    double *eff = malloc(sizeof *eff * 2000 * 3), *se = malloc(sizeof *se * 2000 * 3);
+    assert_int_equal(sg_uplift_predict(m, t2, NULL, 0, SG_UPLIFT_VALUE, NULL, eff, se, &err),
+                     SG_OK);
+    const double *x2 = sg_table_num(t2, sg_table_find(t2, "x2"));
+    double s[2] = {0, 0}, st[2] = {0, 0};
+    int c[2] = {0, 0};
+    for (int i = 0; i < 2000; i++) {
+        int k = x2[i] > 0;
+        s[k] += eff[i * 3 + 1];
+        st[k] += mu2[i * 3 + 1] - mu2[i * 3];
+        c[k]++;
+        assert_true(se[i * 3] == 0 && se[i * 3 + 1] >= 0 && eff[i * 3] == 0);
+    }
+    /* the contrast between the groups (0.10 conversions, about 0.32 in value);
+     * for conversions also each group's level */
+    double d = s[1] / c[1] - s[0] / c[0], dt = st[1] / c[1] - st[0] / c[0];
+    for (int k = 0; k < 2; k++)
+        if (fabs(d - dt) > tol_het || (!kind && fabs(s[k] / c[k] - st[k] / c[k]) > tol_het))
+            fprintf(stderr, "learner %d kind %d x2>0=%d: mean effect %g, true %g\n", learner, kind,
+                    k, s[k] / c[k], st[k] / c[k]);
+    assert_true(fabs(d - dt) < tol_het);
+    if (!kind)
+        for (int k = 0; k < 2; k++) assert_true(fabs(s[k] / c[k] - st[k] / c[k]) < tol_het);
+    free(eff);
+    free(se);
+    free(mu2);
+    sg_table_free(t2);
+    free(mu);
+    sg_uplift_report_deinit(&rep);
+    sg_uplift_free(m);
+    sg_table_free(t);
+}
+
+/* uplift-2.1: T-learner, binary outcome: ATEs and the x2 > 0 heterogeneity */
+static void recover_t_binary(void **state) { (void)state; check_recovery(SG_UPLIFT_T, 0, 0.03, 0.04); }
+/* uplift-2.2: X-learner, binary outcome */
+static void recover_x_binary(void **state) { (void)state; check_recovery(SG_UPLIFT_X, 0, 0.03, 0.05); }
+/* uplift-2.3: DR-learner, binary outcome */
+static void recover_dr_binary(void **state) { (void)state; check_recovery(SG_UPLIFT_DR, 0, 0.03, 0.05); }
+/* uplift-2.4: T-learner, money outcome (hurdle): effects in value units */
+static void recover_t_hurdle(void **state) { (void)state; check_recovery(SG_UPLIFT_T, 1, 0.08, 0.2); }
+/* uplift-2.5: DR-learner, money outcome */
+static void recover_dr_hurdle(void **state) { (void)state; check_recovery(SG_UPLIFT_DR, 1, 0.08, 0.25); }
+
+/* uplift-2.6: no propensity column: estimated (and said so); a randomised
+ * log's ATE is recovered; segments by mask */
+static void estimated_propensity(void **state)
+{
+    (void)state;
+    int n = 3000;
+    gen_opts g = gen_default(n, 0, 21);
+    g.no_prop = 1;
+    g.uniform = 1;
+    double *mu = malloc(sizeof *mu * (size_t)n * 3);
+    sg_table *t = gen_table(&g, mu);
+    sg_uplift_opts o;
+    fast_opts(&o, SG_UPLIFT_T);
+    o.propensity = NULL;
+    sg_uplift *m = NULL;
+    sg_uplift_report rep;
+    sg_error err;
+    assert_int_equal(sg_uplift_train(&m, t, &o, &rep, &err), SG_OK);
+    assert_true(rep.propensity_estimated);
+    assert_true(rep.prop_min > 0.2 && rep.prop_max < 0.5);
+    assert_true(fabs(rep.arms[2].ate - true_ate(mu, n, 2)) < 0.04);
+    /* arm a works only where x2 > 0: the masked ATEs differ */
+    const double *x2 = sg_table_num(t, sg_table_find(t, "x2"));
+    const int64_t *row = sg_uplift_log_rows(m);
+    uint8_t *mask = malloc((size_t)n);
+    for (int i = 0; i < n; i++) mask[i] = x2[row[i]] > 0;
+    double ate1, se1, ate0, se0;
+    assert_int_equal(sg_uplift_ate(m, SG_UPLIFT_VALUE, 1, mask, &ate1, &se1, &err), SG_OK);
+    for (int i = 0; i < n; i++) mask[i] = !mask[i];
+    assert_int_equal(sg_uplift_ate(m, SG_UPLIFT_VALUE, 1, mask, &ate0, &se0, &err), SG_OK);
+    assert_true(fabs(ate1 - 0.10) < 0.05 && fabs(ate0) < 0.05);
+    assert_int_equal(sg_uplift_ate(m, SG_UPLIFT_VALUE, 0, NULL, &ate0, &se0, &err), SG_EINVAL);
+    free(mask);
+    free(mu);
+    sg_uplift_report_deinit(&rep);
+    sg_uplift_free(m);
+    sg_table_free(t);
+}
+
+/* ---------------------------------------------------------------- model files */
+
+static char *tmp_path(const char *name)
+{
+    static char buf[256];
+    snprintf(buf, sizeof buf, "/tmp/test_uplift_%d_%s", (int)getpid(), name);
+    return buf;
+}
+
+static unsigned char *slurp(const char *path, long *len)
+{
+    FILE *f = fopen(path, "rb");
+    assert_non_null(f);
+    fseek(f, 0, SEEK_END);
+    *len = ftell(f);
+    fseek(f, 0, SEEK_SET);
+    unsigned char *b = malloc((size_t)*len);
+    assert_int_equal(fread(b, 1, (size_t)*len, f), (size_t)*len);
+    fclose(f);
+    return b;
+}
+
+/* uplift-3.1: save / load gives identical predictions; a truncated file is a
+ * parse error; the same seed gives the same bytes */
+static void model_file_roundtrip(void **state)
+{
+    (void)state;
+    gen_opts g = gen_default(800, 1, 31);
+    sg_table *t = gen_table(&g, NULL);
+    sg_uplift_opts o;
+    fast_opts(&o, SG_UPLIFT_X);
+    o.repeats = 2;
+    o.gbdt.n_trees = 20;
+    sg_uplift *m = NULL, *m2 = NULL, *m3 = NULL;
+    sg_error err;
+    assert_int_equal(sg_uplift_train(&m, t, &o, NULL, &err), SG_OK);
+    char p1[256], p2[256];
+    snprintf(p1, sizeof p1, "%s", tmp_path("a.sgm"));
+    snprintf(p2, sizeof p2, "%s", tmp_path("b.sgm"));
+    assert_int_equal(sg_uplift_save(m, p1, &err), SG_OK);
+    assert_int_equal(sg_uplift_load(&m2, p1, &err), SG_OK);
+    assert_int_equal(sg_uplift_n_arms(m2), 3);
+    assert_string_equal(sg_uplift_arm_label(m2, 2), "b");
+    assert_int_equal(sg_uplift_find_arm(m2, "a"), 1);
+    assert_int_equal(sg_uplift_repeats(m2), 2);
+    assert_int_equal(sg_uplift_kind(m2), SG_UPLIFT_HURDLE);
+    assert_string_equal(sg_uplift_propensity(m2), "prop");
+    assert_null(sg_uplift_log_rows(m2));
+    int n = 250;
+    double *e1 = malloc(sizeof *e1 * (size_t)n * 3), *e2 = malloc(sizeof *e2 * (size_t)n * 3);
+    double *u1 = malloc(sizeof *u1 * (size_t)n * 3), *u2 = malloc(sizeof *u2 * (size_t)n * 3);
+    int64_t rows[300];
+    for (int i = 0; i < n; i++) rows[i] = i * 3;
+    for (int target = 0; target < 2; target++) {
+        assert_int_equal(sg_uplift_predict(m, t, rows, n, target, u1, e1, NULL, &err), SG_OK);
+        assert_int_equal(sg_uplift_predict(m2, t, rows, n, target, u2, e2, NULL, &err), SG_OK);
+        assert_memory_equal(e1, e2, sizeof *e1 * (size_t)n * 3);
+        assert_memory_equal(u1, u2, sizeof *u1 * (size_t)n * 3);
+    }
+    /* determinism: a second training run writes the same bytes */
+    assert_int_equal(sg_uplift_train(&m3, t, &o, NULL, &err), SG_OK);
+    assert_int_equal(sg_uplift_save(m3, p2, &err), SG_OK);
+    long l1, l2;
+    unsigned char *b1 = slurp(p1, &l1), *b2 = slurp(p2, &l2);
+    assert_int_equal(l1, l2);
+    assert_memory_equal(b1, b2, (size_t)l1);
+    /* truncations anywhere are clean parse errors */
+    for (long cut = 0; cut < l1; cut += l1 / 37 + 1) {
+        FILE *f = fopen(p2, "wb");
+        assert_non_null(f);
+        fwrite(b1, 1, (size_t)cut, f);
+        fclose(f);
+        sg_uplift *bad = NULL;
+        int rc = sg_uplift_load(&bad, p2, &err);
+        assert_true(rc == SG_EPARSE || rc == SG_EIO);
+        assert_null(bad);
+    }
+    free(b1);
+    free(b2);
+    unlink(p1);
+    unlink(p2);
+    free(e1);
+    free(e2);
+    free(u1);
+    free(u2);
+    sg_uplift_free(m);
+    sg_uplift_free(m2);
+    sg_uplift_free(m3);
+    sg_table_free(t);
+}
+
+/* ---------------------------------------------------------------- plans */
+
+/* uplift-4.1: the plan respects budget and caps, never takes a non-positive
+ * net gain, and its forecast and baselines are consistent */
+static void plan_constraints(void **state)
+{
+    (void)state;
+    gen_opts g = gen_default(2000, 1, 41);
+    sg_table *t = gen_table(&g, NULL);
+    sg_uplift_opts o;
+    fast_opts(&o, SG_UPLIFT_T);
+    sg_uplift *m = NULL;
+    sg_error err;
+    assert_int_equal(sg_uplift_train(&m, t, &o, NULL, &err), SG_OK);
+    gen_opts gc = gen_default(1000, 1, 42);
+    sg_table *c = gen_table(&gc, NULL);
+    int n = 1000;
+    double *eff = malloc(sizeof *eff * (size_t)n * 3);
+    int32_t *arm = malloc(sizeof *arm * (size_t)n);
+    assert_int_equal(sg_uplift_predict(m, c, NULL, 0, SG_UPLIFT_VALUE, NULL, eff, NULL, &err),
+                     SG_OK);
+    double cost[3] = {0, 0.05, 0.08};
+    int64_t cap[3] = {-1, 60, -1};
+    for (int target = 0; target < 2; target++) {
+        sg_uplift_plan_opts po;
+        sg_uplift_plan_opts_default(&po);
+        po.target = target;
+        po.budget = 12;
+        po.arm_cost = cost;
+        po.cap = cap;
+        po.n_boot = 100;
+        if (target == SG_UPLIFT_CONV)
+            assert_int_equal(sg_uplift_predict(m, c, NULL, 0, SG_UPLIFT_CONV, NULL, eff, NULL,
+                                               &err), SG_OK);
+        int64_t count[3];
+        double arm_eff[3];
+        sg_uplift_plan_result res;
+        memset(&res, 0, sizeof res);
+        res.count = count;
+        res.arm_effect = arm_eff;
+        assert_int_equal(sg_uplift_plan(m, eff, n, &po, arm, &res, &err), SG_OK);
+        double spent = 0;
+        int64_t na = 0, treated = 0;
+        for (int i = 0; i < n; i++) {
+            assert_true(arm[i] >= 0 && arm[i] < 3);
+            if (!arm[i]) continue;
+            spent += cost[arm[i]];
+            na += arm[i] == 1;
+            treated++;
+            double net = eff[i * 3 + arm[i]] - (target == SG_UPLIFT_VALUE ? cost[arm[i]] : 0);
+            assert_true(net > 0);
+        }
+        assert_true(spent <= 12 + 1e-9);
+        assert_true(na <= 60);
+        assert_int_equal(na, count[1]);
+        assert_int_equal(treated, res.plan.treated);
+        assert_true(fabs(spent - res.plan.cost) < 1e-9);
+        assert_true(res.plan.effect_lo <= res.plan.effect && res.plan.effect <= res.plan.effect_hi);
+        double cc = target == SG_UPLIFT_VALUE ? res.plan.cost : 0;
+        assert_true(fabs(res.plan.net - (res.plan.effect - cc)) < 1e-9);
+        assert_true(fabs(arm_eff[1] + arm_eff[2] - res.plan.effect) < 1e-6 * (1 + fabs(res.plan.effect)));
+        assert_true(res.nobody.effect == 0 && res.nobody.cost == 0 && res.nobody.treated == 0);
+        assert_true(res.single.cost <= 12 + 1e-9 && res.random.cost <= 12 + 1e-9);
+        assert_true(res.single_arm == 1 || res.single_arm == 2);
+        assert_true(isfinite(res.single.effect) && isfinite(res.random.effect));
+    }
+    /* no budget and a large min_gain: nobody qualifies */
+    sg_uplift_plan_opts po;
+    sg_uplift_plan_opts_default(&po);
+    po.arm_cost = cost;
+    po.min_gain = 1e6;
+    po.baselines = 0;
+    po.n_boot = 0;
+    sg_uplift_plan_result res;
+    memset(&res, 0, sizeof res);
+    assert_int_equal(sg_uplift_plan(m, eff, n, &po, arm, &res, &err), SG_OK);
+    assert_int_equal(res.plan.treated, 0);
+    /* bad options */
+    double badcost[3] = {0, -1, 0.1};
+    po.arm_cost = badcost;
+    assert_int_equal(sg_uplift_plan(m, eff, n, &po, arm, &res, &err), SG_EINVAL);
+    assert_non_null(strstr(err.msg, "cost of arm 'a'"));
+    free(eff);
+    free(arm);
+    sg_uplift_free(m);
+    sg_table_free(c);
+    sg_table_free(t);
+}
+
+/* uplift-4.2: the winner's curse.  Every customer has the same true effect,
+ * so a per-arm, uncalibrated T-learner's spread of predicted effects is pure
+ * noise: the plan picks the customers with the largest errors, and the sum of
+ * their predicted effects is far above what the plan brings.  The honest
+ * forecast must be close to the truth and its interval must cover it. */
+static void plan_not_inflated(void **state)
+{
+    (void)state;
+    gen_opts g = gen_default(6000, 0, 51);
+    g.uniform = 1;
+    g.ea = 0;        /* arm a: no effect at all */
+    g.eb = 0.08;     /* arm b: +8 points for everyone */
+    sg_table *t = gen_table(&g, NULL);
+    sg_uplift_opts o;
+    fast_opts(&o, SG_UPLIFT_T);
+    o.pooled = 0;
+    o.calibrate = 0;
+    o.gbdt.n_trees = 150;
+    o.gbdt.max_depth = 6;
+    o.gbdt.max_leaves = 31;
+    o.gbdt.min_child_weight = 2;
+    sg_uplift *m = NULL;
+    sg_error err;
+    assert_int_equal(sg_uplift_train(&m, t, &o, NULL, &err), SG_OK);
+    int n = 3000;
+    gen_opts gc = gen_default(n, 0, 52);
+    gc.uniform = 1;
+    gc.ea = 0;
+    gc.eb = 0.08;
+    double *mu = malloc(sizeof *mu * (size_t)n * 3);
+    sg_table *c = gen_table(&gc, mu);
+    double *eff = malloc(sizeof *eff * (size_t)n * 3);
+    int32_t *arm = malloc(sizeof *arm * (size_t)n);
+    assert_int_equal(sg_uplift_predict(m, c, NULL, 0, SG_UPLIFT_VALUE, NULL, eff, NULL, &err),
+                     SG_OK);
+    double cost[3] = {0, 0.01, 0.01};
+    sg_uplift_plan_opts po;
+    sg_uplift_plan_opts_default(&po);
+    po.budget = 6;   /* 600 of 3000 customers */
+    po.arm_cost = cost;
+    po.n_boot = 300;
+    po.baselines = 0;
+    sg_uplift_plan_result res;
+    memset(&res, 0, sizeof res);
+    assert_int_equal(sg_uplift_plan(m, eff, n, &po, arm, &res, &err), SG_OK);
+    double truth = 0;
+    for (int i = 0; i < n; i++)
+        if (arm[i]) truth += mu[i * 3 + arm[i]] - mu[i * 3] - cost[arm[i]];
+    double naive = res.plan.naive_effect - res.plan.cost;
+    fprintf(stderr, "  winner's curse: true net %.2f, naive %.2f, forecast %.2f [%.2f, %.2f]\n",
+            truth, naive, res.plan.net, res.plan.net_lo, res.plan.net_hi);
+    assert_int_equal(res.plan.treated, 600);
+    assert_true(naive > 1.8 * truth);
+    assert_true(fabs(res.plan.net - truth) < 0.35 * truth);
+    assert_true(res.plan.net_lo <= truth && truth <= res.plan.net_hi);
+    assert_true(res.shrink < 0.7);
+    free(mu);
+    free(eff);
+    free(arm);
+    sg_uplift_free(m);
+    sg_table_free(c);
+    sg_table_free(t);
+}
+
+/* uplift-4.3: incremental IPS / SNIPS / DR against hand computation */
+static void ope_incremental_hand(void **state)
+{
+    (void)state;
+    /* 4 rows, 2 arms; target policy: arm 1 on rows 0 and 1 */
+    int32_t action[4] = {1, 0, 0, 1};
+    double y[4] = {2, 1, 3, 0}, p[4] = {0.5, 0.5, 0.25, 0.5};
+    double pi[8] = {0, 1, 0, 1, 1, 0, 1, 0};
+    double mu[8] = {1, 1.5, 1, 2, 2, 2, 0.5, 1};
+    double cost[2] = {0, 0.1};
+    sg_ope_log lg = {4, 2, action, y, p, pi, mu, NULL, cost};
+    sg_ope_options oo = {200, 0.9};
+    sg_rng rng;
+    sg_rng_init(&rng, 7);
+    sg_ope_result r;
+    sg_error err;
+    assert_int_equal(sg_uplift_ope_incremental(&lg, &oo, &rng, &r, &err), SG_OK);
+    /* w = (2, 0, 4, 0), w0 = (0, 2, 4, 0); cost per row = (0.1, 0.1, 0, 0) */
+    double ips = ((2 * 2 + 4 * 3) - (2 * 1 + 4 * 3) - 0.2) / 4;
+    double snips = (16.0 / 6) - (14.0 / 6) - 0.2 / 4;
+    /* DR terms: row0: (1.5-1) + (2-0)(2-1.5) - 0.1 = 1.4; row1: (2-1) + (0-2)(1-1) - 0.1 = 0.9;
+     * row2: 0 + (4-4)(3-2) = 0; row3: 0 + 0 = 0 */
+    double dr = (1.4 + 0.9 + 0 + 0) / 4;
+    assert_true(fabs(r.ips.value - ips) < 1e-12);
+    assert_true(fabs(r.snips.value - snips) < 1e-12);
+    assert_true(fabs(r.dr.value - dr) < 1e-12);
+    assert_true(r.dr.lo <= r.dr.hi && r.ips.lo <= r.ips.hi);
+    assert_true(fabs(r.policy_cost - 0.05) < 1e-12);
+    /* a policy row that does not sum to 1 is refused, naming the row */
+    pi[5] = 0.5;
+    assert_int_equal(sg_uplift_ope_incremental(&lg, &oo, &rng, &r, &err), SG_EINVAL);
+    assert_non_null(strstr(err.msg, "row 2"));
+}
+
+/* ---------------------------------------------------------------- allocation failures */
+
+/* uplift-5.1: every allocation of a tiny train + predict + plan + save/load
+ * fails once in turn: a clean SG_ENOMEM (or success), never a leak */
+static void alloc_failures(void **state)
+{
+    (void)state;
+    gen_opts g = gen_default(150, 1, 61);
+    g.uniform = 1;
+    sg_table *t = gen_table(&g, NULL);
+    sg_uplift_opts o;
+    fast_opts(&o, SG_UPLIFT_T);
+    o.cv_folds = 2;
+    o.gbdt.n_trees = 3;
+    o.min_arm_rows = 5;
+    char path[256];
+    snprintf(path, sizeof path, "%s", tmp_path("fail.sgm"));
+    double cost[3] = {0, 0.05, 0.05};
+    int64_t n_allocs = -1;
+    for (int64_t k = 0;; k++) {
+        int64_t live = sg_mem_live_bytes(), before = sg_mem_count();
+        sg_mem_fail_after(n_allocs < 0 ? -1 : k);
+        sg_uplift *m = NULL, *m2 = NULL;
+        sg_error err;
+        double eff[150 * 3];
+        int32_t arm[40];
+        int rc = sg_uplift_train(&m, t, &o, NULL, &err);
+        if (!rc) rc = sg_uplift_predict(m, t, NULL, 0, SG_UPLIFT_VALUE, NULL, eff, NULL, &err);
+        if (!rc) {
+            int64_t rows[40];
+            for (int i = 0; i < 40; i++) rows[i] = i;
+            rc = sg_uplift_predict(m, t, rows, 40, SG_UPLIFT_VALUE, NULL, eff, NULL, &err);
+        }
+        if (!rc) {
+            sg_uplift_plan_opts po;
+            sg_uplift_plan_opts_default(&po);
+            po.budget = 1;
+            po.arm_cost = cost;
+            po.n_boot = 5;
+            rc = sg_uplift_plan(m, eff, 40, &po, arm, NULL, &err);
+        }
+        if (!rc) rc = sg_uplift_save(m, path, &err);
+        if (!rc) rc = sg_uplift_load(&m2, path, &err);
+        sg_mem_fail_after(-1);
+        sg_uplift_free(m);
+        sg_uplift_free(m2);
+        assert_int_equal(sg_mem_live_bytes(), live);
+        if (n_allocs < 0) {
+            assert_int_equal(rc, SG_OK);
+            n_allocs = sg_mem_count() - before;
+            continue;
+        }
+        if (k >= n_allocs) {
+            assert_int_equal(rc, SG_OK);
+            break;
+        }
+        if (rc != SG_OK && rc != SG_ENOMEM) fprintf(stderr, "allocation %lld: %s\n", (long long)k, err.msg);
+        assert_true(rc == SG_OK || rc == SG_ENOMEM);
+    }
+    unlink(path);
+    sg_table_free(t);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(err_bad_propensity),
+        cmocka_unit_test(err_unknown_control),
+        cmocka_unit_test(err_small_arm),
+        cmocka_unit_test(log_read_cases),
+        cmocka_unit_test(recover_t_binary),
+        cmocka_unit_test(recover_x_binary),
+        cmocka_unit_test(recover_dr_binary),
+        cmocka_unit_test(recover_t_hurdle),
+        cmocka_unit_test(recover_dr_hurdle),
+        cmocka_unit_test(estimated_propensity),
+        cmocka_unit_test(model_file_roundtrip),
+        cmocka_unit_test(plan_constraints),
+        cmocka_unit_test(plan_not_inflated),
+        cmocka_unit_test(ope_incremental_hand),
+        cmocka_unit_test(alloc_failures),
+    };
+    /* UPLIFT_TEST=pattern runs only the matching cases (while debugging) */
+    if (getenv("UPLIFT_TEST")) cmocka_set_test_filter(getenv("UPLIFT_TEST"));
+    return cmocka_run_group_tests(tests, setup, NULL);
+}
