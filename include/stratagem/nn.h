@@ -259,4 +259,77 @@ double sg_grad_clip(float *g, size_t n, double max_norm);
 /* Index of the first NaN or infinity in x (n), or -1 when all are finite. */
 int64_t sg_first_nonfinite(const float *x, size_t n);
 
+/* ---------------------------------------------------------------------------
+ * convolutions and batch norm (conv.c; added for the image GAN, creative.h)
+ *
+ * Images are NHWC: (B,H,W,C) row-major, channel innermost.  Kernels are square
+ * (K), with stride S >= 1 and zero padding P >= 0.  A convolution weight is
+ * (K,K,C,OC), i.e. a dense (K*K*C, OC) weight; a transposed convolution weight is
+ * (C,K,K,OC), i.e. (C, K*K*OC), C being the transposed layer's INPUT channels.
+ * Bias 'b' (OC) may be NULL.  'col' is caller scratch of sg_conv2d_col_size (or
+ * sg_conv_transpose2d_col_size) floats; its contents on return are unspecified.
+ * Results do not depend on the OpenMP thread count. */
+
+/* Output size of a convolution along one axis: (n + 2P - K)/S + 1, or 0 when the
+ * geometry is impossible; of a transposed convolution: (n - 1)S - 2P + K. */
+int sg_conv2d_out_size(int n, int K, int S, int P);
+int sg_conv_transpose2d_out_size(int n, int K, int S, int P);
+/* Scratch floats for a convolution of a (B,H,W,C) input: B*OH*OW*K*K*C; for a
+ * transposed convolution of a (B,H,W,C) input to OC channels: B*H*W*K*K*OC. */
+#define sg_conv2d_col_size(B, H, W, C, K, S, P)                                     \
+    ((size_t)(B) * (size_t)sg_conv2d_out_size((H), (K), (S), (P)) *                 \
+     (size_t)sg_conv2d_out_size((W), (K), (S), (P)) * (size_t)(K) * (size_t)(K) * (size_t)(C))
+#define sg_conv_transpose2d_col_size(B, H, W, OC, K) \
+    ((size_t)(B) * (size_t)(H) * (size_t)(W) * (size_t)(K) * (size_t)(K) * (size_t)(OC))
+
+/* col (B*OH*OW, K*K*C): row (b,oh,ow) holds the input window, (kh,kw,c) order, zeros
+ * where it hangs over the border.  col2im is its adjoint and ACCUMULATES into dinp. */
+void sg_im2col(float *col, const float *inp, int B, int H, int W, int C, int K, int S, int P);
+void sg_col2im(float *dinp, const float *col, int B, int H, int W, int C, int K, int S, int P);
+
+/* out (B,OH,OW,OC) = conv(inp (B,H,W,C), w (K,K,C,OC)) + b: im2col and one sg_sgemm. */
+void sg_conv2d_forward(float *out, float *col, const float *inp, const float *w, const float *b,
+                       int B, int H, int W, int C, int OC, int K, int S, int P);
+/* Accumulates dinp (B,H,W,C), dw (K,K,C,OC), db (OC) from dout (B,OH,OW,OC) and the
+ * forward input.  'dinp' NULL skips the input gradient (a first layer), 'dw' NULL the
+ * weight gradient (a frozen layer), 'db' NULL the bias.  'col' is scratch (the
+ * forward's im2col is rebuilt, not trusted). */
+void sg_conv2d_backward(float *dinp, float *dw, float *db, float *col, const float *dout,
+                        const float *inp, const float *w, int B, int H, int W, int C, int OC,
+                        int K, int S, int P);
+/* Direct seven-loop convolution (double sums): the reference the tests compare to. */
+void sg_conv2d_forward_ref(float *out, const float *inp, const float *w, const float *b, int B,
+                           int H, int W, int C, int OC, int K, int S, int P);
+
+/* Transposed convolution ("deconvolution", the adjoint of a convolution):
+ * out (B,OH,OW,OC) with OH = (H-1)S - 2P + K, from inp (B,H,W,C) and w (C,K,K,OC),
+ * plus b (OC).  K=4, S=2, P=1 doubles H and W. */
+void sg_conv_transpose2d_forward(float *out, float *col, const float *inp, const float *w,
+                                 const float *b, int B, int H, int W, int C, int OC, int K, int S,
+                                 int P);
+/* Accumulates dinp (B,H,W,C), dw (C,K,K,OC), db (OC); each may be NULL to skip it. */
+void sg_conv_transpose2d_backward(float *dinp, float *dw, float *db, float *col,
+                                  const float *dout, const float *inp, const float *w, int B,
+                                  int H, int W, int C, int OC, int K, int S, int P);
+void sg_conv_transpose2d_forward_ref(float *out, const float *inp, const float *w,
+                                     const float *b, int B, int H, int W, int C, int OC, int K,
+                                     int S, int P);
+
+/* Batch norm in training mode over the N rows of inp (N,C) (NHWC images: N = B*H*W):
+ * out = gamma (inp - mean) rstd + beta with the batch mean and rstd = 1/sqrt(var + eps)
+ * (biased variance), written to [out] mean, rstd (C) for the backward.  When
+ * 'running_mean' is not NULL, running_mean and running_var (C) move towards the batch
+ * mean and UNBIASED variance by 'momentum' (0.1 as PyTorch).  out must not alias inp. */
+void sg_batchnorm_forward(float *out, float *mean, float *rstd, float *running_mean,
+                          float *running_var, const float *inp, const float *gamma,
+                          const float *beta, int N, int C, float momentum, float eps);
+/* Inference: the running statistics instead of the batch's.  May run in place. */
+void sg_batchnorm_forward_eval(float *out, const float *inp, const float *gamma,
+                               const float *beta, const float *running_mean,
+                               const float *running_var, int N, int C, float eps);
+/* Accumulates dinp (N,C), dgamma, dbeta (C) for the training-mode forward. */
+void sg_batchnorm_backward(float *dinp, float *dgamma, float *dbeta, const float *dout,
+                           const float *inp, const float *mean, const float *rstd,
+                           const float *gamma, int N, int C);
+
 #endif
