@@ -101,7 +101,9 @@ int cmd_predict(int argc, char **argv);
 int cmd_evaluate(int argc, char **argv);
 int cmd_plan(int argc, char **argv);
 
-/* Help text of a command (NULL if unknown). */
+/* Help text of a core command (NULL if unknown). */
 const char *cli_help_text(const char *cmd);
+/* Print all help sections for a command (core and task modules); returns how many. */
+int cli_print_help(FILE *f, const char *cmd);
 
 #endif

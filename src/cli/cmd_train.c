@@ -3,6 +3,10 @@
 #include <string.h>
 
 #include "cli.h"
+#include "cli_creative.h"
+#include "cli_recommend.h"
+#include "cli_synth.h"
+#include "cli_uplift.h"
 #include "stratagem/mem.h"
 #include "stratagem/response.h"
 
@@ -167,10 +171,16 @@ static int train_response(int argc, char **argv)
 int cmd_train(int argc, char **argv)
 {
     if (argc < 1 || !strcmp(argv[0], "--help") || !strcmp(argv[0], "-h")) {
-        if (argc < 1) return cli_usage_error("train", "missing the task (response)");
-        fputs(cli_help_text("train"), stdout);
+        if (argc < 1) return cli_usage_error("train", "missing the task (response, uplift, recommend, creative, synth, simulate)");
+        cli_print_help(stdout, "train");
         return EXIT_OK;
     }
     if (!strcmp(argv[0], "response")) return train_response(argc - 1, argv + 1);
-    return cli_usage_error("train", "unknown task '%s' (known: response)", argv[0]);
+    if (!strcmp(argv[0], "uplift")) return cli_train_uplift(argc - 1, argv + 1);
+    if (!strcmp(argv[0], "recommend")) return cli_train_recommend(argc - 1, argv + 1);
+    if (!strcmp(argv[0], "creative")) return cli_train_creative(argc - 1, argv + 1);
+    if (!strcmp(argv[0], "synth")) return cli_train_synth(argc - 1, argv + 1);
+    if (!strcmp(argv[0], "simulate")) return cli_train_simulate(argc - 1, argv + 1);
+    return cli_usage_error("train", "unknown task '%s' (known: response, uplift, recommend, "
+                           "creative, synth, simulate)", argv[0]);
 }

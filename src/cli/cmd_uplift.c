@@ -165,7 +165,7 @@ static int parse_objective(const char *cmd, const char *s, int *target)
 
 /* ---------------------------------------------------------------- train uplift */
 
-static void print_segments(const sg_uplift *m, const sg_table *t, const char *col)
+static void print_segments(const sg_uplift *m, const sg_table *t, const char *col, int header)
 {
     int j = sg_table_find(t, col);
     if (j < 0) {
@@ -182,7 +182,7 @@ static void print_segments(const sg_uplift *m, const sg_table *t, const char *co
     if (!vals || !mask || !done) goto oom;
     for (int64_t i = 0; i < L; i++)
         if (!(vals[i] = sg_strdup(sg_table_cell(t, row[i], j, buf, sizeof buf)))) goto oom;
-    printf("\nsegment\tvalue\trows\tarm\tate\tate_se\tate_lo95\tate_hi95\n");
+    if (header) printf("\nsegment\tvalue\trows\tarm\tate\tate_se\tate_lo95\tate_hi95\n");
     int n_seg = 0;
     for (int64_t i = 0; i < L && n_seg < 50; i++) {
         if (done[i]) continue;
@@ -369,7 +369,11 @@ int cli_train_uplift(int argc, char **argv)
         for (int a = 1; a < rep.A; a++)
             printf("conversions\t%s\tate %.6g\tse %.6g\n", rep.arms[a].label, rep.arms[a].ate_conv,
                    rep.arms[a].ate_conv_se);
-    if (segment) print_segments(m, t, segment);
+    if (segment) {
+        char **segs = cli_split_list(segment);
+        for (char **q = segs; q && *q; q++) print_segments(m, t, *q, q == segs);
+        cli_list_free(segs);
+    }
     if (sg_uplift_save(m, out, &err)) {
         rc = cli_fail(&err);
         goto done;
@@ -984,7 +988,8 @@ static const char HELP_TRAIN_UPLIFT[] =
     "  --subsample X [1]  --colsample X [0.8]  --bins N [255]\n"
     "  --early-stopping N [0: off]  rounds by early stopping on an inner 20% split instead\n"
     "Output:\n"
-    "  --segment COL          also print the average effect per value of COL (<= 50 values)\n"
+    "  --segment A,B,...      also print the average effect per value of each column\n"
+    "                         (AIPW on the rows of the value; the first 50 values)\n"
     "  --out, -o MODEL        model file to write (required); it keeps the log's out-of-fold\n"
     "                         predictions, which 'plan' uses to correct its forecast\n";
 

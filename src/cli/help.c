@@ -1,7 +1,13 @@
 /* help.c -- help texts: a Usage line, an Example line, every option with its type and default. */
+#include <stdio.h>
 #include <string.h>
 
 #include "cli.h"
+#include "cli_creative.h"
+#include "cli_recommend.h"
+#include "cli_synth.h"
+#include "cli_uplift.h"
+#include "cli_workspace.h"
 
 static const char HELP_MAIN[] =
     "Usage: stratagem [-q|-v] <command> [options]\n"
@@ -10,9 +16,19 @@ static const char HELP_MAIN[] =
     "\n"
     "Commands:\n"
     "  train response   fit a conversion/value model (GBDT or logistic/linear), cross-validated\n"
-    "  predict          score every row of a file with a model (id,score)\n"
-    "  evaluate         AUC, log-loss, calibration, hits in the top k on labelled rows\n"
-    "  plan             choose the N best rows to contact, with the expected conversions\n"
+    "  train uplift     fit campaign-effect models (T/X/DR learners) on a campaign log\n"
+    "  train recommend  fit a recommender (Mult-VAE, Mult-DAE, EASE, popularity)\n"
+    "  train creative   fit a class-conditional DCGAN on product images\n"
+    "  train synth      fit a synthetic-customer generator (CTGAN or TVAE)\n"
+    "  train simulate   fit a customer simulator (outcome given customer and action)\n"
+    "  predict          score rows: probabilities, effects per arm, or customer embeddings\n"
+    "  evaluate         held-out metrics of a model, or off-policy value of a plan\n"
+    "  plan             choose who gets what: --top N, or --budget B with costs per arm\n"
+    "  recommend        top-N products per customer\n"
+    "  creative         generate product images as a PNG grid\n"
+    "  synth            synthetic customers with a fidelity and privacy report\n"
+    "  simulate         the outcome distribution of a plan from the simulator\n"
+    "  init, import, status, plans, feedback   the workspace and its prediction ledger\n"
     "  help COMMAND     the options of a command\n"
     "\n"
     "Global options:\n"
@@ -98,6 +114,24 @@ static const char HELP_PLAN[] =
     "  --where COL=VALUE      only rows whose COL equals VALUE are candidates\n"
     "  --summary FILE.json    also write the forecast as JSON\n"
     "  --id COL               id column (default: the model's)\n";
+
+/* Print every help section for 'cmd': the core text and those of the task modules. */
+int cli_print_help(FILE *f, const char *cmd)
+{
+    const char *parts[8];
+    int n = 0;
+    if (cli_help_text(cmd)) parts[n++] = cli_help_text(cmd);
+    if (cmd) {
+        const char *x;
+        if ((x = cli_uplift_help(cmd))) parts[n++] = x;
+        if ((x = cli_recommend_help(cmd))) parts[n++] = x;
+        if ((x = cli_creative_help(cmd))) parts[n++] = x;
+        if ((x = cli_workspace_help(cmd))) parts[n++] = x;
+        if ((x = cli_synth_help(cmd))) parts[n++] = x;
+    }
+    for (int i = 0; i < n; i++) fprintf(f, "%s%s", i ? "\n" : "", parts[i]);
+    return n;
+}
 
 const char *cli_help_text(const char *cmd)
 {

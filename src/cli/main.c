@@ -12,6 +12,10 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "cli_creative.h"
+#include "cli_recommend.h"
+#include "cli_synth.h"
+#include "cli_workspace.h"
 #include "stratagem/linalg.h"
 #include "stratagem/log.h"
 
@@ -25,6 +29,11 @@ typedef struct command {
 static const command COMMANDS[] = {
     {"train", cmd_train},       {"predict", cmd_predict},
     {"evaluate", cmd_evaluate}, {"plan", cmd_plan},
+    {"recommend", cmd_recommend}, {"creative", cmd_creative},
+    {"init", cmd_init},         {"import", cmd_import},
+    {"status", cmd_status},     {"plans", cmd_plans},
+    {"feedback", cmd_feedback}, {"synth", cmd_synth},
+    {"simulate", cmd_simulate},
     {NULL, NULL},
 };
 
@@ -92,9 +101,13 @@ int main(int argc, char **argv)
     const char *cmd = argv[i];
     if (!strcmp(cmd, "help")) {
         const char *topic = i + 1 < argc ? argv[i + 1] : NULL;
-        const char *text = cli_help_text(topic);
-        if (!text) return cli_usage_error(NULL, "no help for unknown command '%s'", topic);
-        fputs(text, stdout);
+        char both[128];
+        if (topic && i + 2 < argc) {   /* "help train uplift" */
+            snprintf(both, sizeof both, "%s %s", topic, argv[i + 2]);
+            if (cli_print_help(stdout, both)) return EXIT_OK;
+        }
+        if (!cli_print_help(stdout, topic))
+            return cli_usage_error(NULL, "no help for unknown command '%s'", topic);
         return EXIT_OK;
     }
     for (const command *c = COMMANDS; c->name; c++)

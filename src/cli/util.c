@@ -1,5 +1,6 @@
 /* util.c -- option parsing, data loading, atomic output and progress for the CLI. */
 #include "cli.h"
+#include "cli_workspace.h"
 
 #include <errno.h>
 #include <math.h>
@@ -183,6 +184,7 @@ static void print_load_error(void *ud, const char *msg)
 
 int cli_load_table(const char *path, const cli_data_opts *o, sg_table **out)
 {
+    if (cli_is_ws_table(path)) return cli_load_ws_table(path, o, out);
     sg_load_opts lo;
     sg_load_opts_default(&lo);
     char **cat = cli_split_list(o->categorical), **num = cli_split_list(o->numeric);
