@@ -10,7 +10,8 @@
 # seconds per epoch.  Threads: GAN_THREADS (default 2) for both (torch threads;
 # OMP_NUM_THREADS and OPENBLAS_NUM_THREADS for ours).
 #
-# Usage: bench/gan.sh [income] [coil]      (needs build/libstratagem.a: make)
+# Usage: bench/gan.sh [income] [coil]      (needs build/libstratagem.a: make; LIB=path
+# selects another build of the library)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export GAN_THREADS="${GAN_THREADS:-2}" EPOCHS="${EPOCHS:-3}"
@@ -24,7 +25,7 @@ sets=("$@")
 D=/work/shared/data
 mkdir -p bench/out
 bin=bench/out/bench_gan
-cc -std=c11 -O2 -g -fopenmp -D_GNU_SOURCE -Iinclude -Isrc bench/bench_gan.c build/libstratagem.a \
+cc -std=c11 -O2 -g -fopenmp -D_GNU_SOURCE -Iinclude -Isrc bench/bench_gan.c "${LIB:-build/libstratagem.a}" \
     -ljansson $(pkg-config --libs openblas 2>/dev/null || echo -lopenblas) -lm -lpthread -o "$bin"
 
 printf '%-7s %-8s %6s %5s %5s %9s %9s\n' data who rows Dd Cc epoch_s cpu_s

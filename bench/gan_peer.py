@@ -151,14 +151,14 @@ def main():
                           for j in range(len(spans))], dim=1)
 
     def cond_loss(x, col, lvl):
-        loss = torch.zeros(B)
+        loss = x.new_zeros(())
         for j in range(len(spans)):
             m = torch.from_numpy(col == j)
             if m.any():
-                ce = F.cross_entropy(x[:, offs[j]:offs[j + 1]], torch.from_numpy(lvl).long(),
-                                     reduction="none")
-                loss = loss + ce * m
-        return loss.sum() / B
+                loss = loss + F.cross_entropy(x[m, offs[j]:offs[j + 1]],
+                                              torch.from_numpy(lvl[col == j]).long(),
+                                              reduction="sum")
+        return loss / B
 
     steps = max(n // B, 1)
 

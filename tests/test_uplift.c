@@ -312,15 +312,35 @@ static void check_recovery(int learner, int kind, double max_se, double tol_het)
 }
 
 /* uplift-2.1: T-learner, binary outcome: ATEs and the x2 > 0 heterogeneity */
-static void recover_t_binary(void **state) { (void)state; check_recovery(SG_UPLIFT_T, 0, 0.03, 0.04); }
+static void recover_t_binary(void **state)
+{
+    (void)state;
+    check_recovery(SG_UPLIFT_T, 0, 0.03, 0.04);
+}
 /* uplift-2.2: X-learner, binary outcome */
-static void recover_x_binary(void **state) { (void)state; check_recovery(SG_UPLIFT_X, 0, 0.03, 0.05); }
+static void recover_x_binary(void **state)
+{
+    (void)state;
+    check_recovery(SG_UPLIFT_X, 0, 0.03, 0.05);
+}
 /* uplift-2.3: DR-learner, binary outcome */
-static void recover_dr_binary(void **state) { (void)state; check_recovery(SG_UPLIFT_DR, 0, 0.03, 0.05); }
+static void recover_dr_binary(void **state)
+{
+    (void)state;
+    check_recovery(SG_UPLIFT_DR, 0, 0.03, 0.05);
+}
 /* uplift-2.4: T-learner, money outcome (hurdle): effects in value units */
-static void recover_t_hurdle(void **state) { (void)state; check_recovery(SG_UPLIFT_T, 1, 0.08, 0.2); }
+static void recover_t_hurdle(void **state)
+{
+    (void)state;
+    check_recovery(SG_UPLIFT_T, 1, 0.08, 0.2);
+}
 /* uplift-2.5: DR-learner, money outcome */
-static void recover_dr_hurdle(void **state) { (void)state; check_recovery(SG_UPLIFT_DR, 1, 0.08, 0.25); }
+static void recover_dr_hurdle(void **state)
+{
+    (void)state;
+    check_recovery(SG_UPLIFT_DR, 1, 0.08, 0.25);
+}
 
 /* uplift-2.6: no propensity column: estimated (and said so); a randomised
  * log's ATE is recovered; segments by mask */
@@ -512,7 +532,8 @@ static void plan_constraints(void **state)
         assert_true(res.plan.effect_lo <= res.plan.effect && res.plan.effect <= res.plan.effect_hi);
         double cc = target == SG_UPLIFT_VALUE ? res.plan.cost : 0;
         assert_true(fabs(res.plan.net - (res.plan.effect - cc)) < 1e-9);
-        assert_true(fabs(arm_eff[1] + arm_eff[2] - res.plan.effect) < 1e-6 * (1 + fabs(res.plan.effect)));
+        assert_true(fabs(arm_eff[1] + arm_eff[2] - res.plan.effect) <
+                    1e-6 * (1 + fabs(res.plan.effect)));
         assert_true(res.nobody.effect == 0 && res.nobody.cost == 0 && res.nobody.treated == 0);
         assert_true(res.single.cost <= 12 + 1e-9 && res.random.cost <= 12 + 1e-9);
         assert_true(res.single_arm == 1 || res.single_arm == 2);
@@ -695,7 +716,8 @@ static void alloc_failures(void **state)
             assert_int_equal(rc, SG_OK);
             break;
         }
-        if (rc != SG_OK && rc != SG_ENOMEM) fprintf(stderr, "allocation %lld: %s\n", (long long)k, err.msg);
+        if (rc != SG_OK && rc != SG_ENOMEM)
+            fprintf(stderr, "allocation %lld: %s\n", (long long)k, err.msg);
         assert_true(rc == SG_OK || rc == SG_ENOMEM);
     }
     unlink(path);

@@ -29,8 +29,12 @@
  * with a target, the efficacy ratio min(1, AUC of a GBDT trained on the generated
  * rows / AUC of one trained on real training rows), both tested on the validation
  * rows, weighted 1/5.  (Marginals alone peak early, before a GAN has learned the
- * associations that make its rows useful.)  The best parameters are kept, and
- * training stops after 'patience' checks without a better score.
+ * associations that make its rows useful.)  A check counts only when the median
+ * distance from its rows to the closest training row (DCR, fidelity.h; at most
+ * 5000 training rows) is not below that of the real validation rows: a model that
+ * starts to reproduce its training rows is not kept however good its score (when
+ * no check passes, the best score is kept with a warning).  The best parameters
+ * are kept, and training stops after 'patience' checks without a better one.
  *
  * Determinism: the same data, options, seed and thread count give the same
  * model file, byte for byte.  See LICENSE for copyright. */

@@ -205,7 +205,8 @@ int sg_uplift_predict(const sg_uplift *m, const sg_table *t, const int64_t *rows
 /* Average effect of arm a (1..A-1) against control over the training log rows
  * selected by mask (n_log bytes, nonzero = in; NULL = all): the mean of the
  * cross-fitted doubly robust pseudo-outcomes (AIPW), and its standard error
- * (sd / sqrt(n)); the rows' OOF mu and logged (or estimated) propensities.  SG_EINVAL for a bad arm or target or fewer than 2 rows. */
+ * (sd / sqrt(n)); the rows' OOF mu and logged (or estimated) propensities.
+ * SG_EINVAL for a bad arm or target or fewer than 2 rows. */
 int sg_uplift_ate(const sg_uplift *m, int target, int arm, const uint8_t *mask, double *ate,
                   double *se, sg_error *err);
 

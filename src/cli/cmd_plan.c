@@ -48,7 +48,8 @@ static int plan_top(int argc, char **argv)
     if (rc) goto done;
     int64_t k = top < s.n ? top : s.n;
     if (top > s.n)
-        fprintf(stderr, "stratagem: warning: --top %d but only %lld rows: all are chosen\n", top, (long long)s.n);
+        fprintf(stderr, "stratagem: warning: --top %d but only %lld rows: all are chosen\n", top,
+                (long long)s.n);
     idx = sg_malloc_array((size_t)(k ? k : 1), sizeof *idx);
     if (!idx || sg_topk(s.score, s.n, k, idx) < 0) {
         fprintf(stderr, "stratagem: out of memory\n");
@@ -75,8 +76,8 @@ static int plan_top(int argc, char **argv)
     double hi = binary ? sum + 1.645 * sqrt(var) : (double)NAN;
     printf("chose %lld of %lld rows -> %s\n", (long long)k, (long long)s.n, out);
     if (binary)
-        printf("expected conversions %.1f (90%% interval %.1f to %.1f), mean probability %.4f\n", sum,
-               lo, hi, k ? sum / (double)k : 0);
+        printf("expected conversions %.1f (90%% interval %.1f to %.1f), mean probability %.4f\n",
+               sum, lo, hi, k ? sum / (double)k : 0);
     else
         printf("expected total %.6g, mean %.6g\n", sum, k ? sum / (double)k : 0);
     if (summary) {
@@ -163,15 +164,16 @@ static void svg_chart(FILE *f, const char *title, const char *xlab, const char *
                 W - R, PY(yv));
         fprintf(f, "<text x='%.1f' y='%.1f' text-anchor='middle'>%.3g</text>\n", PX(xv), H - B + 15,
                 xv);
-        fprintf(f, "<text x='%.1f' y='%.1f' text-anchor='end'>%.3g</text>\n", L - 4, PY(yv) + 4, yv);
+        fprintf(f, "<text x='%.1f' y='%.1f' text-anchor='end'>%.3g</text>\n", L - 4,
+                PY(yv) + 4, yv);
     }
     if (y0 < 0 && y1 > 0)
         fprintf(f, "<line x1='%.1f' y1='%.1f' x2='%.1f' y2='%.1f' stroke='#666'/>\n", L, PY(0.0),
                 W - R, PY(0.0));
     fprintf(f, "<text x='%.1f' y='%.1f' text-anchor='middle'>", (L + W - R) / 2, H - 12);
     html_escape(f, xlab);
-    fprintf(f, "</text>\n<text x='14' y='%.1f' text-anchor='middle' transform='rotate(-90 14 %.1f)'>",
-            (T + H - B) / 2, (T + H - B) / 2);
+    fprintf(f, "</text>\n<text x='14' y='%.1f' text-anchor='middle' "
+            "transform='rotate(-90 14 %.1f)'>", (T + H - B) / 2, (T + H - B) / 2);
     html_escape(f, ylab);
     fputs("</text>\n", f);
     for (int k = 0; k < n_series; k++) {
@@ -276,8 +278,8 @@ static int write_report(const char *path, const plan_ctx *c)
     for (int a = 0; a < A; a++) {
         fputs("<tr><td>", f);
         html_escape(f, sg_uplift_arm_label(m, a));
-        fprintf(f, "</td><td>%lld</td><td>%.4g</td></tr>\n", r->count ? (long long)r->count[a] : 0LL,
-                r->arm_effect ? r->arm_effect[a] : 0.0);
+        fprintf(f, "</td><td>%lld</td><td>%.4g</td></tr>\n",
+                r->count ? (long long)r->count[a] : 0LL, r->arm_effect ? r->arm_effect[a] : 0.0);
     }
     fputs("</table>\n", f);
 
@@ -464,6 +466,7 @@ int cli_plan_uplift(int argc, char **argv)
     if (id && id_col < 0 && !cli_quiet)
         fprintf(stderr, "stratagem: %s: no id column '%s'; rows are numbered instead\n", data, id);
     if ((rc = cli_filter_rows(t, where, &rows, &n))) goto done;
+    if (id_col >= 0 && (rc = cli_check_unique_ids(t, id_col, rows, n))) goto done;
     gain = sg_malloc_array((size_t)(n ? n : 1) * (size_t)A, sizeof *gain);
     se = sg_malloc_array((size_t)(n ? n : 1) * (size_t)A, sizeof *se);
     arm = sg_malloc_array((size_t)(n ? n : 1), sizeof *arm);
@@ -519,7 +522,8 @@ int cli_plan_uplift(int argc, char **argv)
     const char *unit = conv ? "incremental conversions" : sg_uplift_outcome(m);
     printf("plan: %lld of %lld customers get an action (", (long long)res.plan.treated,
            (long long)n);
-    for (int a = 1; a < A; a++) printf("%s%s %lld", a > 1 ? ", " : "", labels[a], (long long)count[a]);
+    for (int a = 1; a < A; a++)
+        printf("%s%s %lld", a > 1 ? ", " : "", labels[a], (long long)count[a]);
     printf("); cost %.6g", res.plan.cost);
     if (!isinf(budget)) printf(" of budget %.6g", budget);
     printf(" -> %s\n", out);
@@ -553,7 +557,8 @@ int cli_plan_uplift(int argc, char **argv)
     json_object_set_new(root, "plan", json_string(out));
     json_object_set_new(root, "forecast", fc);
     json_t *bl = json_object(), *single = forecast_json(&res.single, po.level);
-    json_object_set_new(single, "arm", json_string(res.single_arm > 0 ? labels[res.single_arm] : ""));
+    json_object_set_new(single, "arm",
+                        json_string(res.single_arm > 0 ? labels[res.single_arm] : ""));
     json_object_set_new(bl, "nobody", forecast_json(&res.nobody, po.level));
     json_object_set_new(bl, "best_single_arm", single);
     json_object_set_new(bl, "random", forecast_json(&res.random, po.level));

@@ -26,7 +26,8 @@ int cli_has_option(int argc, char **argv, const char *name)
     size_t n = strlen(name);
     for (int i = 0; i < argc; i++) {
         const char *a = argv[i];
-        if (a[0] == '-' && a[1] == '-' && !strncmp(a + 2, name, n) && (a[2 + n] == '\0' || a[2 + n] == '='))
+        if (a[0] == '-' && a[1] == '-' && !strncmp(a + 2, name, n) &&
+            (a[2 + n] == '\0' || a[2 + n] == '='))
             return 1;
     }
     return 0;
@@ -64,7 +65,8 @@ int cli_parse_arm_values(const char *cmd, const char *opt, const char *spec, cha
             continue;
         }
         if (!eq || eq == s)
-            return cli_usage_error(cmd, "%s: expected ARM=VALUE, got '%.*s'", opt, (int)(end - s), s);
+            return cli_usage_error(cmd, "%s: expected ARM=VALUE, got '%.*s'", opt,
+                                   (int)(end - s), s);
         int a = -1;
         for (int k = 0; k < A; k++)
             if (strlen(labels[k]) == (size_t)(eq - s) && !strncmp(labels[k], s, (size_t)(eq - s)))
@@ -74,7 +76,8 @@ int cli_parse_arm_values(const char *cmd, const char *opt, const char *spec, cha
             size_t off = 0;
             list[0] = '\0';
             for (int k = 1; k < A && off < sizeof list; k++) {
-                int w = snprintf(list + off, sizeof list - off, "%s%s", k > 1 ? ", " : "", labels[k]);
+                int w = snprintf(list + off, sizeof list - off, "%s%s", k > 1 ? ", " : "",
+                                 labels[k]);
                 if (w > 0) off += (size_t)w;
             }
             return cli_usage_error(cmd, "%s: '%.*s' is not an arm of the model (arms: %s)", opt,
@@ -155,6 +158,43 @@ static int strmap_get(const strmap *m, const char *k, int32_t *v)
     }
 }
 
+int cli_check_unique_ids(const sg_table *t, int col, const int64_t *rows, int64_t n)
+{
+    strmap map = {0, NULL, NULL};
+    char **txt = sg_calloc((size_t)(n ? n : 1), sizeof *txt);
+    char buf[512];
+    int rc = EXIT_OK;
+    if (!txt || strmap_init(&map, n)) {
+        fprintf(stderr, "stratagem: out of memory\n");
+        rc = EXIT_RUNTIME;
+        goto done;
+    }
+    for (int64_t k = 0; k < n; k++) {
+        int64_t i = rows ? rows[k] : k;
+        if (!(txt[k] = sg_strdup(sg_table_cell(t, i, col, buf, sizeof buf)))) {
+            fprintf(stderr, "stratagem: out of memory\n");
+            rc = EXIT_RUNTIME;
+            goto done;
+        }
+        int32_t first;
+        if (strmap_get(&map, txt[k], &first)) {
+            int64_t i0 = rows ? rows[first] : first;
+            fprintf(stderr, "stratagem: %s:%lld: customer '%s' appears twice (first at line %lld); "
+                    "a plan gives each customer at most one action\n", sg_table_name(t),
+                    (long long)sg_table_row_line(t, i), txt[k],
+                    (long long)sg_table_row_line(t, i0));
+            rc = EXIT_DATA;
+            goto done;
+        }
+        strmap_put(&map, txt[k], (int32_t)k);
+    }
+done:
+    for (int64_t k = 0; txt && k < n; k++) sg_free(txt[k]);
+    sg_free(txt);
+    strmap_deinit(&map);
+    return rc;
+}
+
 static int parse_objective(const char *cmd, const char *s, int *target)
 {
     if (!strcmp(s, "value")) *target = SG_UPLIFT_VALUE;
@@ -223,7 +263,8 @@ int cli_train_uplift(int argc, char **argv)
     const char *propensity = NULL, *id = NULL, *ignore = NULL, *cat = NULL, *num = NULL;
     const char *dedup = "error", *learner = "t", *base = "gbdt", *hurdle = "auto";
     const char *segment = NULL, *out = NULL;
-    int cv = 5, repeats = 3, per_arm = 0, calibrate = 1, threads = 0, trees = -1, depth = -1, leaves = -1, es = -1, bins = -1;
+    int cv = 5, repeats = 3, per_arm = 0, calibrate = 1, threads = 0;
+    int trees = -1, depth = -1, leaves = -1, es = -1, bins = -1;
     int help = 0, n_pos, min_rows = 30;
     double lr = -1, l2 = -1, mcw = -1, subsample = -1, colsample = -1;
     uint64_t seed = 20000;
@@ -355,7 +396,8 @@ int cli_train_uplift(int argc, char **argv)
            "\tqini\tauuc\tuplift@10%%\tuplift@20%%\tuplift@30%%\n");
     for (int a = 0; a < rep.A; a++) {
         const sg_uplift_arm_info *ai = &rep.arms[a];
-        printf("%s\t%lld\t%.6g\t%.4f", ai->label, (long long)ai->n, ai->mean_outcome, ai->conv_rate);
+        printf("%s\t%lld\t%.6g\t%.4f", ai->label, (long long)ai->n, ai->mean_outcome,
+               ai->conv_rate);
         if (a == 0) {
             printf("\t-\t-\t-\t-\t-\t-\t-\t-\t-\t-\n");
             continue;
@@ -412,7 +454,8 @@ static int load_model_and_table(const char *cmd, const char *model, const char *
     if (id) {
         *id_col = sg_table_find(*t, id);
         if (*id_col < 0 && !cli_quiet)
-            fprintf(stderr, "stratagem: %s: no id column '%s'; rows are numbered instead\n", data, id);
+            fprintf(stderr, "stratagem: %s: no id column '%s'; rows are numbered instead\n", data,
+                    id);
     }
     return EXIT_OK;
 }
@@ -659,7 +702,8 @@ int cli_evaluate_plan(int argc, char **argv)
     if (!treatment) return cli_usage_error("evaluate", "missing --treatment COL");
     if (!control) return cli_usage_error("evaluate", "missing --control LABEL");
     if (!outcome) return cli_usage_error("evaluate", "missing --outcome COL");
-    if (n_boot < 0 || n_boot > 100000) return cli_usage_error("evaluate", "--boot must be 0..100000");
+    if (n_boot < 0 || n_boot > 100000)
+        return cli_usage_error("evaluate", "--boot must be 0..100000");
     int target;
     if (parse_objective("evaluate", objective, &target)) return EXIT_USAGE;
 
@@ -701,7 +745,8 @@ int cli_evaluate_plan(int argc, char **argv)
 
     /* plan actions as log arms; ids to actions */
     char buf[512], ibuf[512];
-    if (strmap_init(&map, P) || !(plan_arm = sg_malloc_array((size_t)(P ? P : 1), sizeof *plan_arm))) {
+    plan_arm = sg_malloc_array((size_t)(P ? P : 1), sizeof *plan_arm);
+    if (strmap_init(&map, P) || !plan_arm) {
         fprintf(stderr, "stratagem: out of memory\n");
         rc = EXIT_RUNTIME;
         goto done;
@@ -860,8 +905,8 @@ int cli_evaluate_plan(int argc, char **argv)
         for (int64_t i = 0; i < N * A; i++) mu[i] = (double)fm[i];
         for (int64_t i = 0; i < N; i++) prop[i] = (double)fp[i];
         if (!g.prop && !cli_quiet)
-            fprintf(stderr, "stratagem: no --propensity column: propensities ESTIMATED (one-vs-rest "
-                    "logistic per arm)\n");
+            fprintf(stderr, "stratagem: no --propensity column: propensities ESTIMATED "
+                    "(one-vs-rest logistic per arm)\n");
     }
 
     sg_ope_log lg = {N, A, g.action, y, prop, pi, mu, NULL, cost ? arm_cost : NULL};
@@ -881,7 +926,8 @@ int cli_evaluate_plan(int argc, char **argv)
     json_object_set_new(root, "rows", json_integer(N));
     json_object_set_new(root, "rows_in_plan", json_integer(matched));
     json_object_set_new(root, "treated", json_integer(treated));
-    json_object_set_new(root, "objective", json_string(target == SG_UPLIFT_CONV ? "conversions" : "value"));
+    json_object_set_new(root, "objective",
+                        json_string(target == SG_UPLIFT_CONV ? "conversions" : "value"));
     json_object_set_new(root, "level", json_real(0.9));
     json_object_set_new(root, "cost_total", json_real(abs_r.policy_cost * n));
     json_object_set_new(root, "ess", json_real(abs_r.ess));
@@ -963,7 +1009,8 @@ static const char HELP_TRAIN_UPLIFT[] =
     "  --control LABEL        the label of the hold-out arm in COL (required)\n"
     "  --outcome COL          0/1 conversion or a number such as margin (required)\n"
     "  --propensity COL       probability the logging policy chose the logged action, in (0,1];\n"
-    "                         when absent it is estimated (one-vs-rest logistic per arm) and said so\n"
+    "                         when absent it is estimated (one-vs-rest logistic per arm), and\n"
+    "                         said so\n"
     "  --id COL               customer key; never a feature\n"
     "  --ignore A,B,...       columns that are not features (e.g. a conversion flag)\n"
     "  --categorical/--numeric A,B,...  type overrides;  --dedup error|first|last\n"

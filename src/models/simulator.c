@@ -7,7 +7,9 @@
  *
  * Chain rule: outcome j has networks of its own (one per ensemble member), with
  * input [x | onehot(a) | onehot of the levels of outcomes 0..j-1] (Din_j wide),
- * two ReLU layers and a dense head, plus a learned table of offsets per (action,
+ * two ReLU layers shared by the actions and one dense head per action (as TARNet,
+ * Shalit et al. 2017: a shared representation, a head per treatment, so effects
+ * can differ across customers), plus a learned table of offsets per (action,
  * combination of earlier levels), started at the smoothed log-frequencies of the
  * levels in that cell.  The loss of outcome j is the cross-entropy of
  * its level plus, for a continuous outcome, the Gaussian negative log-likelihood
@@ -160,7 +162,7 @@ static int make_nets(sg_simulator *m, int train, sg_error *err)
         sg_tensor_spec specs[7] = {
             {n[0], 2, {din, m->H, 0, 0}}, {n[1], 1, {m->H, 0, 0, 0}},
             {n[2], 2, {m->H, m->H, 0, 0}}, {n[3], 1, {m->H, 0, 0, 0}},
-            {n[4], 2, {m->H, m->O[j], 0, 0}}, {n[5], 1, {m->O[j], 0, 0, 0}},
+            {n[4], 2, {m->H, m->A * m->O[j], 0, 0}}, {n[5], 1, {m->A * m->O[j], 0, 0, 0}},
             {n[6], 2, {m->A * m->C[j], m->O[j], 0, 0}},
         };
         for (int k = 0; k < m->K; k++) {
@@ -174,15 +176,16 @@ static int make_nets(sg_simulator *m, int train, sg_error *err)
 /* ---------------------------------------------------------------------------
  * forward pieces */
 
-/* out (B, O) of network p on inputs xin (B, Din); h1, h (B, H) kept for backward. */
-static void net_forward(sg_params *p, const float *xin, float *h1, float *h, float *out, int B,
-                        int Din, int H, int O)
+/* outall (B, A*O) of network p on inputs xin (B, Din): every action's head; h1, h (B, H)
+ * kept for backward. */
+static void net_forward(sg_params *p, const float *xin, float *h1, float *h, float *outall,
+                        int B, int Din, int H, int AO)
 {
     sg_dense_forward(h1, xin, sg_params_tensor(p, 0), sg_params_tensor(p, 1), B, Din, H);
     for (size_t i = 0; i < (size_t)B * H; i++) h1[i] = h1[i] > 0 ? h1[i] : 0;
     sg_dense_forward(h, h1, sg_params_tensor(p, 2), sg_params_tensor(p, 3), B, H, H);
     for (size_t i = 0; i < (size_t)B * H; i++) h[i] = h[i] > 0 ? h[i] : 0;
-    sg_dense_forward(out, h, sg_params_tensor(p, 4), sg_params_tensor(p, 5), B, H, O);
+    sg_dense_forward(outall, h, sg_params_tensor(p, 4), sg_params_tensor(p, 5), B, H, AO);
 }
 
 /* Combination index of the earlier levels lev[0..j) (mixed radix, outcome 0 most
@@ -275,7 +278,7 @@ static int32_t head_sample(const synth_col *c, const float *o, sg_rng *r, float 
  * training */
 
 typedef struct train_ws {
-    float *xin, *h1, *h, *dh, *dh1, *out, *dout;
+    float *xin, *h1, *h, *dh, *dh1, *out, *dout;   /* out, dout: (B, A * O) */
 } train_ws;
 
 /* Forward of network p of outcome j on rows idx[0..B) and, when 'learn', the gradient
@@ -286,18 +289,23 @@ static double batch_loss(const sg_simulator *m, int j, sg_params *p, train_ws *w
                          const float *ALP, const int64_t *idx, int B, int learn)
 {
     int Dx = m->Dx, H = m->H, Din = Dx + m->A + m->P[j], O = m->O[j], no = m->n_out;
+    int AO = m->A * O;
     const synth_col *c = &m->yx.cols[j];
     for (int b = 0; b < B; b++)
         input_row(m, j, w->xin + (size_t)b * Din, X + idx[b] * Dx, arm[idx[b]],
                   LEV + idx[b] * no);
-    net_forward(p, w->xin, w->h1, w->h, w->out, B, Din, H, O);
+    net_forward(p, w->xin, w->h1, w->h, w->out, B, Din, H, AO);
+    /* each row uses the head of its action (its O outputs within the A * O) */
     for (int b = 0; b < B; b++)
-        add_table(m, j, p, w->out + (size_t)b * O, arm[idx[b]], combo_of(m, j, LEV + idx[b] * no));
+        add_table(m, j, p, w->out + (size_t)b * AO + (size_t)arm[idx[b]] * O, arm[idx[b]],
+                  combo_of(m, j, LEV + idx[b] * no));
     double nll = 0;
-    if (learn) memset(w->dout, 0, (size_t)B * O * sizeof *w->dout);
-    for (int b = 0; b < B; b++)
-        nll += head_nll(c, w->out + (size_t)b * O, LEV[idx[b] * no + j], ALP[idx[b] * no + j],
-                        learn ? w->dout + (size_t)b * O : NULL, 1.0f / (float)B);
+    if (learn) memset(w->dout, 0, (size_t)B * AO * sizeof *w->dout);
+    for (int b = 0; b < B; b++) {
+        size_t o = (size_t)b * AO + (size_t)arm[idx[b]] * O;
+        nll += head_nll(c, w->out + o, LEV[idx[b] * no + j], ALP[idx[b] * no + j],
+                        learn ? w->dout + o : NULL, 1.0f / (float)B);
+    }
     if (!learn) return nll;
     /* backward: head, relu, layer 2, relu, layer 1 */
     size_t n = (size_t)B * H;
@@ -305,11 +313,12 @@ static double batch_loss(const sg_simulator *m, int j, sg_params *p, train_ws *w
     float *dt = sg_params_grad(p, 6);
     for (int b = 0; b < B; b++) {
         float *d = dt + ((size_t)arm[idx[b]] * m->C[j] + combo_of(m, j, LEV + idx[b] * no)) * O;
-        for (int q = 0; q < O; q++) d[q] += w->dout[(size_t)b * O + q];
+        const float *g = w->dout + (size_t)b * AO + (size_t)arm[idx[b]] * O;
+        for (int q = 0; q < O; q++) d[q] += g[q];
     }
     memset(w->dh, 0, n * sizeof *w->dh);
     sg_dense_backward(w->dh, sg_params_grad(p, 4), sg_params_grad(p, 5), w->dout, w->h,
-                      sg_params_tensor(p, 4), B, H, O);
+                      sg_params_tensor(p, 4), B, H, AO);
     for (size_t i = 0; i < n; i++)
         if (!(w->h[i] > 0)) w->dh[i] = 0;
     memset(w->dh1, 0, n * sizeof *w->dh1);
@@ -553,8 +562,8 @@ int sg_simulator_train(sg_simulator **out, const sg_table *t, const sg_sim_opts 
     w.h = sg_malloc_array((size_t)B * H, sizeof *w.h);
     w.dh = sg_malloc_array((size_t)B * H, sizeof *w.dh);
     w.dh1 = sg_malloc_array((size_t)B * H, sizeof *w.dh1);
-    w.out = sg_malloc_array((size_t)B * maxO, sizeof *w.out);
-    w.dout = sg_malloc_array((size_t)B * maxO, sizeof *w.dout);
+    w.out = sg_malloc_array((size_t)B * maxO * m->A, sizeof *w.out);
+    w.dout = sg_malloc_array((size_t)B * maxO * m->A, sizeof *w.dout);
     boot = sg_malloc_array((size_t)(n_tr > n_val ? n_tr : n_val), sizeof *boot);
     int64_t *vidx = sg_malloc_array((size_t)B, sizeof *vidx);
     size_t max_np = 0;
@@ -781,11 +790,12 @@ int sg_simulator_run(const sg_simulator *m, const sg_table *c, const int64_t *ro
     float *xin = sg_malloc_array(bn * maxD, sizeof *xin);
     float *h1 = sg_malloc_array(bn * H, sizeof *h1), *h = sg_malloc_array(bn * H, sizeof *h);
     float *tab = sg_malloc_array(toff[no], sizeof *tab);
+    float *all = sg_malloc_array(bn * maxO * m->A, sizeof *all);
     double *val = sg_malloc_array(2 * bn * no, sizeof *val);
     int64_t *idx = sg_malloc_array(bn, sizeof *idx);
     int rc = SG_OK;
     if (!res->plan || !res->control || (per_row && (!res->row_plan || !res->row_control)) || !X ||
-        !xin || !h1 || !h || !tab || !val || !idx) {
+        !xin || !h1 || !h || !tab || !val || !idx || !all) {
         rc = sg_error_set(err, SG_ENOMEM, "simulator: out of memory for %lld rows", (long long)n);
         goto done;
     }
@@ -812,10 +822,14 @@ int sg_simulator_run(const sg_simulator *m, const sg_table *c, const int64_t *ro
                             input_row(m, j, xin + (size_t)b * Din, X + (size_t)b * Dx,
                                       wld == 0 ? arm[r0 + b] : 0, lev);
                         float *dst = tab + toff[j] + ((size_t)cb * 2 + wld) * bn * m->O[j];
-                        net_forward(p, xin, h1, h, dst, bb, Din, H, m->O[j]);
-                        for (int b = 0; b < bb; b++)
-                            add_table(m, j, p, dst + (size_t)b * m->O[j], wld == 0 ? arm[r0 + b] : 0,
-                                      cb);
+                        int O = m->O[j], AO = m->A * O;
+                        net_forward(p, xin, h1, h, all, bb, Din, H, AO);
+                        for (int b = 0; b < bb; b++) {
+                            int a = wld == 0 ? arm[r0 + b] : 0;
+                            memcpy(dst + (size_t)b * O, all + (size_t)b * AO + (size_t)a * O,
+                                   (size_t)O * sizeof *dst);
+                            add_table(m, j, p, dst + (size_t)b * O, a, cb);
+                        }
                     }
                 }
             }
@@ -861,6 +875,7 @@ done:
     sg_free(h1);
     sg_free(h);
     sg_free(tab);
+    sg_free(all);
     sg_free(val);
     sg_free(idx);
     if (rc) sg_sim_result_deinit(res);

@@ -38,6 +38,7 @@
 #define MAX_NAME 4096
 #define MAX_COLS 100000
 #define MAX_LEVELS 1000000
+#define DCR_REF 5000              /* training rows the early-stopping privacy guard uses */
 
 double synth_now(void)
 {
@@ -920,6 +921,13 @@ static int target_rule(sg_synth *m, const float *X, int64_t n, sg_error *err)
     return SG_OK;
 }
 
+/* Median of x (n > 0), which gets sorted. */
+static double median(double *x, int64_t n)
+{
+    qsort(x, (size_t)n, sizeof *x, cmp_double);
+    return n % 2 ? x[n / 2] : 0.5 * (x[n / 2 - 1] + x[n / 2]);
+}
+
 /* Frame value of table cell (row i, column tj) for model column col: category
  * codes through 'map' (table code -> level, -1 -> missing). */
 static float frame_value(const synth_col *col, const sg_table *t, int tj, int64_t i,
@@ -1017,6 +1025,7 @@ int sg_synth_train(sg_synth **out, const sg_table *t, const sg_synth_opts *o,
     int *tcol = NULL;
     int64_t *idx = NULL;
     float *Xtr = NULL, *Xva = NULL, *Xgen = NULL, *best = NULL;
+    double *dcr = NULL;
     synth_data data;
     memset(&data, 0, sizeof data);
     int nt = sg_table_n_cols(t);
@@ -1187,8 +1196,18 @@ int sg_synth_train(sg_synth **out, const sg_table *t, const sg_synth_opts *o,
         sg_frame ftr = {m->n_train_ref, C, m->ref_train, m->kinds};
         if ((rc = sg_fidelity_efficacy(&ftr, &fval, &eo, &trtr_val, err))) goto fail;
     }
-    double best_score = -INFINITY, epoch_secs = 0, la = 0, lb = 0;
-    int best_epoch = 0, since = 0, e;
+    /* privacy guard: a check counts only when its rows are no closer to the training
+     * rows (median DCR to at most DCR_REF of them) than the validation rows are */
+    sg_frame fref = {SG_MIN(m->n_train_ref, (int64_t)DCR_REF), C, m->ref_train, m->kinds};
+    sg_frame fval_q = {n_eval, C, Xva, m->kinds};
+    double dcr_val = NAN;
+    if (n_eval > 0) {
+        if (!(dcr = sg_malloc_array((size_t)n_eval, sizeof *dcr))) goto oom;
+        if ((rc = sg_fidelity_dcr(&fref, &fval_q, dcr, err))) goto fail;
+        dcr_val = median(dcr, n_eval);
+    }
+    double best_score = -INFINITY, any_score = -INFINITY, epoch_secs = 0, la = 0, lb = 0;
+    int best_epoch = 0, any_epoch = 0, since = 0, e;
     for (e = 1; e <= o->epochs; e++) {
         double te = synth_now();
         rc = m->kind == SG_SYNTH_GAN ? synth_ctgan_epoch(m->gan, &data, &r_train, e, &la, &lb, err)
@@ -1208,7 +1227,15 @@ int sg_synth_train(sg_synth **out, const sg_table *t, const sg_synth_opts *o,
             eff = isnan(tstr) ? 0.5 : fmin(1.0, tstr / trtr_val);
             score = (4.0 * score + eff) / 5.0;
         }
-        if (score > best_score) {
+        if ((rc = sg_fidelity_dcr(&fref, &fgen, dcr, err))) goto fail;
+        double dcr_gen = median(dcr, n_eval);
+        int kept_ok = !(dcr_gen < dcr_val);
+        if (score > any_score) {
+            any_score = score;
+            any_epoch = e;
+            if (best_epoch == 0) memcpy(best, sg_params_data(np), n_par * sizeof *best);
+        }
+        if (kept_ok && score > best_score) {
             best_score = score;
             best_epoch = e;
             since = 0;
@@ -1217,10 +1244,11 @@ int sg_synth_train(sg_synth **out, const sg_table *t, const sg_synth_opts *o,
             since++;
         }
         SG_LOG(SG_LOG_INFO, "synth", "epoch %d/%d: %s %.4f, %s %.4f; validation fidelity %.4f "
-               "(efficacy ratio %.3f; best %.4f at epoch %d); %.2f s/epoch", e, o->epochs,
+               "(efficacy ratio %.3f), median DCR %.4f (validation rows %.4f)%s; best %.4f at "
+               "epoch %d; %.2f s/epoch", e, o->epochs,
                m->kind == SG_SYNTH_GAN ? "critic loss" : "reconstruction", la,
-               m->kind == SG_SYNTH_GAN ? "generator loss" : "KL", lb, score, eff, best_score,
-               best_epoch, epoch_secs / e);
+               m->kind == SG_SYNTH_GAN ? "generator loss" : "KL", lb, score, eff, dcr_gen, dcr_val,
+               kept_ok ? "" : " too close: not kept", best_score, best_epoch, epoch_secs / e);
         if (o->patience > 0 && since >= o->patience) {
             SG_LOG(SG_LOG_INFO, "synth", "early stop at epoch %d: no better validation fidelity "
                    "in %d checks", e, since);
@@ -1229,6 +1257,14 @@ int sg_synth_train(sg_synth **out, const sg_table *t, const sg_synth_opts *o,
         }
     }
     m->epochs_run = e - 1;
+    if (best_epoch == 0 && any_epoch > 0) {
+        /* no check passed the privacy guard: keep the best score anyway, and say so */
+        SG_LOG(SG_LOG_WARN, "synth", "every checked epoch generated rows closer to the training "
+               "rows than the validation rows are; keeping epoch %d (the report's DCR figures "
+               "will show it)", any_epoch);
+        best_epoch = any_epoch;
+        best_score = any_score;
+    }
     if (best_epoch > 0) memcpy(sg_params_data(np), best, n_par * sizeof *best);
     m->best_epoch = best_epoch > 0 ? best_epoch : m->epochs_run;
     m->best_score = best_epoch > 0 ? best_score : (double)NAN;
@@ -1273,6 +1309,7 @@ int sg_synth_train(sg_synth **out, const sg_table *t, const sg_synth_opts *o,
     sg_free(Xva);
     sg_free(Xgen);
     sg_free(best);
+    sg_free(dcr);
     *out = m;
     return SG_OK;
 oom:
@@ -1285,6 +1322,7 @@ fail:
     sg_free(Xva);
     sg_free(Xgen);
     sg_free(best);
+    sg_free(dcr);
     sg_synth_free(m);
     return rc;
 }

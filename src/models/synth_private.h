@@ -276,7 +276,7 @@ SG_INTERNAL sg_params *synth_tvae_dec_params(synth_tvae *t);
 SG_INTERNAL int synth_tvae_epoch(synth_tvae *t, const synth_data *d, sg_rng *rng, int epoch,
                                  double *loss_rec, double *loss_kl, sg_error *err);
 /* One batch of B rows into X (B, C): z ~ N(0, I), decoder, offsets drawn from
- * N(tanh(rec), sigma), levels by argmax. */
+ * N(tanh(rec), sigma), levels drawn from the softmax of their span. */
 SG_INTERNAL int synth_tvae_generate(const synth_tvae *t, sg_rng *rng, float *X, sg_error *err);
 
 /* ---------------------------------------------------------------------------

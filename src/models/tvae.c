@@ -10,7 +10,11 @@
  * span) summed over rows and divided by B, plus KL(q(z|x) || N(0, I)) / B.  Adam
  * (lr 1e-3, weight decay 1e-5 decoupled), sigma clamped to [0.01, 1] after each
  * step.  Sampling: z ~ N(0, I), the decoder, each continuous offset drawn from
- * N(tanh(rec), sigma) and clipped to [-1, 1], each level the argmax of its span.
+ * N(tanh(rec), sigma) and clipped to [-1, 1], each level drawn from the softmax of
+ * its span.  (The CTGAN package takes the argmax there, which never generates a
+ * level that is rarely the most likely one, such as a 6% positive class: its
+ * synthetic target then has a single class.  Drawing is what the loss, a
+ * categorical likelihood, describes.)
  * Every batch of an epoch covers the shuffled training rows once (the last one
  * may be short).  See LICENSE for copyright. */
 #include <math.h>
@@ -320,9 +324,27 @@ int synth_tvae_generate(const synth_tvae *t, sg_rng *rng, float *X, sg_error *er
         float *r = rec + (size_t)b * Dd;
         for (int j = 0; j < xf->n_cols; j++) {
             const synth_col *col = &xf->cols[j];
-            if (col->kind != SG_FCOL_CONTINUOUS) continue;
-            float a = tanhf(r[col->off]) + sigma[col->off] * (float)sg_rng_normal(rng);
-            r[col->off] = fminf(fmaxf(a, -1.0f), 1.0f);
+            int s = col->off, L = col->n_levels;
+            if (col->kind == SG_FCOL_CONTINUOUS) {
+                float a = tanhf(r[s]) + sigma[s] * (float)sg_rng_normal(rng);
+                r[s] = fminf(fmaxf(a, -1.0f), 1.0f);
+                s++;
+            }
+            /* the level drawn from softmax(rec) (the decoder's categorical distribution),
+             * written as a one-hot for synth_decode's argmax */
+            double mx = -INFINITY, tot = 0;
+            for (int l = 0; l < L; l++) mx = fmax(mx, (double)r[s + l]);
+            for (int l = 0; l < L; l++) tot += exp((double)r[s + l] - mx);
+            double u = sg_rng_uniform(rng) * tot, acc = 0;
+            int pick = L - 1;
+            for (int l = 0; l < L; l++) {
+                acc += exp((double)r[s + l] - mx);
+                if (u < acc) {
+                    pick = l;
+                    break;
+                }
+            }
+            for (int l = 0; l < L; l++) r[s + l] = l == pick ? 1.0f : 0.0f;
         }
     }
     synth_decode(xf, rec, B, X);

@@ -253,7 +253,8 @@ int sg_uplift_log_read(sg_uplift_log *g, const sg_table *t, const char *treatmen
                             "required");
     int jt = sg_table_find(t, treatment), jy = sg_table_find(t, outcome);
     int jp = propensity ? sg_table_find(t, propensity) : -1;
-    if (jt < 0) return sg_error_set(err, SG_ENOTFOUND, "%s: no treatment column '%s'", name, treatment);
+    if (jt < 0)
+        return sg_error_set(err, SG_ENOTFOUND, "%s: no treatment column '%s'", name, treatment);
     if (jy < 0) return sg_error_set(err, SG_ENOTFOUND, "%s: no outcome column '%s'", name, outcome);
     if (propensity && jp < 0)
         return sg_error_set(err, SG_ENOTFOUND, "%s: no propensity column '%s'", name, propensity);
@@ -531,7 +532,8 @@ static int fit_unit(upl_unit *u, const fit_spec *f, const float *Z, const float 
                                 "cannot fit a conversion model", f->what, (long long)n,
                                 pos ? "> 0" : "0");
     }
-    if (n < 2) return sg_error_set(err, SG_EINVAL, "%s: only %lld training rows", f->what, (long long)n);
+    if (n < 2)
+        return sg_error_set(err, SG_EINVAL, "%s: only %lld training rows", f->what, (long long)n);
     if (f->base == SG_LEARNER_GBDT) {
         sg_gbdt_params p = f->o->gbdt;
         p.objective = f->loss == 0 ? SG_GBDT_LOGLOSS : SG_GBDT_SQUARED;
@@ -1136,9 +1138,10 @@ int sg_uplift_train(sg_uplift **out, const sg_table *t, const sg_uplift_opts *o,
     int A = g.A, K = o->cv_folds;
     for (int a = 0; a < A; a++)
         if (g.count[a] < o->min_arm_rows) {
-            rc = sg_error_set(err, SG_EINVAL, "%s: arm '%s' has only %lld rows with an outcome; "
+            rc = sg_error_set(err, SG_EINVAL, "%s: arm '%s' has only %lld row%s with an outcome; "
                               "at least %lld are needed (--min-arm-rows)", name, g.labels[a],
-                              (long long)g.count[a], (long long)o->min_arm_rows);
+                              (long long)g.count[a], g.count[a] == 1 ? "" : "s",
+                              (long long)o->min_arm_rows);
             goto fail;
         }
     if (N < 2 * K) {
@@ -1369,7 +1372,8 @@ int sg_uplift_ate(const sg_uplift *m, int target, int arm, const uint8_t *mask, 
         sum += dr_pseudo(m, s, arm, i);
         n++;
     }
-    if (n < 2) return sg_error_set(err, SG_EINVAL, "uplift: %lld rows selected; need 2", (long long)n);
+    if (n < 2)
+        return sg_error_set(err, SG_EINVAL, "uplift: %lld rows selected; need 2", (long long)n);
     double mean = sum / (double)n;
     for (int64_t i = 0; i < m->N; i++) {   /* second pass: a stable variance */
         if (mask && !mask[i]) continue;
@@ -1545,7 +1549,8 @@ int sg_uplift_predict(const sg_uplift *m, const sg_table *t, const int64_t *rows
                 }
                 for (int r = 0; r < m->R; r++) {
                     double mr = 0;
-                    for (int k = r * KF; k < (r + 1) * KF; k++) mr += tauk[((int64_t)k * nb + q) * A + a];
+                    for (int k = r * KF; k < (r + 1) * KF; k++)
+                        mr += tauk[((int64_t)k * nb + q) * A + a];
                     mr /= KF;
                     for (int k = r * KF; k < (r + 1) * KF; k++) {
                         double d = tauk[((int64_t)k * nb + q) * A + a] - mr;
@@ -1813,13 +1818,15 @@ int sg_uplift_load(sg_uplift **out, const char *path, sg_error *err)
                 (rc = sg_rbuf_f64(&r, &m->cal[s][a][1], "calibration", err)))
                 goto fail;
             if (!isfinite(m->cal[s][a][0]) || !isfinite(m->cal[s][a][1])) {
-                rc = sg_error_set(err, SG_EPARSE, "corrupt uplift model (calibration of arm %d)", a);
+                rc = sg_error_set(err, SG_EPARSE, "corrupt uplift model (calibration of arm %d)",
+                                  a);
                 goto fail;
             }
         }
     if ((rc = sg_rbuf_i32(&r, &has_pm, "propensity flag", err))) goto fail;
     if (has_pm != (learner == SG_UPLIFT_X)) {
-        rc = sg_error_set(err, SG_EPARSE, "corrupt uplift model (propensity model flag %d)", has_pm);
+        rc = sg_error_set(err, SG_EPARSE, "corrupt uplift model (propensity model flag %d)",
+                          has_pm);
         goto fail;
     }
     if (has_pm) {

@@ -92,7 +92,8 @@ static int validate_log(const sg_ope_log *g, const sg_ope_options *o, const sg_r
     if (o->n_boot < 0 || !(o->level > 0 && o->level < 1))
         return sg_error_set(err, SG_EINVAL, "ope: n_boot = %d, level = %g: need n_boot >= 0 and "
                             "0 < level < 1", o->n_boot, o->level);
-    if (o->n_boot > 0 && !rng) return sg_error_set(err, SG_EINVAL, "ope: the bootstrap needs an rng");
+    if (o->n_boot > 0 && !rng)
+        return sg_error_set(err, SG_EINVAL, "ope: the bootstrap needs an rng");
     int A = g->A;
     for (int64_t i = 0; i < g->N; i++) {
         int32_t a = g->action[i];
@@ -158,7 +159,8 @@ int sg_uplift_ope_incremental(const sg_ope_log *g, const sg_ope_options *opt, sg
         double y = g->outcome[i], p = g->propensity[i];
         double w = pi[a] / p, w0 = a == 0 ? 1 / p : 0.0, c = 0, d = 0;
         if (g->cost || g->arm_cost)
-            for (int b = 0; b < A; b++) c += pi[b] * (g->cost ? g->cost[i * A + b] : g->arm_cost[b]);
+            for (int b = 0; b < A; b++)
+                c += pi[b] * (g->cost ? g->cost[i * A + b] : g->arm_cost[b]);
         if (has_dr) {
             const double *mu = g->mu + i * A;
             for (int b = 0; b < A; b++) d += pi[b] * (mu[b] - mu[0]);
@@ -383,7 +385,8 @@ int sg_uplift_plan(const sg_uplift *m, const double *gain, int64_t N,
         if (!(o->arm_cost[a] >= 0) || !isfinite(o->arm_cost[a]))
             return sg_error_set(err, SG_EINVAL, "plan: cost of arm '%s' is %g; need a finite "
                                 "number >= 0", m->labels[a], o->arm_cost[a]);
-    if (!(o->budget >= 0)) return sg_error_set(err, SG_EINVAL, "plan: budget %g; need >= 0", o->budget);
+    if (!(o->budget >= 0))
+        return sg_error_set(err, SG_EINVAL, "plan: budget %g; need >= 0", o->budget);
     if (!(o->min_gain >= 0) || !isfinite(o->min_gain))
         return sg_error_set(err, SG_EINVAL, "plan: min_gain %g; need a finite number >= 0",
                             o->min_gain);
