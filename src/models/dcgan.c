@@ -224,10 +224,10 @@ int sg_dcgan_new(sg_dcgan **out, const sg_dcgan_opts *o, int rows, int cols, int
     int rc = build(&g, o, rows, cols, n_classes, class_names, err);
     if (rc) return rc;
     init_weights(g);
-    SG_LOG(SG_LOG_DEBUG, "dcgan", "new model: %dx%d images, %d classes, z %d, G %d, D %d, batch %d, "
-           "seed %llu; %zu generator and %zu discriminator parameters", rows, cols, n_classes,
-           o->z_dim, o->g_channels, o->d_channels, o->batch_size, (unsigned long long)o->seed,
-           sg_params_count(g->g), sg_params_count(g->d));
+    SG_LOG(SG_LOG_DEBUG, "dcgan", "new model: %dx%d images, %d classes, z %d, G %d, D %d, "
+           "batch %d, seed %llu; %zu generator and %zu discriminator parameters", rows, cols,
+           n_classes, o->z_dim, o->g_channels, o->d_channels, o->batch_size,
+           (unsigned long long)o->seed, sg_params_count(g->g), sg_params_count(g->d));
     *out = g;
     return SG_OK;
 }
