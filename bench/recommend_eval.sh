@@ -22,10 +22,15 @@ if [ -z "${OPENBLAS_CORETYPE:-}" ] && grep -q avx512f /proc/cpuinfo 2>/dev/null;
 fi
 DATA=/work/shared/data
 
+# Settings chosen on the validation users (bench/recommend_results.md); override by env.
+ML_VAE=${ML_VAE---epochs 300 --anneal-steps 40}
+ML_DAE=${ML_DAE---batch 100 --l2 0.0001}
 # name|file|user|item|rating options|vae options|dae options|ease options
+ML=$DATA/movielens-small/ratings.csv
+SM=$DATA/supermarket-baskets/basket_items.csv
 SETS=(
-  "movielens|$DATA/movielens-small/ratings.csv|userId|movieId|--rating rating --min-rating 3.5|${ML_VAE:-}|${ML_DAE:-}|${ML_EASE:-}"
-  "supermarket|$DATA/supermarket-baskets/basket_items.csv|basket_id|item_id||${SM_VAE:-}|${SM_DAE:-}|${SM_EASE:-}"
+  "movielens|$ML|userId|movieId|--rating rating --min-rating 3.5|$ML_VAE|$ML_DAE|${ML_EASE:-}"
+  "supermarket|$SM|basket_id|item_id||${SM_VAE:-}|${SM_DAE:-}|${SM_EASE:-}"
 )
 
 json() { sed -n "s/.*\"$1\": \([0-9.e+-]*\).*/\1/p"; }
@@ -39,7 +44,9 @@ for s in "${SETS[@]}"; do
     "$SG" -q recommend split --data "$file" --user "$user" --item "$item" $ropts \
         --seed "$SEED" --out-dir "$d" > "$d.split.txt"
     for model in pop ease dae vae; do
-        case $model in vae) extra=$vopts ;; dae) extra=$dopts ;; ease) extra=$eopts ;; *) extra= ;; esac
+        case $model in
+            vae) extra=$vopts ;; dae) extra=$dopts ;; ease) extra=$eopts ;; *) extra= ;;
+        esac
         # shellcheck disable=SC2086
         "$SG" -q train recommend --data "$d/train.csv" --user "$user" --item "$item" \
             --model $model --seed "$SEED" $extra \
@@ -51,10 +58,12 @@ for s in "${SETS[@]}"; do
         r20=$(json 'recall@20' < "$d/$model.eval.json")
         r50=$(json 'recall@50' < "$d/$model.eval.json")
         n100=$(json 'ndcg@100' < "$d/$model.eval.json")
-        chosen=$(awk -F'\t' '$1=="epochs"{printf "epoch %s ", $2} $1=="lambda"{printf "lambda %s ", $2}
-                             $1=="validation_ndcg@100"{printf "(val ndcg %s)", $2}' "$d/$model.train.txt")
+        chosen=$(awk -F'\t' '$1=="epochs" {printf "epoch %s ", $2}
+                             $1=="lambda" {printf "lambda %s ", $2}
+                             $1=="validation_ndcg@100" {printf "(val ndcg %s)", $2}' \
+                 "$d/$model.train.txt")
         secs=$(awk -F'\t' '$1=="seconds"{print $2}' "$d/$model.train.txt")
-        printf "| %s | %s | %.4f | %.4f | %.4f | %s | %s |\n" "$name" "$model" "$r20" "$r50" "$n100" \
-            "${chosen:--}" "$secs"
+        printf "| %s | %s | %.4f | %.4f | %.4f | %s | %s |\n" "$name" "$model" \
+            "$r20" "$r50" "$n100" "${chosen:--}" "$secs"
     done
 done

@@ -23,7 +23,8 @@ export OMP_NUM_THREADS=2 OPENBLAS_NUM_THREADS=2
 if [ -z "${OPENBLAS_CORETYPE:-}" ] && grep -q avx512f /proc/cpuinfo 2>/dev/null; then
     export OPENBLAS_CORETYPE=SkylakeX
 fi
-[ -f "$OUT/vae_synth.csr" ] || $PY bench/vae_gen.py synth "$OUT/vae_synth.csr" --users 10000 --items 10000
+[ -f "$OUT/vae_synth.csr" ] ||
+    $PY bench/vae_gen.py synth "$OUT/vae_synth.csr" --users 10000 --items 10000
 [ -f "$OUT/vae_ml.csr" ] || $PY bench/vae_gen.py movielens "$OUT/vae_ml.csr" \
     /work/shared/data/movielens-small/ratings.csv
 cc -std=c11 -O2 -Iinclude bench/bench_vae.c "$BUILD/libstratagem.a" -fopenmp \
@@ -39,5 +40,6 @@ for data in vae_synth vae_ml; do
     echo "$ours"
     tt=$(echo "$theirs" | grep '^peer:' | field epoch_s)
     ot=$(echo "$ours" | grep '^ours:' | field epoch_s)
-    awk -v o="$ot" -v t="$tt" 'BEGIN { printf "ratio: epoch time ours/pytorch = %.3f (%.2fx faster)\n", o / t, t / o }'
+    awk -v o="$ot" -v t="$tt" 'BEGIN {
+        printf "ratio: epoch time ours/pytorch = %.3f (%.2fx faster)\n", o / t, t / o }'
 done

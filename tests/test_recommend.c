@@ -208,7 +208,9 @@ static void metrics_hand(void **state)
 static void kind_names(void **state)
 {
     (void)state;
-    for (int k = 0; k <= SG_REC_DAE; k++) assert_int_equal(sg_rec_kind_parse(sg_rec_kind_name(k)), k);
+    for (int k = 0; k <= SG_REC_DAE; k++) {
+        assert_int_equal(sg_rec_kind_parse(sg_rec_kind_name(k)), k);
+    }
     assert_int_equal(sg_rec_kind_parse("lstm"), -1);
     assert_string_equal(sg_rec_kind_name(9), "unknown");
 }
@@ -761,14 +763,16 @@ static void evaluate_pop(void **state)
 static void alloc_failures(void **state)
 {
     (void)state;
-    sg_interactions *x = clustered(40, 13);
+    sg_interactions *x = clustered(20, 13);
     int64_t live = sg_mem_live_bytes();
     for (int kind = 0; kind <= SG_REC_DAE; kind++) {
         sg_rec_opts o;
         small_opts(&o, kind);
         o.epochs = 2;
-        o.batch = 16;
-        o.val_users = 0.2;
+        o.batch = 8;
+        o.hidden = 6;
+        o.latent = 3;
+        o.val_users = 0.25;
         int ok = 0;
         for (int64_t n = 0; n < 20000 && !ok; n++) {
             sg_recommender *m = NULL, *l = NULL;
@@ -784,7 +788,8 @@ static void alloc_failures(void **state)
                 ok = 1;
                 assert_true(n > 3);
             } else {
-                if (rc != SG_ENOMEM) print_error("kind %d, n %lld: %s\n", kind, (long long)n, err.msg);
+                if (rc != SG_ENOMEM)
+                    print_error("kind %d, n %lld: %s\n", kind, (long long)n, err.msg);
                 assert_int_equal(rc, SG_ENOMEM);
                 assert_null(l);
             }

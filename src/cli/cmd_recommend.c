@@ -111,7 +111,8 @@ static const char HELP_TRAIN_RECOMMEND[] =
 
 static const char HELP_EVALUATE_RECOMMEND[] =
     "Usage: stratagem evaluate --model MODEL --foldin FILE --heldout FILE [--json]\n"
-    "Example: stratagem evaluate --model ml.sgm --foldin test_foldin.csv --heldout test_heldout.csv\n"
+    "Example: stratagem evaluate --model ml.sgm --foldin test_foldin.csv \\\n"
+    "           --heldout test_heldout.csv\n"
     "\n"
     "Strong generalisation: users not seen in training; their --foldin items are given to the\n"
     "model, their --heldout items must be found among all other items.  Prints recall@20,\n"
@@ -180,8 +181,8 @@ static int header_has(const char *path, const char *col)
     int found = 0;
     if (fgets(line, sizeof line, f)) {
         char *p = line;
-        if ((unsigned char)p[0] == 0xEF && (unsigned char)p[1] == 0xBB && (unsigned char)p[2] == 0xBF)
-            p += 3;
+        const unsigned char *q = (const unsigned char *)p;
+        if (q[0] == 0xEF && q[1] == 0xBB && q[2] == 0xBF) p += 3;
         char name[1024];
         size_t n = 0;
         int quoted = 0;
@@ -383,11 +384,13 @@ int cli_train_recommend(int argc, char **argv)
     if (!item) return cli_usage_error(cmd, "missing --item COL");
     if (!out) return cli_usage_error(cmd, "missing --out MODEL");
     if (rating && isnan(min_rating)) return cli_usage_error(cmd, "--rating needs --min-rating X");
-    if (!rating && !isnan(min_rating)) return cli_usage_error(cmd, "--min-rating needs --rating COL");
+    if (!rating && !isnan(min_rating))
+        return cli_usage_error(cmd, "--min-rating needs --rating COL");
     if ((!vfold) != (!vheld))
         return cli_usage_error(cmd, "--validation-foldin and --validation-heldout go together");
     int kind = sg_rec_kind_parse(model);
-    if (kind < 0) return cli_usage_error(cmd, "--model must be vae, dae, ease or pop (got '%s')", model);
+    if (kind < 0)
+        return cli_usage_error(cmd, "--model must be vae, dae, ease or pop (got '%s')", model);
     sg_rec_opts o;
     sg_rec_opts_default(&o, kind);
     o.seed = seed;
@@ -453,8 +456,8 @@ int cli_train_recommend(int argc, char **argv)
         if (vfold)
             fprintf(stderr, "stratagem: model selection on the validation users of %s\n", vfold);
         else if (kind != SG_REC_POP && o.val_users > 0 && !(kind == SG_REC_EASE && lambda > 0))
-            fprintf(stderr, "stratagem: model selection on %.0f%% of the training users held out%s\n",
-                    100 * o.val_users, o.refit ? ", then refit on all users" : "");
+            fprintf(stderr, "stratagem: model selection on %.0f%% of the training users held "
+                    "out%s\n", 100 * o.val_users, o.refit ? ", then refit on all users" : "");
     }
     sg_rec_report rep;
     sg_error err;
@@ -703,7 +706,8 @@ static int cmd_split(int argc, char **argv)
     if (!user || !item) return cli_usage_error(cmd, "missing --user COL or --item COL");
     if (!dir) return cli_usage_error(cmd, "missing --out-dir DIR");
     if (rating && isnan(min_rating)) return cli_usage_error(cmd, "--rating needs --min-rating X");
-    if (!rating && !isnan(min_rating)) return cli_usage_error(cmd, "--min-rating needs --rating COL");
+    if (!rating && !isnan(min_rating))
+        return cli_usage_error(cmd, "--min-rating needs --rating COL");
     if (mkdir(dir, 0777) != 0 && errno != EEXIST) {
         fprintf(stderr, "stratagem: %s: cannot create: %s\n", dir, strerror(errno));
         return EXIT_RUNTIME;

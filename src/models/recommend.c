@@ -419,7 +419,9 @@ static int rank_chunk(const sg_recommender *m, const int64_t *rp, const int32_t 
     int I = m->n_items;
     int rc = score_rows(m, rp, ci, nb, buf, err);
     if (rc) return rc;
-    SG_PAR_FOR(nb > 1)
+    int64_t work = (int64_t)nb * I;
+    (void)work;
+    SG_PAR_FOR(work > SG_NN_PAR_WORK)
     for (int b = 0; b < nb; b++) {
         float *s = buf + (size_t)b * I;
         for (int64_t q = rp[b]; q < rp[b + 1]; q++) s[ci[q]] = -INFINITY;
