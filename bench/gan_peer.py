@@ -20,8 +20,8 @@ way the CTGAN package writes them (Xu et al. 2019, sdv-dev/CTGAN):
 The data: the CSV read with pandas; the id and ignored columns dropped; every
 column here is an integer code with at most 50 values (income.csv, ticdata.csv),
 one-hot encoded with a level for missing values, as stratagem encodes discrete
-columns, so data and conditional widths are the same (printed, and checked by
-gan.sh).  80% of the rows (a seeded shuffle) are the training rows, as in
+columns, so data and conditional widths are the same up to codes that one side's
+80% sample lacks (printed; gan.sh reports the difference).  80% of the rows (a seeded shuffle) are the training rows, as in
 bench_gan.c.  Threads: torch.set_num_threads(GAN_THREADS, default 2).
 
 Prints: peer rows <n> data_dim <Dd> cond_dim <Cc> epochs <E> epoch_s <s> cpu_s <s>

@@ -50,8 +50,9 @@
  * a small, noisy log leaves the model's ranking nearly unchanged.
  *
  * Propensities.  Given by a column (checked to lie in (0, 1]) or estimated:
- * one-vs-rest L2 logistic regression per arm on the standardised features,
- * normalised to sum to 1, clipped below at 'prop_clip'.  The X-learner always
+ * one-vs-rest L2 logistic regression per arm on the standardised features
+ * (penalty max(linear.l2, sqrt(N))), normalised to sum to 1, clipped below at
+ * 'prop_clip'.  The X-learner always
  * fits this model (it needs e_a for every arm at prediction time).
  *
  * The model keeps, for every training row, the logged arm, the outcome, the

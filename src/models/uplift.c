@@ -1035,6 +1035,10 @@ static int train_propensity(trainer *tr, const sg_table *t, const int64_t *trows
         for (int64_t i = 0; i < N; i++) lab[i] = m->action[i] == a ? 1.0f : 0.0f;
         sg_linear_params p = tr->o->linear;
         p.kind = SG_LINEAR_LOGISTIC;
+        /* a penalty growing like sqrt(N): with many features and few rows an
+         * unpenalised fit separates the arms and gives extreme propensities
+         * (weights 1/e), while for big logs it fades next to the N-row loss */
+        p.l2 = SG_MAX(p.l2, sqrt((double)N));
         if ((rc = sg_linear_train(&m->pm[a], XL, lab, NULL, N, DL, &p, err))) {
             sg_error_prefix(err, "propensity model of arm '%s': ", m->labels[a]);
             goto done;
