@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # demo.sh -- the main job end to end on public data (run by 'make demo').
 #
-# CoIL 2000: an insurer wants to mail 800 of 4,000 customers a caravan-insurance
-# offer.  stratagem cross-validates models on the 5,822 customers whose answers
-# are known, keeps the best, and chooses the 800 test customers most likely to
-# buy, with the expected number of buyers.  The test answers are withheld.
+# Each part of the job is one file in scripts/demo/, run in the order of its
+# number: NN-name.sh.  A part sees SG (the program), OUT (the output folder),
+# ROOT (the repository) and the helpers step() and data(); it may read what an
+# earlier part left in OUT.  `scripts/demo.sh 30 40` runs only the parts whose
+# number is given.
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
@@ -15,19 +16,14 @@ if [ -z "${OPENBLAS_CORETYPE:-}" ] && grep -q avx512f /proc/cpuinfo 2>/dev/null;
     export OPENBLAS_CORETYPE=SkylakeX
 fi
 step() { printf '\n== %s\n' "$*"; }
-
-COIL="$(scripts/fetch-data.sh coil2000-ticdata)/ticdata.csv"
-
-step "1. Conversion model on CoIL 2000 (5-fold cross-validated grid; test answers withheld)"
-"$SG" train response --data "$COIL" --target CARAVAN --id id --ignore is_test \
-    --cv 5 --grid "$(cat scripts/coil-grid.txt)" --out "$OUT/caravan.sgm" | tee "$OUT/caravan_cv.tsv"
-
-step "2. Choose the 800 best of the 4,000 test customers"
-"$SG" plan --model "$OUT/caravan.sgm" --data "$COIL" --where is_test=1 --top 800 \
-    --out "$OUT/coil_top800.csv" --summary "$OUT/coil_top800.json"
-head -5 "$OUT/coil_top800.csv"
-
-step "3. How the model ranks the training customers (in-sample: optimistic, for illustration)"
-"$SG" evaluate --model "$OUT/caravan.sgm" --data "$COIL" --where is_test=0 --top 800 | head -6
-
-printf '\nDemo outputs are in %s\n' "$OUT"
+data() { scripts/fetch-data.sh "$1"; }   # folder of a public data set
+START=$SECONDS
+for part in scripts/demo/[0-9][0-9]-*.sh; do
+    n="$(basename "$part")"; n="${n%%-*}"
+    if [ $# -gt 0 ] && ! printf '%s\n' "$@" | grep -qx "$n"; then continue; fi
+    t0=$SECONDS
+    # shellcheck source=/dev/null
+    . "$part"
+    printf '   (%s: %d s)\n' "$(basename "$part" .sh)" $((SECONDS - t0))
+done
+printf '\nDemo outputs are in %s (%d s in all)\n' "$OUT" $((SECONDS - START))
