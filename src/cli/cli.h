@@ -100,6 +100,7 @@ int cmd_train(int argc, char **argv);
 int cmd_predict(int argc, char **argv);
 int cmd_evaluate(int argc, char **argv);
 int cmd_plan(int argc, char **argv);
+int cmd_world(int argc, char **argv);   /* cmd_world.c: log, customers, outcomes, score */
 
 /* Help text of a core command (NULL if unknown). */
 const char *cli_help_text(const char *cmd);

@@ -28,6 +28,7 @@ static const char HELP_MAIN[] =
     "  creative         generate product images as a PNG grid\n"
     "  synth            synthetic customers with a fidelity and privacy report\n"
     "  simulate         the outcome distribution of a plan from the simulator\n"
+    "  world            a campaign world with known truth: logs, customers, outcomes, scores\n"
     "  init, import, status, plans, feedback   the workspace and its prediction ledger\n"
     "  help COMMAND     the options of a command\n"
     "\n"
@@ -115,6 +116,26 @@ static const char HELP_PLAN[] =
     "  --summary FILE.json    also write the forecast as JSON\n"
     "  --id COL               id column (default: the model's)\n";
 
+static const char HELP_WORLD[] =
+    "Usage: stratagem world log       --customers COIL.csv [--rows N] [--seed S] --out LOG.csv\n"
+    "       stratagem world customers --customers COIL.csv [--rows N] [--seed S] --out FILE.csv\n"
+    "       stratagem world outcomes  --customers FILE.csv --plan PLAN.csv [--seed S] --out FILE\n"
+    "       stratagem world score     --customers FILE.csv --plan PLAN.csv --budget B\n"
+    "                                 --cost ARM=C,... [--summary PLAN.json] [--json]\n"
+    "Example: stratagem world log --customers ticdata.csv --rows 20000 --seed 1 --out log.csv\n"
+    "\n"
+    "A semi-synthetic campaign with known truth on CoIL 2000 customers (the columns MKOOPKLA,\n"
+    "MINKGEM, PPERSAUT, PBRAND, MGEMLEEF, MFALLEEN, AWAPART..ABYSTAND), arms control, email,\n"
+    "coupon10, coupon20; the truth and logging policy of bench/uplift_gen.py (docs/cli.md).\n"
+    "  log        customer_id, <features>, treatment, propensity, converted, margin (default\n"
+    "             20000 rows); ids 0 + copy * 10000 + CoIL id\n"
+    "  customers  customer_id, <features>: a planning set (default 10000; ids from 1000000)\n"
+    "  outcomes   customer_id, treatment, propensity, converted, margin drawn for every row of\n"
+    "             PLAN.csv (id, action[, propensity]; propensity 1 when absent)\n"
+    "  score      the plan's TRUE effect, cost and net, the best net under the same budget and\n"
+    "             costs, the share, and with --summary the forecast vs the truth\n"
+    "  --seed S   random seed (default 1)\n";
+
 /* Print every help section for 'cmd': the core text and those of the task modules. */
 int cli_print_help(FILE *f, const char *cmd)
 {
@@ -140,5 +161,6 @@ const char *cli_help_text(const char *cmd)
     if (!strcmp(cmd, "predict")) return HELP_PREDICT;
     if (!strcmp(cmd, "evaluate")) return HELP_EVALUATE;
     if (!strcmp(cmd, "plan")) return HELP_PLAN;
+    if (!strcmp(cmd, "world")) return HELP_WORLD;
     return NULL;
 }

@@ -34,6 +34,7 @@ static const command COMMANDS[] = {
     {"status", cmd_status},     {"plans", cmd_plans},
     {"feedback", cmd_feedback}, {"synth", cmd_synth},
     {"simulate", cmd_simulate},
+    {"world", cmd_world},
     {NULL, NULL},
 };
 

@@ -1,0 +1,134 @@
+#!/usr/bin/env bash
+# test_world.sh BUILD_DIR -- 'stratagem world' end to end on a small CoIL-like file:
+# help and usage errors, log and customers files (columns, ids, determinism),
+# outcomes of a plan, scores of hand-made plans and their forecast check, and
+# errors that name the file, line and column.
+# Prints one line per case and closes with "N passed, N failed".
+set -u
+BUILD="${1:-build}"
+SG="$BUILD/stratagem"
+T="$(mktemp -d)"
+trap 'rm -rf "$T"' EXIT
+pass=0; fail=0
+ok()   { pass=$((pass + 1)); echo "ok   world-$1"; }
+bad()  { fail=$((fail + 1)); echo "FAIL world-$1: $2"; }
+# expect CASE CODE PATTERN -- CMD...: exit code CODE and stderr+stdout matching PATTERN
+expect() {
+    local name="$1" code="$2" pat="$3"; shift 4
+    local out rc
+    out="$("$@" 2>&1)"; rc=$?
+    if [ "$rc" -ne "$code" ]; then bad "$name" "exit $rc, wanted $code: $(printf '%s' "$out" | head -3)"; return; fi
+    if [ -n "$pat" ] && ! printf '%s' "$out" | grep -q -- "$pat"; then
+        bad "$name" "output lacks '$pat': $(printf '%s' "$out" | head -3)"; return
+    fi
+    ok "$name"
+}
+
+# 300 CoIL-like customers: id, one extra feature, the columns of the truth, CARAVAN, is_test
+COUNTS="AWAPART AWABEDR AWALAND APERSAUT ABESAUT AMOTSCO AVRAAUT AAANHANG ATRACTOR AWERKT ABROM
+        ALEVEN APERSONG AGEZONG AWAOREG ABRAND AZEILPL APLEZIER AFIETS AINBOED ABYSTAND"
+awk -v counts="$COUNTS" 'BEGIN { srand(11); n = split(counts, c, " ");
+  printf "id,STYPE,MGEMLEEF,MFALLEEN,MINKGEM,MKOOPKLA,PPERSAUT,PBRAND";
+  for (k = 1; k <= n; k++) printf ",%s", c[k]; print ",CARAVAN,is_test";
+  for (i = 1; i <= 300; i++) {
+    printf "%d,%d,%d,%d,%d,%d,%d,%d", i, 1 + int(rand() * 40), int(rand() * 6), int(rand() * 10),
+      int(rand() * 10), 1 + int(rand() * 8), int(rand() * 10), int(rand() * 9);
+    for (k = 1; k <= n; k++) printf ",%d", (rand() < 0.12) ? 1 + int(rand() * 2) : 0;
+    printf ",%d,%d\n", (rand() < 0.06), (i > 200) } }' > "$T/coil.csv"
+C=email=0.10,coupon10=0.10,coupon20=0.10
+
+# 1. help and usage errors
+expect 1.1 0 "Usage: stratagem world log" -- "$SG" world --help
+expect 1.2 0 "stratagem world score" -- "$SG" help world
+expect 1.3 2 "unknown subcommand 'bogus'" -- "$SG" world bogus
+expect 1.4 2 "missing --customers" -- "$SG" world log --out "$T/x.csv"
+expect 1.5 2 "missing --budget" -- "$SG" world score --customers "$T/coil.csv" --plan "$T/x.csv" --cost "$C"
+expect 1.6 2 "no cost for arm 'coupon20'" -- "$SG" world score --customers "$T/coil.csv" \
+    --plan "$T/x.csv" --budget 1 --cost email=0.1,coupon10=0.1
+expect 1.7 2 "" -- "$SG" world
+
+# 2. log and customers
+expect 2.1 0 "world log: seed 3: 1000 rows" -- "$SG" world log --customers "$T/coil.csv" --rows 1000 --seed 3 --out "$T/log.csv"
+"$SG" -q world log --customers "$T/coil.csv" --rows 1000 --seed 3 --out "$T/log2.csv" > /dev/null
+"$SG" -q world log --customers "$T/coil.csv" --rows 1000 --seed 4 --out "$T/log3.csv" > /dev/null
+cmp -s "$T/log.csv" "$T/log2.csv" && ok 2.2 || bad 2.2 "same seed gave different logs"
+cmp -s "$T/log.csv" "$T/log3.csv" && bad 2.3 "another seed gave the same log" || ok 2.3
+hdr="$(head -1 "$T/log.csv")"
+case "$hdr" in
+    customer_id,STYPE,MGEMLEEF,*,ABYSTAND,treatment,propensity,converted,margin) ok 2.4 ;;
+    *) bad 2.4 "header: $hdr" ;;
+esac
+awk -F, 'NR > 1 { n++; if ($(NF-2) < 0.05 || $(NF-2) > 0.85) bad++; arms[$(NF-3)]++;
+    if ($(NF-1) == 0 && $NF != 0) bad++; id[$1]++; if (id[$1] > 1) bad++ }
+    END { exit !(n == 1000 && bad == 0 && length(arms) == 4) }' "$T/log.csv" && ok 2.5 \
+    || bad 2.5 "log rows: propensities, arms or ids wrong"
+# 1000 rows from 300 customers: each customer at least once, copies get + 10000
+awk -F, 'NR > 1 { s[$1 % 10000]++; if ($1 >= 10000) copies++ } END { exit !(length(s) == 300 && copies == 700) }' \
+    "$T/log.csv" && ok 2.6 || bad 2.6 "id scheme"
+expect 2.7 0 "world customers: seed 3: 100 customers" -- "$SG" world customers --customers "$T/coil.csv" \
+    --rows 100 --seed 3 --out "$T/cust.csv"
+awk -F, 'NR == 1 { h = $0 } NR > 1 { n++; if ($1 < 1000000 || $1 > 1009999) bad++ }
+    END { exit !(n == 100 && bad == 0 && h !~ /treatment|CARAVAN|is_test/) }' "$T/cust.csv" \
+    && ok 2.8 || bad 2.8 "customers: ids or columns"
+cut -d, -f1-7,9- "$T/coil.csv" > "$T/nofire.csv"   # drops PBRAND
+expect 2.9 3 "nofire.csv: no column 'PBRAND'" -- "$SG" world log --customers "$T/nofire.csv" --out "$T/x.csv"
+sed '5s/^\([0-9]*\),\([0-9]*\),[0-9]*,/\1,\2,,/' "$T/coil.csv" > "$T/gap.csv"   # MGEMLEEF missing on line 5
+expect 2.10 3 "gap.csv:5: column 'MGEMLEEF'" -- "$SG" world customers --customers "$T/gap.csv" --out "$T/x.csv"
+[ -e "$T/x.csv" ] && bad 2.11 "a failed command left its output" || ok 2.11
+
+# 3. outcomes of a plan
+{ echo "customer_id,action,expected_effect,cost"; awk -F, 'NR > 1 && NR <= 41 {
+    a = (NR % 4 == 0) ? "control" : (NR % 4 == 1) ? "email" : (NR % 4 == 2) ? "coupon10" : "coupon20";
+    print $1 "," a ",0.1,0.1" }' "$T/cust.csv"; } > "$T/plan.csv"
+expect 3.1 0 "world outcomes: seed 5: 40 customers" -- "$SG" world outcomes --customers "$T/cust.csv" \
+    --plan "$T/plan.csv" --seed 5 --out "$T/res.csv"
+[ "$(head -1 "$T/res.csv")" = "customer_id,treatment,propensity,converted,margin" ] && \
+    [ "$(wc -l < "$T/res.csv")" -eq 41 ] && \
+    awk -F, 'NR > 1 && ($3 != 1 || ($4 == 0) != ($5 == 0)) { exit 1 }' "$T/res.csv" && ok 3.2 \
+    || bad 3.2 "results: $(head -2 "$T/res.csv" | tr '\n' ' ')"
+"$SG" -q world outcomes --customers "$T/cust.csv" --plan "$T/plan.csv" --seed 5 --out "$T/res2.csv" > /dev/null
+cmp -s "$T/res.csv" "$T/res2.csv" && ok 3.3 || bad 3.3 "same seed gave different outcomes"
+awk -F, 'BEGIN { OFS = "," } NR == 1 { print $0 ",propensity"; next } { print $0 "," 0.25 }' \
+    "$T/plan.csv" > "$T/plan_p.csv"
+"$SG" -q world outcomes --customers "$T/cust.csv" --plan "$T/plan_p.csv" --seed 5 --out "$T/res3.csv" > /dev/null
+awk -F, 'NR > 1 && $3 != 0.25 { exit 1 }' "$T/res3.csv" && ok 3.4 || bad 3.4 "propensity not kept"
+sed '3s/^[0-9]*,/42,/' "$T/plan.csv" > "$T/plan_unk.csv"
+expect 3.5 3 "plan_unk.csv:3: customer 42 is not in" -- "$SG" world outcomes --customers "$T/cust.csv" \
+    --plan "$T/plan_unk.csv" --out "$T/x.csv"
+sed '4s/,coupon[0-9]*,\|,email,\|,control,/,sms,/' "$T/plan.csv" > "$T/plan_act.csv"
+expect 3.6 3 "plan_act.csv:4: column 'action'.*\"sms\"" -- "$SG" world outcomes --customers "$T/cust.csv" \
+    --plan "$T/plan_act.csv" --out "$T/x.csv"
+{ cat "$T/plan.csv"; sed -n 2p "$T/plan.csv"; } > "$T/plan_dup.csv"
+expect 3.7 3 "plan_dup.csv:42: customer .* appears twice (first at line 2)" -- "$SG" world outcomes \
+    --customers "$T/cust.csv" --plan "$T/plan_dup.csv" --out "$T/x.csv"
+printf 'customer_id,treatment\n1,email\n' > "$T/noaction.csv"
+expect 3.8 3 "'action'" -- "$SG" world outcomes --customers "$T/cust.csv" --plan "$T/noaction.csv" --out "$T/x.csv"
+
+# 4. scores
+{ echo "customer_id,action"; awk -F, 'NR > 1 { print $1 ",control" }' "$T/cust.csv"; } > "$T/nobody.csv"
+expect 4.1 0 "plan TRUE net       0.0000" -- "$SG" world score --customers "$T/cust.csv" --plan "$T/nobody.csv" \
+    --budget 2 --cost "$C"
+expect 4.2 0 "share of best       0.0000" -- "$SG" world score --customers "$T/cust.csv" --plan "$T/nobody.csv" \
+    --budget 2 --cost "$C"
+expect 4.3 0 "OVER THE BUDGET" -- "$SG" world score --customers "$T/cust.csv" --plan "$T/plan.csv" \
+    --budget 2 --cost "$C"
+# the 30 treated rows of plan.csv cost 3.0; its true net from --json; a forecast equal to it is covered
+net="$("$SG" -q world score --customers "$T/cust.csv" --plan "$T/plan.csv" --budget 3 --cost "$C" --json |
+    sed -n 's/^    "net": \(.*\),*$/\1/p' | head -1 | tr -d ,)"
+[ -n "$net" ] && ok 4.4 || bad 4.4 "no plan net in --json"
+awk -v n="$net" 'BEGIN { printf "{\"forecast\": {\"effect\": %.10g, \"net\": %.10g, ", n + 3, n;
+    printf "\"net_lo\": %.10g, \"net_hi\": %.10g}}\n", n - 1, n + 1 }' > "$T/fc.json"
+expect 4.5 0 "forecast / truth 1.000; the 90% interval covers the truth" -- "$SG" world score \
+    --customers "$T/cust.csv" --plan "$T/plan.csv" --budget 3 --cost "$C" --summary "$T/fc.json"
+awk -v n="$net" 'BEGIN { printf "{\"forecast\": {\"net\": %.10g, ", 2 * n + 1;
+    printf "\"net_lo\": %.10g, \"net_hi\": %.10g}}\n", 2 * n, 2 * n + 2 }' > "$T/fc2.json"
+expect 4.6 0 "MISSES the truth" -- "$SG" world score --customers "$T/cust.csv" --plan "$T/plan.csv" \
+    --budget 3 --cost "$C" --summary "$T/fc2.json"
+expect 4.7 0 '"share_of_best"' -- "$SG" world score --customers "$T/cust.csv" --plan "$T/plan.csv" \
+    --budget 3 --cost "$C" --summary "$T/fc.json" --json
+printf '{"plan": 1}\n' > "$T/bad.json"
+expect 4.8 3 "bad.json: no \"forecast\"" -- "$SG" world score --customers "$T/cust.csv" --plan "$T/plan.csv" \
+    --budget 3 --cost "$C" --summary "$T/bad.json"
+
+echo "$pass passed, $fail failed"
+[ "$fail" -eq 0 ]
