@@ -88,10 +88,10 @@ for t in "$BUILD/tests/test_store" "$BUILD/asan/tests/test_store"; do
     echo "pg-test.sh: $t"
     "$t" || rc=1
 done
-if [ -x "$BUILD/stratagem" ] && [ -x tests/integration/test_workspace.sh ]; then
+if [ -x "$BUILD/stratagem" ] && [ -x tests/cli/test_workspace.sh ]; then
     ran=1
-    echo "pg-test.sh: tests/integration/test_workspace.sh (postgresql)"
-    tests/integration/test_workspace.sh "$BUILD" "$SG_TEST_PG" || rc=1
+    echo "pg-test.sh: tests/cli/test_workspace.sh (postgresql)"
+    tests/cli/test_workspace.sh "$BUILD" || rc=1
 fi
 if [ "$ran" = 0 ]; then
     echo "pg-test.sh: nothing to run: build $BUILD/tests/test_store first (make tests)" >&2

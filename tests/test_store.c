@@ -360,6 +360,7 @@ static void migrate_v1(void **state)
     /* take it back to version 1 */
     assert_int_equal(s->ops->exec(s->db, "DROP TABLE spend; ALTER TABLE plan_rows DROP COLUMN "
                                   "planned_arm; ALTER TABLE plan_rows DROP COLUMN propensity; "
+                                  "ALTER TABLE plan_rows DROP COLUMN planned_effect; "
                                   "ALTER TABLE outcomes DROP COLUMN propensity; UPDATE meta SET "
                                   "val = '1' WHERE name = 'schema_version'", &err), SG_OK);
     sg_store_close(s);
@@ -874,6 +875,7 @@ static void feedback_loop(void **state)
     assert_string_equal(rep.outcome, "margin");
     assert_int_equal(rep.n_campaign_rows, 1000);
     assert_true(rep.identifiable);
+    assert_false(rep.executed);   /* untargeted customers had no chance of an action */
     assert_true(rep.n_held_out > 50);
     /* the estimate is near the truth (half the forecast): the forecast interval misses it */
     double tol = 4 * rep.realised_se + 0.02 * fabs(w.true_effect);
@@ -1032,9 +1034,81 @@ static void ledger_nomem(void **state)
 
 #define SQLITE(fn) {#fn, fn, setup_sqlite, teardown, NULL}
 #define PG(fn) {#fn " (postgresql)", fn, setup_pg, teardown, NULL}
+/* store-4.6: a plan whose every customer was explored (plan --explore F = 0.5, two
+ * actions: propensity 0.75 for the planned action, 0.25 for the other): the realised
+ * effect is the executed plan's over all customers, n (V1 - V0) by hand, near the
+ * truth of the executed actions; predicted and net use every row; the groups are
+ * ordered by planned_effect and each holds held-out customers */
+static void feedback_executed(void **state)
+{
+    ENV(state);
+    sg_store *s = open_ws(e, SG_STORE_CREATE);
+    world w;
+    int n = 2000;
+    make_world(e, &w, n, 1, 1.0);
+    import_log(s, &w);
+    sg_table *c = NULL;
+    sg_error err;
+    assert_int_equal(sg_table_load_csv(&c, w.customers, NULL, &err), SG_OK);
+    const double *x = sg_table_num(c, sg_table_find(c, "x"));
+    sg_rng rng;
+    sg_rng_init(&rng, 11);
+    FILE *fp = fopen(w.plan, "w"), *fr = fopen(w.results, "w");
+    fprintf(fp, "cust,action,expected_effect,cost,predicted_effect,se,propensity,planned_action,"
+            "planned_effect,explored\n");
+    fprintf(fr, "cust,margin\n");
+    double truth = 0, pred = 0, cost = 0, sy = 0, s0 = 0, sw0 = 0;
+    for (int i = 0; i < n; i++) {
+        int planned = x[i] > 0, ex = sg_rng_uniform(&rng) < 0.5;
+        int a = ex ? (int)sg_rng_below(&rng, 2) : planned;
+        double p = a == planned ? 0.75 : 0.25;
+        double y = 1 + 0.2 * (i % 2) + (a ? x[i] : 0) + 0.1 * sg_rng_normal(&rng);
+        fprintf(fp, "c%d,%s,%.6f,%.2f,%.6f,0.1,%.2f,%s,%.6f,%d\n", i + 1, a ? "email" : "control",
+                a ? x[i] : 0.0, a ? 0.1 : 0.0, a ? x[i] : 0.0, p, planned ? "email" : "control",
+                planned ? x[i] : 0.0, ex);
+        fprintf(fr, "c%d,%.6f\n", i + 1, y);
+        truth += a ? x[i] : 0;
+        pred += a ? x[i] : 0;
+        cost += a ? 0.1 : 0;
+        /* the hand computation, from the rounded numbers the files hold */
+        char b[32];
+        snprintf(b, sizeof b, "%.6f", y);
+        double yr = atof(b);
+        sy += yr;
+        if (!a) {
+            s0 += yr / p;
+            sw0 += 1 / p;
+        }
+    }
+    fclose(fp);
+    fclose(fr);
+    w.predicted = pred;
+    int64_t id = add_plan(s, &w, SG_OK);
+    sg_feedback_report rep;
+    assert_int_equal(sg_store_feedback(s, id, w.results, NULL, &rep, &err), SG_OK);
+    assert_true(rep.executed);
+    assert_true(rep.identifiable);
+    double want = n * (sy / n - s0 / sw0);
+    assert_true(fabs(rep.realised - want) < 1e-9 * (1 + fabs(want)));
+    assert_true(fabs(rep.realised_net - (rep.realised - cost)) < 1e-9 * (1 + fabs(want)));
+    assert_true(fabs(rep.predicted - pred) < 1e-3);
+    if (fabs(rep.realised - truth) > 4 * rep.realised_se)
+        fail_msg("realised %g (se %g), truth %g", rep.realised, rep.realised_se, truth);
+    assert_true(rep.realised_se > 0 && rep.realised_se < 0.2 * fabs(truth) + 10);
+    assert_int_equal(rep.n_groups, 10);
+    for (int g = 0; g < 10; g++) {
+        assert_true(rep.group[g].n_held_out > 0);
+        if (g) assert_true(rep.group[g - 1].predicted >= rep.group[g].predicted);
+    }
+    sg_table_free(c);
+    free_world(&w);
+    sg_store_close(s);
+}
+
 #define CASES(X) X(init_reopen), X(not_a_workspace), X(newer_refused), X(migrate_v1), \
     X(import_roundtrip), X(import_twice), X(import_merge), X(import_bad), X(import_usage), \
-    X(import_append), X(plan_store), X(feedback_loop), X(feedback_no_holdout), X(feedback_bad)
+    X(import_append), X(plan_store), X(feedback_loop), X(feedback_no_holdout), X(feedback_bad), \
+    X(feedback_executed)
 
 int main(void)
 {

@@ -724,6 +724,221 @@ static void alloc_failures(void **state)
     sg_table_free(t);
 }
 
+/* ---------------------------------------------------------------- exploration */
+
+/* A model and predicted effects (and se) for 1000 customers, as in uplift-4.1. */
+typedef struct explore_fx {
+    sg_table *t, *c;
+    sg_uplift *m;
+    double *eff, *se;
+    int32_t *arm, *planned;
+    double *prop;
+    uint8_t *explored;
+    int n;
+    double cost[3];
+    sg_uplift_plan_opts po;   /* budget 12, cost 0.05 / 0.08, 50 resamples, no baselines */
+} explore_fx;
+
+static void explore_setup(explore_fx *x)
+{
+    gen_opts g = gen_default(2000, 1, 61);
+    x->t = gen_table(&g, NULL);
+    sg_uplift_opts o;
+    fast_opts(&o, SG_UPLIFT_T);
+    sg_error err;
+    x->m = NULL;
+    assert_int_equal(sg_uplift_train(&x->m, x->t, &o, NULL, &err), SG_OK);
+    x->n = 1000;
+    gen_opts gc = gen_default(x->n, 1, 62);
+    x->c = gen_table(&gc, NULL);
+    size_t n = (size_t)x->n;
+    x->eff = malloc(sizeof *x->eff * n * 3);
+    x->se = malloc(sizeof *x->se * n * 3);
+    x->arm = malloc(sizeof *x->arm * n);
+    x->planned = malloc(sizeof *x->planned * n);
+    x->prop = malloc(sizeof *x->prop * n);
+    x->explored = malloc(sizeof *x->explored * n);
+    assert_int_equal(sg_uplift_predict(x->m, x->c, NULL, 0, SG_UPLIFT_VALUE, NULL, x->eff, x->se,
+                                       &err), SG_OK);
+    x->cost[0] = 0;
+    x->cost[1] = 0.05;
+    x->cost[2] = 0.08;
+    sg_uplift_plan_opts_default(&x->po);
+    x->po.budget = 12;
+    x->po.arm_cost = x->cost;
+    x->po.n_boot = 50;
+    x->po.baselines = 0;
+}
+
+static void explore_teardown(explore_fx *x)
+{
+    free(x->eff);
+    free(x->se);
+    free(x->arm);
+    free(x->planned);
+    free(x->prop);
+    free(x->explored);
+    sg_uplift_free(x->m);
+    sg_table_free(x->c);
+    sg_table_free(x->t);
+}
+
+static int explore_run(explore_fx *x, sg_uplift_plan_opts *po, sg_uplift_plan_result *res,
+                       int64_t *count, sg_error *err)
+{
+    memset(res, 0, sizeof *res);
+    res->count = count;
+    res->planned = x->planned;
+    res->propensity = x->prop;
+    res->explored = x->explored;
+    return sg_uplift_plan(x->m, x->eff, x->n, po, x->arm, res, err);
+}
+
+/* uplift-6.1: --explore F: the whole plan keeps the budget and caps; a share
+ * near F is explored, with arms drawn uniformly; propensity =
+ * (1 - F) [arm = planned] + F / A exactly; the totals are those of the executed
+ * plan; the same seed gives the same draw, F = 0 the plain plan */
+static void explore_budget_propensity(void **state)
+{
+    (void)state;
+    explore_fx x;
+    explore_setup(&x);
+    const double *cost = x.cost;
+    int64_t cap[3] = {-1, 60, -1}, count[3];
+    sg_uplift_plan_opts po = x.po;
+    po.cap = cap;
+    po.explore = 0.1;   /* about 33 explored customers per arm: within the cap of 60 */
+    po.seed = 7;
+    sg_uplift_plan_result res;
+    sg_error err;
+    assert_int_equal(explore_run(&x, &po, &res, count, &err), SG_OK);
+    double spent = 0, ex_cost = 0;
+    int64_t n_ex = 0, n1 = 0, treated = 0, ex_arm[3] = {0, 0, 0};
+    for (int i = 0; i < x.n; i++) {
+        int a = x.arm[i];
+        spent += cost[a];
+        n1 += a == 1;
+        treated += a > 0;
+        double want = (1 - 0.1) * (a == x.planned[i]) + 0.1 / 3;
+        assert_true(fabs(x.prop[i] - want) < 1e-12);
+        if (a != x.planned[i]) assert_int_equal(x.explored[i], 1);
+        if (x.explored[i]) {
+            n_ex++;
+            ex_cost += cost[a];
+            ex_arm[a]++;
+        }
+    }
+    assert_true(spent <= 12 + 1e-9);
+    assert_true(n1 <= 60);
+    assert_true(n_ex > 60 && n_ex < 140);   /* Binomial(1000, 0.1): 100 +- 4.2 sd */
+    for (int a = 0; a < 3; a++) assert_true(ex_arm[a] > n_ex / 5 && ex_arm[a] < n_ex / 2);
+    assert_int_equal(n_ex, res.n_explored);
+    assert_true(fabs(ex_cost - res.explore_cost) < 1e-9);
+    assert_true(fabs(spent - res.plan.cost) < 1e-9);
+    assert_int_equal(treated, res.plan.treated);
+    assert_int_equal(n1, count[1]);
+    assert_true(res.plan.effect_lo <= res.plan.effect && res.plan.effect <= res.plan.effect_hi);
+    /* the same seed: the same draw; another seed: another */
+    int32_t *first = malloc(sizeof *first * (size_t)x.n);
+    memcpy(first, x.arm, sizeof *first * (size_t)x.n);
+    assert_int_equal(explore_run(&x, &po, &res, count, &err), SG_OK);
+    assert_memory_equal(first, x.arm, sizeof *first * (size_t)x.n);
+    po.seed = 8;
+    assert_int_equal(explore_run(&x, &po, &res, count, &err), SG_OK);
+    assert_true(memcmp(first, x.arm, sizeof *first * (size_t)x.n) != 0);
+    /* F = 0: the plain plan, propensity 1, nobody explored */
+    po.explore = 0;
+    assert_int_equal(explore_run(&x, &po, &res, count, &err), SG_OK);
+    memcpy(first, x.arm, sizeof *first * (size_t)x.n);
+    for (int i = 0; i < x.n; i++) {
+        assert_true(x.prop[i] == 1 && x.explored[i] == 0 && x.planned[i] == x.arm[i]);
+    }
+    sg_uplift_plan_result plain;
+    memset(&plain, 0, sizeof plain);
+    assert_int_equal(sg_uplift_plan(x.m, x.eff, x.n, &po, x.arm, &plain, &err), SG_OK);
+    assert_memory_equal(first, x.arm, sizeof *first * (size_t)x.n);
+    assert_true(plain.plan.effect == res.plan.effect);
+    free(first);
+    explore_teardown(&x);
+}
+
+/* uplift-6.2: exploration errors: a share outside [0, 1), explored customers
+ * alone over the budget, Thompson sampling without standard errors */
+static void explore_errors(void **state)
+{
+    (void)state;
+    explore_fx x;
+    explore_setup(&x);
+    int64_t count[3];
+    sg_uplift_plan_opts po = x.po;
+    sg_uplift_plan_result res;
+    sg_error err;
+    po.explore = 1;
+    assert_int_equal(explore_run(&x, &po, &res, count, &err), SG_EINVAL);
+    assert_non_null(strstr(err.msg, "exploration share"));
+    po.explore = -0.1;
+    assert_int_equal(explore_run(&x, &po, &res, count, &err), SG_EINVAL);
+    po.explore = 0.9;
+    po.budget = 2;   /* about 600 explored contacts cost about 39 */
+    assert_int_equal(explore_run(&x, &po, &res, count, &err), SG_EINVAL);
+    assert_non_null(strstr(err.msg, "lower the exploration share"));
+    po.explore = 0;
+    po.thompson = 1;
+    po.se = NULL;
+    assert_int_equal(explore_run(&x, &po, &res, count, &err), SG_EINVAL);
+    assert_non_null(strstr(err.msg, "standard errors"));
+    explore_teardown(&x);
+}
+
+/* uplift-6.3: Thompson sampling: the budget holds; the executed arm's
+ * propensity is a Monte Carlo share of the draws, at least (1 - F) / draws +
+ * F / A when not explored (F / A when explored); with all standard errors 0
+ * every draw is the plain plan (propensity 1) */
+static void explore_thompson(void **state)
+{
+    (void)state;
+    explore_fx x;
+    explore_setup(&x);
+    const double *cost = x.cost;
+    int64_t count[3];
+    sg_uplift_plan_opts po = x.po;
+    po.thompson = 1;
+    po.se = x.se;
+    po.n_draws = 25;
+    po.explore = 0.1;
+    sg_uplift_plan_result res;
+    sg_error err;
+    assert_int_equal(explore_run(&x, &po, &res, count, &err), SG_OK);
+    double spent = 0, lo = 0.9 / 25 + 0.1 / 3 - 1e-12;
+    int64_t n_unsure = 0;
+    for (int i = 0; i < x.n; i++) {
+        spent += cost[x.arm[i]];
+        assert_true(x.prop[i] >= (x.explored[i] ? 0.1 / 3 - 1e-12 : lo));
+        assert_true(x.prop[i] <= 1 + 1e-12);
+        /* a share of 25 draws: (prop - F / A) / (1 - F) * 25 is a whole number */
+        double k = (x.prop[i] - 0.1 / 3) / 0.9 * 25;
+        assert_true(fabs(k - round(k)) < 1e-9);
+        if (x.arm[i] && !x.explored[i] && x.prop[i] < 0.9) n_unsure++;
+    }
+    assert_true(spent <= 12 + 1e-9);
+    assert_true(fabs(spent - res.plan.cost) < 1e-9);
+    assert_true(n_unsure > 0);   /* some targeted customers are not chosen in every draw */
+    assert_true(isfinite(res.plan.effect) && res.plan.effect_lo <= res.plan.effect_hi);
+    /* no uncertainty: Thompson is the plain plan */
+    int32_t *plain = malloc(sizeof *plain * (size_t)x.n);
+    po.thompson = 0;
+    po.explore = 0;
+    assert_int_equal(explore_run(&x, &po, &res, count, &err), SG_OK);
+    memcpy(plain, x.arm, sizeof *plain * (size_t)x.n);
+    for (int i = 0; i < x.n * 3; i++) x.se[i] = 0;
+    po.thompson = 1;
+    assert_int_equal(explore_run(&x, &po, &res, count, &err), SG_OK);
+    assert_memory_equal(plain, x.arm, sizeof *plain * (size_t)x.n);
+    for (int i = 0; i < x.n; i++) assert_true(x.prop[i] == 1);
+    free(plain);
+    explore_teardown(&x);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -742,6 +957,9 @@ int main(void)
         cmocka_unit_test(plan_not_inflated),
         cmocka_unit_test(ope_incremental_hand),
         cmocka_unit_test(alloc_failures),
+        cmocka_unit_test(explore_budget_propensity),
+        cmocka_unit_test(explore_errors),
+        cmocka_unit_test(explore_thompson),
     };
     /* UPLIFT_TEST=pattern runs only the matching cases (while debugging) */
     if (getenv("UPLIFT_TEST")) cmocka_set_test_filter(getenv("UPLIFT_TEST"));

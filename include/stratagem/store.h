@@ -24,7 +24,8 @@
  *                  net, each with its interval), the summary JSON as given, and
  *                  the latest feedback: realised effect, its interval, coverage
  *   plan_rows      (plan_id, customer, arm, planned_arm, propensity,
- *                  expected_effect, predicted_effect, se, cost, cells): one row
+ *                  expected_effect, predicted_effect, se, cost, cells,
+ *                  planned_effect): one row
  *                  per customer of a plan; 'cells' is a snapshot of the
  *                  customer's features when the plan was made
  *   outcomes       every row of every feedback file: plan, customer, status
@@ -74,7 +75,7 @@
 
 typedef struct sg_store sg_store;
 
-#define SG_STORE_SCHEMA_VERSION 2
+#define SG_STORE_SCHEMA_VERSION 3
 #define SG_STORE_NAME_MAX 256    /* longest column name kept in the fixed-size records below */
 
 /* The data tables of a workspace. */
@@ -208,12 +209,15 @@ typedef struct sg_forecast_in {
 
 typedef struct sg_plan_input {
     const char *plan_path;         /* the plan CSV: ID,action,expected_effect,cost[,
-                                      predicted_effect][,se][,propensity][,planned_action]:
+                                      predicted_effect][,se][,propensity][,planned_action]
+                                      [,planned_effect]:
                                       the first column is the customer id; 'action' the
                                       arm to execute (the control label for nobody);
                                       'propensity' the probability the plan's policy
                                       chose that action (default 1); 'planned_action'
-                                      the action before exploration (default 'action') */
+                                      the action before exploration (default 'action');
+                                      'planned_effect' the expected effect of that action
+                                      (default expected_effect), which orders the groups */
     const char *model_path;        /* recorded with its sha256 (NULL: none) */
     const char *data;              /* the customer data given to the planner (a path or
                                       WS:TABLE), recorded as text, with 'data_sha256' */
@@ -304,6 +308,10 @@ typedef struct sg_feedback_report {
     double observed_followed, observed_untargeted;   /* mean outcomes */
     int n_groups;
     sg_feedback_group group[SG_FEEDBACK_MAX_GROUPS];   /* highest predicted effect first */
+    int executed;              /* 1: every customer's action was drawn at random (all
+                                  propensities < 1, as after plan --explore): 'predicted',
+                                  'realised' and 'realised_net' are then those of the plan
+                                  as executed, over all its customers (see ledger.c) */
 } sg_feedback_report;
 
 /* Record the results file 'path' for plan 'plan_id' and report predicted vs

@@ -266,6 +266,14 @@ typedef struct sg_uplift_plan_opts {
     double level;               /* interval coverage; default 0.9 */
     int baselines;              /* 1 (default): also forecast the baselines */
     uint64_t seed;
+    /* exploration (see sg_uplift_plan): */
+    double explore;             /* share F in [0, 1) of customers given an arm drawn uniformly
+                                 * at random, control included; 0 (default) = none */
+    int thompson;               /* 1: Thompson sampling: the plan is solved on effects drawn
+                                 * from N(gain, se^2); 0 (default) */
+    const double *se;           /* (N, A) standard errors of 'gain' (column 0 ignored): required
+                                 * by thompson, else unused */
+    int n_draws;                /* thompson: Monte Carlo draws for the propensities; default 100 */
 } sg_uplift_plan_opts;
 
 void sg_uplift_plan_opts_default(sg_uplift_plan_opts *o);
@@ -293,6 +301,13 @@ typedef struct sg_uplift_plan_result {
     int64_t n_log_treated;      /* of them treated by the plan's rule */
     double log_ess;             /* effective sample size of the plan's rule on the log */
     int n_boot;
+    /* exploration: caller's buffers (N) or NULL; filled for every plan (without
+     * exploration: planned = arm, propensity 1, explored 0) */
+    int32_t *planned;           /* the optimised arm (before exploration) */
+    double *propensity;         /* probability that the randomised policy gives the arm in 'arm' */
+    uint8_t *explored;          /* 1 where the arm was drawn at random */
+    int64_t n_explored;         /* customers explored */
+    double explore_cost;        /* cost of their arms (taken off the budget first) */
 } sg_uplift_plan_result;
 
 /* Choose at most one arm per customer for N customers with predicted effects
@@ -311,6 +326,25 @@ typedef struct sg_uplift_plan_result {
  * widened for the sampling of the N customers themselves.  The baselines
  * (nobody; the best single arm for customers in random order; random arms)
  * are forecast the same way with their arm shares as a stochastic rule.
+ *
+ * Exploration (o->explore = F > 0): each customer is explored with probability
+ * F (drawn from the seed) and then gets an arm drawn uniformly from all A arms,
+ * control included.  Budget rule: the explored customers' arms are drawn first
+ * and their cost is taken off the budget (their counts off the caps); the
+ * optimiser then plans the other customers within what is left, so the whole
+ * plan keeps the budget and caps.  If the explored customers alone cost more
+ * than the budget (or exceed a cap), SG_EINVAL: lower F or raise the budget.
+ * An explored customer's planned arm is the one the optimiser's budget price
+ * (its lambda) would give it.  propensity = (1 - F) [arm = planned] + F / A.
+ * Thompson sampling (o->thompson): the optimised part is solved on effects
+ * drawn from N(gain, se^2) (draw 0 is executed); the probability that the
+ * rule picks each arm is estimated from n_draws such draws (Monte Carlo, so
+ * at least 1 / n_draws for the executed arm) and enters the propensity in
+ * place of [arm = planned].  Forecast, cost, counts and treated describe the
+ * plan as executed: on the log the rule becomes the stochastic policy
+ * (1 - F) pi_rule + F / A (pi_rule from the same draws for Thompson, with
+ * each arm's log effects drawn with the customers' root-mean-square se).
+ * The correction factor (shrink) is that of the optimised rule alone.
  * 'res' may be NULL.  Errors: SG_EINVAL (bad options or gains, a target the
  * model lacks), SG_ENOMEM; 'arm' unchanged on failure. */
 int sg_uplift_plan(const sg_uplift *m, const double *gain, int64_t N,

@@ -47,8 +47,7 @@ int cli_load_ws_table(const char *spec, const cli_data_opts *o, sg_table **out);
  * reflects, is recorded, and each planned customer's row is snapshotted so
  * feedback can extend the campaign log).  Sets "plan_id" in 'summary' and
  * *plan_id.  Call it after plan.csv is written and before the summary is.
- * Prints "stratagem: stored plan N in WS" on stderr unless quiet.  Returns an
- * exit code. */
+ * Prints only errors (the caller says "stored plan N").  Returns an exit code. */
 int cli_ledger_store_plan(const char *ws, const char *plan_csv, json_t *summary,
                           const char *model_path, const char *data, int64_t *plan_id);
 

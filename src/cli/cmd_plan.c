@@ -13,6 +13,7 @@
 
 #include "cli.h"
 #include "cli_uplift.h"
+#include "cli_workspace.h"
 #include "stratagem/log.h"
 #include "stratagem/mem.h"
 #include "stratagem/metrics.h"
@@ -322,6 +323,8 @@ static int write_report(const char *path, const plan_ctx *c)
         po.budget = bmax * k / (NB - 1);
         po.baselines = 0;
         po.n_boot = 200;
+        po.explore = 0;    /* the curve of the optimised rule, without exploration */
+        po.thompson = 0;
         sg_uplift_plan_result br;
         memset(&br, 0, sizeof br);
         sg_error err;
@@ -340,6 +343,9 @@ static int write_report(const char *path, const plan_ctx *c)
     series bs[2] = {{"forecast net (90% band)", COLORS[0], bx, by, blo, bhi, nb, 0},
                     {"model's own sum (uncorrected)", COLORS[1], bx, bn, NULL, NULL, nb, 1}};
     fputs("<h2>Budget vs value</h2>\n", f);
+    if (c->po.explore > 0 || c->po.thompson)
+        fputs("<p class='note'>The curve is that of the optimised rule, without the plan's "
+              "exploration.</p>\n", f);
     svg_chart(f, conv ? "Incremental conversions by budget" : "Net value (effect - cost) by budget",
               "budget", conv ? "incremental conversions" : "net value", bs, 2);
     fputs("</body></html>\n", f);
@@ -378,9 +384,9 @@ int cli_plan_uplift(int argc, char **argv)
 {
     const char *model = NULL, *data = NULL, *where = NULL, *id = NULL, *out = NULL;
     const char *summary = NULL, *report = NULL, *cat = NULL, *num = NULL, *cost = NULL;
-    const char *cap = NULL, *objective = "value";
-    double budget = INFINITY, min_gain = 0;
-    int help = 0, n_pos, n_boot = 1000, top = -1;
+    const char *cap = NULL, *objective = "value", *ws = NULL;
+    double budget = INFINITY, min_gain = 0, explore = 0;
+    int help = 0, n_pos, n_boot = 1000, top = -1, thompson = 0, n_draws = 100;
     uint64_t seed = 20000;
     cli_opt opts[] = {
         {"model", 'm', OPT_STR, &model, 0},     {"data", 'd', OPT_STR, &data, 0},
@@ -391,7 +397,9 @@ int cli_plan_uplift(int argc, char **argv)
         {"budget", 0, OPT_DOUBLE, &budget, 0},  {"min-gain", 0, OPT_DOUBLE, &min_gain, 0},
         {"boot", 0, OPT_INT, &n_boot, 0},       {"seed", 0, OPT_U64, &seed, 0},
         {"top", 0, OPT_INT, &top, 0},           {"categorical", 0, OPT_STR, &cat, 0},
-        {"numeric", 0, OPT_STR, &num, 0},       {NULL, 0, 0, NULL, 0},
+        {"numeric", 0, OPT_STR, &num, 0},       {"workspace", 0, OPT_STR, &ws, 0},
+        {"explore", 0, OPT_DOUBLE, &explore, 0}, {"thompson", 0, OPT_FLAG, &thompson, 0},
+        {"draws", 0, OPT_INT, &n_draws, 0},     {NULL, 0, 0, NULL, 0},
     };
     char *pos[1];
     if (cli_parse("plan", argc, argv, opts, pos, 0, &n_pos, &help)) return EXIT_USAGE;
@@ -399,9 +407,15 @@ int cli_plan_uplift(int argc, char **argv)
         cli_print_help(stdout, "plan");
         return EXIT_OK;
     }
+    if (!(explore >= 0 && explore < 1))
+        return cli_usage_error("plan", "--explore must be in [0, 1) (got %g)", explore);
+    if (n_draws < 1 || n_draws > 100000)
+        return cli_usage_error("plan", "--draws must be 1..100000");
     if (top >= 0) return cli_usage_error("plan", "--top is for response models; an uplift model "
                                          "plans with --budget B --cost ARM=C,...");
     if (!out) return cli_usage_error("plan", "missing --out FILE");
+    if (ws && !strcmp(out, "-"))
+        return cli_usage_error("plan", "--workspace needs the plan in a file (--out FILE)");
     if (!cost) return cli_usage_error("plan", "missing --cost ARM=C,... (cost per contact of "
                                       "every action)");
     if (!(budget >= 0)) return cli_usage_error("plan", "--budget must be >= 0");
@@ -419,8 +433,9 @@ int cli_plan_uplift(int argc, char **argv)
     sg_uplift *m = NULL;
     sg_table *t = NULL;
     int64_t *rows = NULL, n = 0;
-    double *gain = NULL, *se = NULL;
-    int32_t *arm = NULL;
+    double *gain = NULL, *se = NULL, *prop = NULL;
+    int32_t *arm = NULL, *planned = NULL;
+    uint8_t *explored = NULL;
     json_t *root = NULL;
     int rc;
     if (!model) return cli_usage_error("plan", "missing --model MODEL");
@@ -470,8 +485,11 @@ int cli_plan_uplift(int argc, char **argv)
     gain = sg_malloc_array((size_t)(n ? n : 1) * (size_t)A, sizeof *gain);
     se = sg_malloc_array((size_t)(n ? n : 1) * (size_t)A, sizeof *se);
     arm = sg_malloc_array((size_t)(n ? n : 1), sizeof *arm);
+    planned = sg_malloc_array((size_t)(n ? n : 1), sizeof *planned);
+    prop = sg_malloc_array((size_t)(n ? n : 1), sizeof *prop);
+    explored = sg_malloc_array((size_t)(n ? n : 1), sizeof *explored);
     root = json_object();
-    if (!gain || !se || !arm || !root) {
+    if (!gain || !se || !arm || !planned || !prop || !explored || !root) {
         fprintf(stderr, "stratagem: out of memory\n");
         rc = EXIT_RUNTIME;
         goto done;
@@ -489,21 +507,31 @@ int cli_plan_uplift(int argc, char **argv)
     po.min_gain = min_gain;
     po.n_boot = n_boot;
     po.seed = seed;
+    po.explore = explore;
+    po.thompson = thompson;
+    po.se = se;
+    po.n_draws = n_draws;
+    int exploring = explore > 0 || thompson;
     sg_uplift_plan_result res;
     memset(&res, 0, sizeof res);
     res.count = count;
     res.arm_effect = arm_eff;
+    res.planned = planned;
+    res.propensity = prop;
+    res.explored = explored;
     if (sg_uplift_plan(m, gain, n, &po, arm, &res, &err)) {
         rc = cli_fail(&err);
         goto done;
     }
 
-    /* plan.csv: id, action, expected effect (corrected), cost, predicted effect, se */
+    /* plan.csv: id, action, expected effect (corrected), cost, predicted effect, se
+     * [, propensity, planned_action, explored] */
     cli_out o;
     if ((rc = cli_out_open(&o, out))) goto done;
     char buf[512];
     cli_csv_field(o.f, id_col >= 0 ? sg_table_col_name(t, id_col) : "row");
-    fputs(",action,expected_effect,cost,predicted_effect,se\n", o.f);
+    fputs(",action,expected_effect,cost,predicted_effect,se", o.f);
+    fputs(exploring ? ",propensity,planned_action,planned_effect,explored\n" : "\n", o.f);
     for (int64_t k = 0; k < n; k++) {
         int64_t i = rows ? rows[k] : k;
         int a = arm[k];
@@ -511,9 +539,16 @@ int cli_plan_uplift(int argc, char **argv)
         else fprintf(o.f, "%lld", (long long)(i + 1));
         fputc(',', o.f);
         cli_csv_field(o.f, labels[a]);
-        if (a) fprintf(o.f, ",%.6g,%.6g,%.6g,%.6g\n", gain[k * A + a] * res.shrink, arm_cost[a],
+        if (a) fprintf(o.f, ",%.6g,%.6g,%.6g,%.6g", gain[k * A + a] * res.shrink, arm_cost[a],
                        gain[k * A + a], se[k * A + a]);
-        else fputs(",0,0,0,0\n", o.f);
+        else fputs(",0,0,0,0", o.f);
+        if (exploring) {
+            int b = planned[k];
+            fprintf(o.f, ",%.6g,", prop[k]);
+            cli_csv_field(o.f, labels[b]);
+            fprintf(o.f, ",%.6g,%d", b ? gain[k * A + b] * res.shrink : 0.0, explored[k]);
+        }
+        fputc('\n', o.f);
     }
     if ((rc = cli_out_commit(&o))) goto done;
 
@@ -527,6 +562,15 @@ int cli_plan_uplift(int argc, char **argv)
     printf("); cost %.6g", res.plan.cost);
     if (!isinf(budget)) printf(" of budget %.6g", budget);
     printf(" -> %s\n", out);
+    if (exploring) {
+        printf("exploration: ");
+        if (explore > 0)
+            printf("%lld customers (share %g) got a random action, costing %.6g%s; ",
+                   (long long)res.n_explored, explore, res.explore_cost,
+                   isinf(budget) ? "" : " (taken off the budget first)");
+        if (thompson) printf("Thompson sampling over %d draws; ", n_draws);
+        printf("the forecast is of the plan as executed\n");
+    }
     printf("forecast with 90%% intervals, effect in %s (corrected for selection on %lld log "
            "rows):\n", unit, (long long)res.n_log);
     printf("  %-30s %8s  %36s  %10s%s\n", "policy", "treated", "effect [interval]", "cost",
@@ -555,6 +599,12 @@ int cli_plan_uplift(int argc, char **argv)
     json_object_set_new(root, "budget", isinf(budget) ? json_null() : json_real(budget));
     json_object_set_new(root, "cost", costs);
     json_object_set_new(root, "plan", json_string(out));
+    json_object_set_new(root, "control", json_string(labels[0]));
+    if (exploring)
+        json_object_set_new(root, "exploration",
+                            json_pack("{s:f, s:b, s:i, s:I, s:f}", "share", explore, "thompson",
+                                      thompson, "draws", thompson ? n_draws : 0, "explored",
+                                      (json_int_t)res.n_explored, "cost", res.explore_cost));
     json_object_set_new(root, "forecast", fc);
     json_t *bl = json_object(), *single = forecast_json(&res.single, po.level);
     json_object_set_new(single, "arm",
@@ -571,10 +621,23 @@ int cli_plan_uplift(int argc, char **argv)
                                                (json_int_t)res.n_log, "treated_by_rule",
                                                (json_int_t)res.n_log_treated, "ess", res.log_ess,
                                                "bootstrap", res.n_boot, "correction", res.shrink));
-    if (summary && json_dump_file(root, summary, JSON_INDENT(2) | JSON_REAL_PRECISION(10))) {
-        fprintf(stderr, "stratagem: %s: cannot write the summary\n", summary);
-        rc = EXIT_RUNTIME;
-        goto done;
+    if (ws) {
+        /* stored before the summary is written, so the summary carries "plan_id" */
+        int64_t plan_id = 0;
+        if ((rc = cli_ledger_store_plan(ws, out, root, model, data, &plan_id))) goto done;
+        printf("stored plan %lld in %s\n", (long long)plan_id, ws);
+    }
+    if (summary) {
+        cli_out so;
+        if ((rc = cli_out_open(&so, summary))) goto done;
+        if (json_dumpf(root, so.f, JSON_INDENT(2) | JSON_REAL_PRECISION(10))) {
+            fprintf(stderr, "stratagem: %s: cannot write the summary\n", summary);
+            cli_out_abort(&so);
+            rc = EXIT_RUNTIME;
+            goto done;
+        }
+        fputc('\n', so.f);
+        if ((rc = cli_out_commit(&so))) goto done;
     }
     if (report) {
         plan_ctx c = {model, data, out, m, gain, n, po, &res, unit};
@@ -587,6 +650,9 @@ done:
     sg_free(gain);
     sg_free(se);
     sg_free(arm);
+    sg_free(planned);
+    sg_free(prop);
+    sg_free(explored);
     sg_free(rows);
     sg_table_free(t);
     sg_uplift_free(m);

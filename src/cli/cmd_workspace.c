@@ -390,6 +390,7 @@ static json_t *report_json(const sg_feedback_report *r)
     json_object_set_new(o, "forecast", fc);
     json_object_set_new(o, "predicted", jnum(r->predicted));
     json_object_set_new(o, "identifiable", json_boolean(r->identifiable));
+    json_object_set_new(o, "executed", json_boolean(r->executed));
     json_t *re = json_object();
     json_object_set_new(re, "effect", jnum(r->realised));
     json_object_set_new(re, "se", jnum(r->realised_se));
@@ -473,6 +474,11 @@ static void print_report(const sg_feedback_report *r, const char *results)
                  g(b, sizeof b, r->realised_hi));
         printf("%-10s %14s  %-30s  %14s\n", "realised", g(c, sizeof c, r->realised), i1,
                g(a, sizeof a, r->realised_net));
+        if (r->executed)
+            printf("           (the plan as executed, exploration included, over all %lld "
+                   "customers: their mean outcome against the inverse-propensity weighted mean "
+                   "of those executed as control; predicted %s)\n", (long long)r->n_customers,
+                   g(a, sizeof a, r->predicted));
         printf("coverage   the forecast's %d%% interval %s the realised effect (realised / "
                "forecast "
                "%s)", pct, r->covered ? "covers" : "misses", g(a, sizeof a, r->ratio));
@@ -746,9 +752,6 @@ int cli_ledger_store_plan(const char *ws, const char *plan_csv, json_t *summary,
     }
     json_object_set_new(summary, "plan_id", json_integer(*plan_id));
     json_object_set_new(summary, "workspace", json_string(sg_store_path(s)));
-    if (!cli_quiet)
-        fprintf(stderr, "stratagem: stored plan %lld in %s\n", (long long)*plan_id,
-                sg_store_path(s));
 done:
     free(text);
     sg_table_free(feat);
@@ -833,9 +836,31 @@ static const char HELP_FEEDBACK[] =
     "  --groups N         groups of predicted effect, 1..10 [10: deciles]\n"
     "  --summary FILE     also write the report as JSON\n";
 
+static const char HELP_PLAN_WS[] =
+    "Workspace and exploration (uplift plans):\n"
+    "  --workspace WS         store the plan in the ledger of WS (model, input checksums, each\n"
+    "                         customer's action, propensity and expected effect, the forecast);\n"
+    "                         prints 'stored plan N' and puts \"plan_id\": N in the summary\n"
+    "  --explore F            a random share F (0 <= F < 1, drawn with --seed) of the customers\n"
+    "                         get an action drawn uniformly from all actions, control included;\n"
+    "                         the others the optimised one.  plan.csv gains propensity ((1-F) if\n"
+    "                         the action is the planned one, + F/A; A = actions incl. control),\n"
+    "                         planned_action, planned_effect and explored.  Budget rule: the\n"
+    "                         explored customers' actions are drawn first and their cost taken\n"
+    "                         off the budget (their counts off the caps); the rest is optimised\n"
+    "                         within what is left, so the whole plan keeps the budget (an error\n"
+    "                         if exploration alone exceeds it).  Cost, forecast and counts are\n"
+    "                         those of the plan as executed, exploration included.\n"
+    "  --thompson             Thompson sampling: the plan is solved on effects drawn from\n"
+    "                         N(effect, se^2) per customer and action; the propensity of each\n"
+    "                         customer's action is the share of --draws such draws that pick it\n"
+    "                         (a Monte Carlo estimate); combines with --explore\n"
+    "  --draws K              Thompson draws (default 100)\n";
+
 const char *cli_workspace_help(const char *cmd)
 {
     if (!cmd) return NULL;
+    if (!strcmp(cmd, "plan")) return HELP_PLAN_WS;
     if (!strcmp(cmd, "init")) return HELP_INIT;
     if (!strcmp(cmd, "import")) return HELP_IMPORT;
     if (!strcmp(cmd, "status")) return HELP_STATUS;

@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "eval/ope_private.h"
 #include "stratagem/mem.h"
 
 #define PI_SUM_TOL 1e-6
@@ -23,7 +24,7 @@ void sg_ope_options_default(sg_ope_options *o)
     o->level = 0.9;
 }
 
-static int validate(const sg_ope_log *g, const sg_ope_options *o, const sg_rng *rng,
+int sg_ope_validate(const sg_ope_log *g, const sg_ope_options *o, const sg_rng *rng,
                     sg_error *err)
 {
     if (!g) return sg_error_set(err, SG_EINVAL, "ope: log is NULL");
@@ -83,8 +84,7 @@ static int cmp_double(const void *x, const void *y)
     return (a > b) - (a < b);
 }
 
-/* Percentile interval (type 7) and standard deviation of v[0..n); sorts v. */
-static void summarise(double *v, int n, double level, sg_ope_estimate *e)
+void sg_ope_summarise(double *v, int n, double level, sg_ope_estimate *e)
 {
     if (n == 0) {
         e->lo = e->hi = e->se_boot = NAN;
@@ -110,25 +110,46 @@ static void summarise(double *v, int n, double level, sg_ope_estimate *e)
     e->hi = r[1];
 }
 
+void sg_ope_boot_sums(const double *t, int64_t N, int K, int B, sg_rng *rng, double *sums)
+{
+    /* threads only pay for themselves on big jobs */
+    int par = (int64_t)B * N >= PAR_MIN_DRAWS;
+    (void)par;
+#ifdef _OPENMP
+#pragma omp parallel for schedule(static) if (par)
+#endif
+    for (int b = 0; b < B; b++) {
+        sg_rng s;
+        sg_rng_split(rng, (uint64_t)b, &s);
+        double *q = sums + (int64_t)b * K;
+        for (int k = 0; k < K; k++) q[k] = 0;
+        for (int64_t i = 0; i < N; i++) {
+            const double *ti = t + (int64_t)sg_rng_below(&s, (uint64_t)N) * K;
+            for (int k = 0; k < K; k++) q[k] += ti[k];
+        }
+    }
+    if (B > 0) sg_rng_u64(rng);
+}
+
 int sg_ope_evaluate(const sg_ope_log *g, const sg_ope_options *opt, sg_rng *rng,
                     sg_ope_result *out, sg_error *err)
 {
     sg_ope_options o;
     if (opt) o = *opt;
     else sg_ope_options_default(&o);
-    int rc = validate(g, &o, rng, err);
+    int rc = sg_ope_validate(g, &o, rng, err);
     if (rc != SG_OK) return rc;
     int64_t N = g->N;
     int A = g->A;
     int B = o.n_boot;
     int has_dr = g->mu != NULL;
-    double *w = sg_malloc_array((size_t)N, sizeof *w);      /* (N) importance weights */
-    double *wy = sg_malloc_array((size_t)N, sizeof *wy);    /* (N) w_i y_i */
-    double *c = sg_malloc_array((size_t)N, sizeof *c);      /* (N) policy cost of row i */
-    double *dr = has_dr ? sg_malloc_array((size_t)N, sizeof *dr) : NULL;  /* (N) net DR term */
+    /* (N, K) per-row terms: w_i, w_i y_i, the policy's cost c_i, the net DR term */
+    enum { W, WY, C, DR, K };
+    double *t = sg_malloc_array((size_t)N * K, sizeof *t);
     double *rep = sg_malloc_array((size_t)3 * B + 1, sizeof *rep);  /* (3, B) replicates */
+    double *sums = sg_malloc_array((size_t)B * K + 1, sizeof *sums); /* (B, K) */
     rc = SG_ENOMEM;
-    if (!w || !wy || !c || (has_dr && !dr) || !rep) {
+    if (!t || !rep || !sums) {
         sg_error_set(err, rc, "ope: out of memory for %lld rows", (long long)N);
         goto fail;
     }
@@ -139,28 +160,31 @@ int sg_ope_evaluate(const sg_ope_log *g, const sg_ope_options *opt, sg_rng *rng,
     double sw = 0, sw2 = 0, swy = 0, sc = 0, sdr = 0;
     for (int64_t i = 0; i < N; i++) {
         const double *pi = g->pi + i * A;
+        double *ti = t + i * K;
         int a = g->action[i];
         double y = g->outcome[i];
-        w[i] = pi[a] / g->propensity[i];
-        wy[i] = w[i] * y;
+        double w = pi[a] / g->propensity[i];
         double ci = 0;
         if (g->cost || g->arm_cost)
             for (int b = 0; b < A; b++)
                 ci += pi[b] * (g->cost ? g->cost[i * A + b] : g->arm_cost[b]);
-        c[i] = ci;
+        ti[W] = w;
+        ti[WY] = w * y;
+        ti[C] = ci;
+        ti[DR] = 0;
         if (has_dr) {
             const double *mu = g->mu + i * A;
             double d = 0;
             for (int b = 0; b < A; b++) d += pi[b] * mu[b];
-            dr[i] = d + w[i] * (y - mu[a]) - ci;
-            sdr += dr[i];
+            ti[DR] = d + w * (y - mu[a]) - ci;
+            sdr += ti[DR];
         }
-        sw += w[i];
-        sw2 += w[i] * w[i];
-        swy += wy[i];
+        sw += w;
+        sw2 += w * w;
+        swy += ti[WY];
         sc += ci;
-        if (w[i] > r.max_weight) r.max_weight = w[i];
-        if (w[i] > 0) r.n_match++;
+        if (w > r.max_weight) r.max_weight = w;
+        if (w > 0) r.n_match++;
     }
     double n = (double)N, cbar = sc / n;
     r.mean_weight = sw / n;
@@ -176,11 +200,12 @@ int sg_ope_evaluate(const sg_ope_log *g, const sg_ope_options *opt, sg_rng *rng,
     /* analytic standard errors: sd of the per-row (influence) terms / sqrt(N) */
     double e_ips = 0, e_sn = 0, e_dr = 0;
     for (int64_t i = 0; i < N; i++) {
-        double t = wy[i] - c[i] - r.ips.value;
-        e_ips += t * t;
-        double phi = sw > 0 ? (wy[i] - w[i] * v_sn) / (sw / n) - (c[i] - cbar) : t;
+        const double *ti = t + i * K;
+        double u = ti[WY] - ti[C] - r.ips.value;
+        e_ips += u * u;
+        double phi = sw > 0 ? (ti[WY] - ti[W] * v_sn) / (sw / n) - (ti[C] - cbar) : u;
         e_sn += phi * phi;
-        if (has_dr) e_dr += (dr[i] - r.dr.value) * (dr[i] - r.dr.value);
+        if (has_dr) e_dr += (ti[DR] - r.dr.value) * (ti[DR] - r.dr.value);
     }
     double dof = N > 1 ? n * (n - 1) : (double)NAN;
     r.ips.se = sqrt(e_ips / dof);
@@ -189,42 +214,25 @@ int sg_ope_evaluate(const sg_ope_log *g, const sg_ope_options *opt, sg_rng *rng,
 
     /* bootstrap: resample b uses its own stream, so slots are thread-independent */
     double *rb_ips = rep, *rb_sn = rep + B, *rb_dr = rep + 2 * (int64_t)B;
-    /* threads only pay for themselves on big jobs */
-    int par = (int64_t)B * N >= PAR_MIN_DRAWS;
-    (void)par;
-#ifdef _OPENMP
-#pragma omp parallel for schedule(static) if (par)
-#endif
+    sg_ope_boot_sums(t, N, K, B, rng, sums);
     for (int b = 0; b < B; b++) {
-        sg_rng s;
-        sg_rng_split(rng, (uint64_t)b, &s);
-        double bw = 0, bwy = 0, bc = 0, bdr = 0;
-        for (int64_t t = 0; t < N; t++) {
-            int64_t j = (int64_t)sg_rng_below(&s, (uint64_t)N);
-            bw += w[j];
-            bwy += wy[j];
-            bc += c[j];
-            if (has_dr) bdr += dr[j];
-        }
-        rb_ips[b] = (bwy - bc) / n;
-        rb_sn[b] = (bw > 0 ? bwy / bw : bwy / n) - bc / n;
-        rb_dr[b] = bdr / n;
+        const double *q = sums + (int64_t)b * K;
+        rb_ips[b] = (q[WY] - q[C]) / n;
+        rb_sn[b] = (q[W] > 0 ? q[WY] / q[W] : q[WY] / n) - q[C] / n;
+        rb_dr[b] = q[DR] / n;
     }
-    if (B > 0) sg_rng_u64(rng);
-    summarise(rb_ips, B, o.level, &r.ips);
-    summarise(rb_sn, B, o.level, &r.snips);
+    sg_ope_summarise(rb_ips, B, o.level, &r.ips);
+    sg_ope_summarise(rb_sn, B, o.level, &r.snips);
     if (has_dr) {
-        summarise(rb_dr, B, o.level, &r.dr);
+        sg_ope_summarise(rb_dr, B, o.level, &r.dr);
     } else {
         r.dr.lo = r.dr.hi = r.dr.se_boot = NAN;
     }
     *out = r;
     rc = SG_OK;
 fail:
-    sg_free(w);
-    sg_free(wy);
-    sg_free(c);
-    sg_free(dr);
+    sg_free(t);
     sg_free(rep);
+    sg_free(sums);
     return rc;
 }

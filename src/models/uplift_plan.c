@@ -27,13 +27,12 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "eval/ope_private.h"
 #include "internal.h"
 #include "models/uplift_private.h"
 #include "stratagem/log.h"
 #include "stratagem/mem.h"
 
-#define PI_SUM_TOL 1e-6
-#define PAR_MIN_DRAWS 4000000      /* resampled rows below which the bootstrap runs serially */
 #define BOOT_MAX_DRAWS 400000000.0 /* B L at most this (B >= BOOT_MIN) */
 #define BOOT_MIN 200
 #define SHRINK_MAX 2.0
@@ -47,91 +46,10 @@ void sg_uplift_plan_opts_default(sg_uplift_plan_opts *o)
     o->level = 0.9;
     o->baselines = 1;
     o->seed = SG_DEFAULT_SEED;
+    o->n_draws = 100;
 }
 
 /* ---------------------------------------------------------------- incremental OPE */
-
-static int cmp_double(const void *x, const void *y)
-{
-    double a = *(const double *)x, b = *(const double *)y;
-    return (a > b) - (a < b);
-}
-
-/* Percentile interval (type 7) and standard deviation of v[0..n); sorts v. */
-static void summarise(double *v, int n, double level, sg_ope_estimate *e)
-{
-    if (n == 0) {
-        e->lo = e->hi = e->se_boot = NAN;
-        return;
-    }
-    double m = 0, s2 = 0;
-    for (int b = 0; b < n; b++) m += v[b];
-    m /= n;
-    for (int b = 0; b < n; b++) s2 += (v[b] - m) * (v[b] - m);
-    e->se_boot = n > 1 ? sqrt(s2 / (n - 1)) : 0.0;
-    qsort(v, (size_t)n, sizeof *v, cmp_double);
-    double q[2] = {(1 - level) / 2, (1 + level) / 2}, r[2];
-    for (int k = 0; k < 2; k++) {
-        double h = (n - 1) * q[k];
-        int j = (int)floor(h);
-        r[k] = j >= n - 1 ? v[n - 1] : v[j] + (h - j) * (v[j + 1] - v[j]);
-    }
-    e->lo = r[0];
-    e->hi = r[1];
-}
-
-static int validate_log(const sg_ope_log *g, const sg_ope_options *o, const sg_rng *rng,
-                        sg_error *err)
-{
-    if (!g) return sg_error_set(err, SG_EINVAL, "ope: log is NULL");
-    if (g->N < 1) return sg_error_set(err, SG_EINVAL, "ope: %lld rows, need >= 1", (long long)g->N);
-    if (g->A < 1) return sg_error_set(err, SG_EINVAL, "ope: %d arms, need >= 1", g->A);
-    if (!g->action || !g->outcome || !g->propensity || !g->pi)
-        return sg_error_set(err, SG_EINVAL, "ope: 'action', 'outcome', 'propensity' and 'pi' are "
-                            "required");
-    if (o->n_boot < 0 || !(o->level > 0 && o->level < 1))
-        return sg_error_set(err, SG_EINVAL, "ope: n_boot = %d, level = %g: need n_boot >= 0 and "
-                            "0 < level < 1", o->n_boot, o->level);
-    if (o->n_boot > 0 && !rng)
-        return sg_error_set(err, SG_EINVAL, "ope: the bootstrap needs an rng");
-    int A = g->A;
-    for (int64_t i = 0; i < g->N; i++) {
-        int32_t a = g->action[i];
-        double p = g->propensity[i];
-        if (a < 0 || a >= A)
-            return sg_error_set(err, SG_EINVAL, "ope: row %lld: action %d outside [0, %d)",
-                                (long long)i, a, A);
-        if (!(p > 0 && p <= 1))
-            return sg_error_set(err, SG_EINVAL, "ope: row %lld: propensity %g outside (0, 1]",
-                                (long long)i, p);
-        if (!isfinite(g->outcome[i]))
-            return sg_error_set(err, SG_EINVAL, "ope: row %lld: outcome %g is not finite",
-                                (long long)i, g->outcome[i]);
-        double s = 0;
-        for (int b = 0; b < A; b++) {
-            double q = g->pi[i * A + b];
-            if (!(q >= 0 && q <= 1))
-                return sg_error_set(err, SG_EINVAL, "ope: row %lld, arm %d: policy probability "
-                                    "%g outside [0, 1]", (long long)i, b, q);
-            s += q;
-            if (g->mu && !isfinite(g->mu[i * A + b]))
-                return sg_error_set(err, SG_EINVAL, "ope: row %lld, arm %d: prediction %g is not "
-                                    "finite", (long long)i, b, g->mu[i * A + b]);
-            if (g->cost && !isfinite(g->cost[i * A + b]))
-                return sg_error_set(err, SG_EINVAL, "ope: row %lld, arm %d: cost %g is not finite",
-                                    (long long)i, b, g->cost[i * A + b]);
-        }
-        if (fabs(s - 1) > PI_SUM_TOL)
-            return sg_error_set(err, SG_EINVAL, "ope: row %lld: policy probabilities sum to %.9g, "
-                                "not 1", (long long)i, s);
-    }
-    if (!g->cost && g->arm_cost)
-        for (int a = 0; a < A; a++)
-            if (!isfinite(g->arm_cost[a]))
-                return sg_error_set(err, SG_EINVAL, "ope: arm %d: cost %g is not finite", a,
-                                    g->arm_cost[a]);
-    return SG_OK;
-}
 
 int sg_uplift_ope_incremental(const sg_ope_log *g, const sg_ope_options *opt, sg_rng *rng,
                               sg_ope_result *out, sg_error *err)
@@ -139,14 +57,15 @@ int sg_uplift_ope_incremental(const sg_ope_log *g, const sg_ope_options *opt, sg
     sg_ope_options o;
     if (opt) o = *opt;
     else sg_ope_options_default(&o);
-    int rc = validate_log(g, &o, rng, err);
+    int rc = sg_ope_validate(g, &o, rng, err);
     if (rc) return rc;
     int64_t N = g->N;
     int A = g->A, B = o.n_boot, has_dr = g->mu != NULL;
     /* per-row terms: w, w y, w0, w0 y, policy cost, DR term */
     double *t = sg_malloc_array((size_t)N * 6, sizeof *t);
     double *rep = sg_malloc_array((size_t)3 * B + 1, sizeof *rep);
-    if (!t || !rep) {
+    double *sums = sg_malloc_array((size_t)6 * B + 1, sizeof *sums);   /* (B, 6) */
+    if (!t || !rep || !sums) {
         rc = sg_error_set(err, SG_ENOMEM, "ope: out of memory for %lld rows", (long long)N);
         goto done;
     }
@@ -204,32 +123,22 @@ int sg_uplift_ope_incremental(const sg_ope_log *g, const sg_ope_options *opt, sg
     r.dr.se = has_dr ? sqrt(e_dr / dof) : (double)NAN;
 
     double *rb_ips = rep, *rb_sn = rep + B, *rb_dr = rep + 2 * (int64_t)B;
-    int par = (int64_t)B * N >= PAR_MIN_DRAWS;
-    (void)par;
-#ifdef _OPENMP
-#pragma omp parallel for schedule(static) if (par)
-#endif
+    sg_ope_boot_sums(t, N, 6, B, rng, sums);
     for (int b = 0; b < B; b++) {
-        sg_rng s;
-        sg_rng_split(rng, (uint64_t)b, &s);
-        double q[6] = {0, 0, 0, 0, 0, 0};
-        for (int64_t k = 0; k < N; k++) {
-            const double *tj = t + (int64_t)sg_rng_below(&s, (uint64_t)N) * 6;
-            for (int c = 0; c < 6; c++) q[c] += tj[c];
-        }
+        const double *q = sums + (int64_t)b * 6;
         rb_ips[b] = (q[1] - q[3] - q[4]) / n;
         rb_sn[b] = (q[0] > 0 ? q[1] / q[0] : 0.0) - (q[2] > 0 ? q[3] / q[2] : 0.0) - q[4] / n;
         rb_dr[b] = q[5] / n;
     }
-    if (B > 0) sg_rng_u64(rng);
-    summarise(rb_ips, B, o.level, &r.ips);
-    summarise(rb_sn, B, o.level, &r.snips);
-    if (has_dr) summarise(rb_dr, B, o.level, &r.dr);
+    sg_ope_summarise(rb_ips, B, o.level, &r.ips);
+    sg_ope_summarise(rb_sn, B, o.level, &r.snips);
+    if (has_dr) sg_ope_summarise(rb_dr, B, o.level, &r.dr);
     else r.dr.lo = r.dr.hi = r.dr.se_boot = NAN;
     *out = r;
 done:
     sg_free(t);
     sg_free(rep);
+    sg_free(sums);
     return rc;
 }
 
@@ -371,6 +280,68 @@ static void share_policy(double *pi, int64_t L, int A, const int64_t *count, int
         for (int a = 0; a < A; a++) pi[i * A + a] = q[a];
 }
 
+/* The arm the solver's budget price lambda gives a customer with gains g (A):
+ * the largest (g - c) - lambda c among arms whose g - c exceeds min_gain. */
+static int price_arm(const double *g, int A, const double *arm_cost, double min_gain,
+                     double lambda)
+{
+    int best = 0;
+    double bv = 0;
+    if (!isfinite(lambda) || lambda < 0) lambda = 0;
+    for (int a = 1; a < A; a++) {
+        double net = g[a] - arm_cost[a], v = net - lambda * arm_cost[a];
+        if (net > min_gain && v > bv) {
+            best = a;
+            bv = v;
+        }
+    }
+    return best;
+}
+
+/* The optimised part of a plan on gains Gd (N, A): the customers not explored
+ * (explored NULL: all) solved within 'budget' and 'cap'; explored customers get
+ * the arm of the solver's budget price.  Gsub (N, A) and asub (N) are scratch.
+ * out (N) gets the arms; st the solver's statistics. */
+static int solve_part(const sg_assign_problem *tmpl, const double *Gd, const uint8_t *explored,
+                      double budget, const int64_t *cap, double *Gsub, int32_t *asub,
+                      int32_t *out, sg_assign_stats *st, sg_error *err)
+{
+    int64_t N = tmpl->N, k = 0;
+    int A = tmpl->A;
+    sg_assign_problem q = *tmpl;
+    q.budget = budget;
+    q.cap = cap;
+    if (!explored) {
+        q.gain = Gd;
+        return sg_assign_solve(&q, NULL, out, st, err);
+    }
+    for (int64_t i = 0; i < N; i++)
+        if (!explored[i]) memcpy(Gsub + (k++) * A, Gd + i * A, (size_t)A * sizeof *Gsub);
+    q.N = k;
+    q.gain = Gsub;
+    int rc = sg_assign_solve(&q, NULL, asub, st, err);
+    if (rc) return rc;
+    k = 0;
+    for (int64_t i = 0; i < N; i++)
+        out[i] = explored[i] ? price_arm(Gd + i * A, A, tmpl->arm_cost, tmpl->min_gain, st->lambda)
+                             : asub[k++];
+    return SG_OK;
+}
+
+/* Thompson draw: Gd = G plus N(0, se^2) noise on arms 1..A-1 (se (N, A); or,
+ * with se NULL, the per-arm se_arm (A)). */
+static void draw_gains(const double *G, const double *se, const double *se_arm, int64_t N, int A,
+                       sg_rng *rng, double *Gd)
+{
+    for (int64_t i = 0; i < N; i++) {
+        Gd[i * A] = 0;
+        for (int a = 1; a < A; a++) {
+            double s = se ? se[i * A + a] : se_arm[a];
+            Gd[i * A + a] = G[i * A + a] + (s > 0 && isfinite(s) ? s * sg_rng_normal(rng) : 0.0);
+        }
+    }
+}
+
 int sg_uplift_plan(const sg_uplift *m, const double *gain, int64_t N,
                    const sg_uplift_plan_opts *o, int32_t *arm, sg_uplift_plan_result *res,
                    sg_error *err)
@@ -401,6 +372,14 @@ int sg_uplift_plan(const sg_uplift *m, const double *gain, int64_t N,
                 return sg_error_set(err, SG_EINVAL, "plan: customer %lld, arm '%s': predicted "
                                     "effect %g is not finite", (long long)i, m->labels[a],
                                     gain[i * A + a]);
+    double F = o->explore;
+    int ts = o->thompson != 0, K = ts ? o->n_draws : 1;
+    if (!(F >= 0 && F < 1))
+        return sg_error_set(err, SG_EINVAL, "plan: exploration share %g; need 0 <= share < 1", F);
+    if (ts && (!o->se && N > 0))
+        return sg_error_set(err, SG_EINVAL, "plan: Thompson sampling needs standard errors");
+    if (ts && (K < 1 || K > 100000))
+        return sg_error_set(err, SG_EINVAL, "plan: %d Thompson draws; need 1..100000", K);
 
     int conv = o->target == SG_UPLIFT_CONV;
     double arm_cost[SG_UPLIFT_MAX_ARMS];
@@ -421,12 +400,41 @@ int sg_uplift_plan(const sg_uplift *m, const double *gain, int64_t N,
     int32_t *arm_log = sg_malloc_array((size_t)(L ? L : 1), sizeof *arm_log);
     int32_t *arm_b = sg_malloc_array((size_t)(N ? N : 1), sizeof *arm_b);
     int32_t *plan = sg_malloc_array((size_t)(N ? N : 1), sizeof *plan);
-    int64_t count[SG_UPLIFT_MAX_ARMS], cap_log[SG_UPLIFT_MAX_ARMS];
-    if (!G || !GL || !pi || !g || !arm_log || !arm_b || !plan) {
+    int32_t *exec = sg_malloc_array((size_t)(N ? N : 1), sizeof *exec);
+    double *prop = sg_malloc_array((size_t)(N ? N : 1), sizeof *prop);
+    uint8_t *exf = sg_calloc((size_t)(N ? N : 1), sizeof *exf);
+    int exploring = F > 0 || ts;
+    /* Thompson: drawn gains, scratch of the subset solve, pick counts (customers, log) */
+    double *Gd = NULL, *Gsub = NULL, *GLd = NULL;
+    int32_t *asub = NULL, *adraw = NULL, *pick = NULL, *cnt_log = NULL;
+    int64_t count[SG_UPLIFT_MAX_ARMS], cap_log[SG_UPLIFT_MAX_ARMS], cap_opt[SG_UPLIFT_MAX_ARMS];
+    if (!G || !GL || !pi || !g || !arm_log || !arm_b || !plan || !exec || !prop || !exf) {
         rc = sg_error_set(err, SG_ENOMEM, "plan: out of memory for %lld customers", (long long)N);
         goto done;
     }
+    if (exploring) {
+        Gsub = sg_malloc_array((size_t)(N ? N : 1) * (size_t)A, sizeof *Gsub);
+        asub = sg_malloc_array((size_t)(N ? N : 1), sizeof *asub);
+        if (!Gsub || !asub) {
+            rc = sg_error_set(err, SG_ENOMEM, "plan: out of memory for %lld customers",
+                              (long long)N);
+            goto done;
+        }
+    }
+    if (ts) {
+        Gd = sg_malloc_array((size_t)(N ? N : 1) * (size_t)A, sizeof *Gd);
+        GLd = sg_malloc_array((size_t)(L ? L : 1) * (size_t)A, sizeof *GLd);
+        adraw = sg_malloc_array((size_t)((N > L ? N : L) ? (N > L ? N : L) : 1), sizeof *adraw);
+        pick = sg_calloc((size_t)(N ? N : 1) * (size_t)A, sizeof *pick);
+        cnt_log = sg_calloc((size_t)(L ? L : 1) * (size_t)A, sizeof *cnt_log);
+        if (!Gd || !GLd || !adraw || !pick || !cnt_log) {
+            rc = sg_error_set(err, SG_ENOMEM, "plan: out of memory for %d Thompson draws", K);
+            goto done;
+        }
+    }
     if ((rc = log_view_init(&v, m, o->target, err))) goto done;
+    sg_rng rng, sub;
+    sg_rng_init(&rng, o->seed);
 
     /* the plan: for conversions the solver's "gain - cost" must be the effect alone */
     for (int64_t i = 0; i < N; i++)
@@ -446,9 +454,69 @@ int sg_uplift_plan(const sg_uplift *m, const double *gain, int64_t N,
     if (res) {
         r.count = res->count;
         r.arm_effect = res->arm_effect;
+        r.planned = res->planned;
+        r.propensity = res->propensity;
+        r.explored = res->explored;
     }
-    if ((rc = sg_assign_solve(&p, NULL, plan, &r.stats, err))) goto done;
-    assignment_totals(gain, arm_cost, N, A, plan, g, &r.plan.naive_effect, &r.plan.cost,
+    /* exploration first: who, which arm, and what it leaves of the budget and caps */
+    double budget_opt = o->budget;
+    int64_t n_sub = N, n_ex_arm[SG_UPLIFT_MAX_ARMS];
+    memset(n_ex_arm, 0, sizeof n_ex_arm);
+    if (F > 0) {
+        sg_rng_split(&rng, 6, &sub);
+        for (int64_t i = 0; i < N; i++) {
+            if (sg_rng_uniform(&sub) >= F) continue;
+            exf[i] = 1;
+            exec[i] = (int32_t)sg_rng_below(&sub, (uint64_t)A);
+            n_ex_arm[exec[i]]++;
+            r.explore_cost += arm_cost[exec[i]];
+            r.n_explored++;
+        }
+        n_sub = N - r.n_explored;
+        if (r.explore_cost > o->budget)
+            rc = sg_error_set(err, SG_EINVAL, "plan: the %lld explored customers' random arms cost "
+                              "%g, more than the budget %g: lower the exploration share or raise "
+                              "the budget", (long long)r.n_explored, r.explore_cost, o->budget);
+        for (int a = 1; !rc && o->cap && a < A; a++)
+            if (o->cap[a] >= 0 && n_ex_arm[a] > o->cap[a])
+                rc = sg_error_set(err, SG_EINVAL, "plan: %lld explored customers drew arm '%s', "
+                                  "over its cap %lld: lower the exploration share",
+                                  (long long)n_ex_arm[a], m->labels[a], (long long)o->cap[a]);
+        if (rc) goto done;
+        if (!isinf(o->budget)) budget_opt = SG_MAX(0.0, o->budget - r.explore_cost);
+    }
+    if (o->cap)
+        for (int a = 0; a < A; a++)
+            cap_opt[a] = o->cap[a] < 0 ? -1 : o->cap[a] - n_ex_arm[a];
+    const int64_t *capp = o->cap ? cap_opt : NULL;
+    const uint8_t *exq = F > 0 ? exf : NULL;
+    if (ts) {
+        /* Thompson: draw 0 is executed; every draw counts towards the propensities */
+        sg_rng_split(&rng, 7, &sub);
+        for (int k = 0; k < K; k++) {
+            draw_gains(G, o->se, NULL, N, A, &sub, Gd);
+            sg_assign_stats sd;
+            if ((rc = solve_part(&p, Gd, exq, budget_opt, capp, Gsub, asub, adraw, &sd, err)))
+                goto done;
+            if (k == 0) {
+                memcpy(plan, adraw, (size_t)N * sizeof *plan);
+                r.stats = sd;
+            }
+            for (int64_t i = 0; i < N; i++) pick[i * A + adraw[i]]++;
+        }
+    } else if ((rc = solve_part(&p, G, exq, budget_opt, capp, Gsub, asub, plan, &r.stats, err))) {
+        goto done;
+    }
+    for (int64_t i = 0; i < N; i++) {
+        if (!exf[i]) exec[i] = plan[i];
+        double q = ts ? (double)pick[i * A + exec[i]] / K : (double)(exec[i] == plan[i]);
+        prop[i] = (1 - F) * q + F / A;
+    }
+    /* the optimised rule's own totals (for the correction), then the executed plan's */
+    double naive_opt = 0, cost_opt;
+    int64_t treated_opt;
+    assignment_totals(gain, arm_cost, N, A, plan, g, &naive_opt, &cost_opt, &treated_opt, count);
+    assignment_totals(gain, arm_cost, N, A, exec, g, &r.plan.naive_effect, &r.plan.cost,
                       &r.plan.treated, count);
 
     /* the same rule on the log's out-of-fold effects, budget and caps scaled */
@@ -458,49 +526,73 @@ int sg_uplift_plan(const sg_uplift *m, const double *gain, int64_t N,
     sg_assign_problem pl = p;
     pl.N = L;
     pl.gain = GL;
-    pl.budget = isinf(o->budget) ? o->budget : o->budget * scale;
+    /* the optimised part's budget per customer, on the log's rows */
+    double scale_opt = n_sub > 0 ? (double)L / (double)n_sub : 0.0;
+    pl.budget = isinf(budget_opt) ? budget_opt : budget_opt * scale_opt;
     if (o->cap) {
         for (int a = 0; a < A; a++)
-            cap_log[a] = o->cap[a] < 0 ? -1 : (int64_t)llround((double)o->cap[a] * scale);
+            cap_log[a] = cap_opt[a] < 0 ? -1 : (int64_t)llround((double)cap_opt[a] * scale_opt);
         pl.cap = cap_log;
     }
     sg_assign_stats sl;
-    if ((rc = sg_assign_solve(&pl, NULL, arm_log, &sl, err))) {
-        sg_error_prefix(err, "plan rule on the training log: ");
-        goto done;
-    }
     memset(pi, 0, (size_t)L * (size_t)A * sizeof *pi);
-    double arm_eff[SG_UPLIFT_MAX_ARMS];
-    memset(arm_eff, 0, sizeof arm_eff);
-    for (int64_t i = 0; i < L; i++) {
-        int a = arm_log[i];
-        pi[i * A + a] = 1;
-        r.n_log_treated += a > 0;
-        if (a > 0) {
-            /* this row's DR term, by the arm the rule gives it */
-            double w = (v.action[i] == a ? 1.0 : 0.0) / v.prop[i];
-            double w0 = (v.action[i] == 0 ? 1.0 : 0.0) / v.prop[i];
-            arm_eff[a] += v.mu[i * A + a] - v.mu[i * A] +
-                          (w - w0) * (v.y[i] - v.mu[i * A + v.action[i]]);
+    if (ts) {
+        /* the same draws on the log, with each arm's root-mean-square se of the customers */
+        double se_arm[SG_UPLIFT_MAX_ARMS] = {0};
+        for (int a = 1; a < A && N > 0; a++) {
+            double s2 = 0;
+            for (int64_t i = 0; i < N; i++) s2 += o->se[i * A + a] * o->se[i * A + a];
+            se_arm[a] = sqrt(s2 / (double)N);
         }
-    }
-    sg_rng rng, sub;
-    sg_rng_init(&rng, o->seed);
-    sg_rng_split(&rng, 1, &sub);
-    /* first pass: the effect, to calibrate per-customer gains for the sampling term */
-    if (N > 0) {
-        if ((rc = forecast_rule(&v, pi, N, NULL, 1.0, r.plan.cost, o->target, o, 0, &sub,
-                                &r.plan, NULL, err)))
+        sg_rng_split(&rng, 8, &sub);
+        for (int k = 0; k < K; k++) {
+            draw_gains(GL, NULL, se_arm, L, A, &sub, GLd);
+            pl.gain = GLd;
+            if ((rc = sg_assign_solve(&pl, NULL, adraw, &sl, err))) {
+                sg_error_prefix(err, "plan rule on the training log: ");
+                goto done;
+            }
+            for (int64_t i = 0; i < L; i++) cnt_log[i * A + adraw[i]]++;
+        }
+        for (int64_t i = 0; i < L; i++)
+            for (int a = 0; a < A; a++) pi[i * A + a] = (double)cnt_log[i * A + a] / K;
+    } else {
+        if ((rc = sg_assign_solve(&pl, NULL, arm_log, &sl, err))) {
+            sg_error_prefix(err, "plan rule on the training log: ");
             goto done;
-        double shrink = r.plan.naive_effect > 0 ? r.plan.effect / r.plan.naive_effect : 1.0;
+        }
+        for (int64_t i = 0; i < L; i++) pi[i * A + arm_log[i]] = 1;
+    }
+    for (int64_t i = 0; i < L; i++) r.n_log_treated += pi[i * A] < 0.5;
+    sg_rng_split(&rng, 1, &sub);
+    /* first pass: the optimised rule's effect, for the correction of per-customer gains */
+    if (N > 0) {
+        double cost_exec = r.plan.cost;
+        if ((rc = forecast_rule(&v, pi, N, NULL, 1.0, cost_opt, o->target, o, 0, &sub, &r.plan,
+                                NULL, err)))
+            goto done;
+        double shrink = naive_opt > 0 ? r.plan.effect / naive_opt : 1.0;
         shrink = shrink < 0 ? 0 : shrink > SHRINK_MAX ? SHRINK_MAX : shrink;
         double naive = r.plan.naive_effect;
         r.shrink = shrink;
-        if ((rc = forecast_rule(&v, pi, N, g, shrink, r.plan.cost, o->target, o, n_boot, &sub,
+        if (F > 0)   /* the executed rule: (1 - F) pi + F / A */
+            for (int64_t i = 0; i < L * A; i++) pi[i] = (1 - F) * pi[i] + F / A;
+        if ((rc = forecast_rule(&v, pi, N, g, shrink, cost_exec, o->target, o, n_boot, &sub,
                                 &r.plan, &r.log_ess, err)))
             goto done;
         r.plan.naive_effect = naive;
     }
+    double arm_eff[SG_UPLIFT_MAX_ARMS];
+    memset(arm_eff, 0, sizeof arm_eff);
+    for (int64_t i = 0; i < L; i++)
+        for (int a = 1; a < A; a++) {
+            if (pi[i * A + a] == 0) continue;
+            /* this row's DR term for arm a, weighted by the rule's probability of it */
+            double w = (v.action[i] == a ? 1.0 : 0.0) / v.prop[i];
+            double w0 = (v.action[i] == 0 ? 1.0 : 0.0) / v.prop[i];
+            arm_eff[a] += pi[i * A + a] * (v.mu[i * A + a] - v.mu[i * A] +
+                                           (w - w0) * (v.y[i] - v.mu[i * A + v.action[i]]));
+        }
     if (r.count) memcpy(r.count, count, (size_t)A * sizeof *count);
     if (r.arm_effect)
         for (int a = 0; a < A; a++) r.arm_effect[a] = scale > 0 ? arm_eff[a] / scale : 0.0;
@@ -543,9 +635,22 @@ int sg_uplift_plan(const sg_uplift *m, const double *gain, int64_t N,
             goto done;
         r.random.naive_effect = naive;
     }
-    memcpy(arm, plan, (size_t)N * sizeof *arm);
+    memcpy(arm, exec, (size_t)N * sizeof *arm);
+    if (r.planned) memcpy(r.planned, plan, (size_t)N * sizeof *plan);
+    if (r.propensity) memcpy(r.propensity, prop, (size_t)N * sizeof *prop);
+    if (r.explored) memcpy(r.explored, exf, (size_t)N * sizeof *exf);
     if (res) *res = r;
 done:
+    sg_free(exec);
+    sg_free(prop);
+    sg_free(exf);
+    sg_free(Gd);
+    sg_free(Gsub);
+    sg_free(GLd);
+    sg_free(asub);
+    sg_free(adraw);
+    sg_free(pick);
+    sg_free(cnt_log);
     log_view_deinit(&v);
     sg_free(G);
     sg_free(GL);

@@ -21,7 +21,22 @@
  * forecast's level.  Without held-out rows the effect is reported as not
  * identifiable (and why), never guessed.  The same estimate per group of
  * predicted effect (deciles by default, highest first) gives the calibration:
- * the weighted least-squares slope of realised on predicted group means. */
+ * the weighted least-squares slope of realised on predicted group means.
+ *
+ * A plan whose every customer had a random action (all propensities < 1, as
+ * after plan --explore) forecasts the plan as executed, exploration included,
+ * over all its customers.  Its realised effect is then that of the executed
+ * policy against nobody: n_customers * (V1 - V0), V1 the plain mean outcome of
+ * the customers with an outcome (the policy that logged them is the one
+ * valued), V0 the self-normalised IPS mean of those executed as the control
+ * (w0 = 1 / propensity), with the influence function
+ * (y - V1) - w0 (y - V0) / mean(w0) for the variance, floored at the variance
+ * the two means would have if every control row varied as the control rows do
+ * together (a handful of held-out rows with weight 1/propensity ~ 40 whose
+ * outcomes are all 0 would otherwise look precise); 'predicted' and the net
+ * use every customer's expected effect and cost.  The groups still compare
+ * the planned action with the control among targeted customers, ordered by the
+ * planned action's expected effect ('planned_effect'). */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -107,6 +122,7 @@ typedef struct plan_rows {
     int64_t *off;              /* (n) */
     int8_t *arm, *planned;     /* (n) indices into labels */
     double *prop, *expected, *cost;   /* (n) NaN = none */
+    double *rank;              /* (n) expected effect of the planned action (groups' order) */
     char *labels[MAX_LABELS];
     int n_labels;
     int control;               /* index of the control label */
@@ -122,6 +138,7 @@ static void plan_rows_free(plan_rows *p)
     sg_free(p->prop);
     sg_free(p->expected);
     sg_free(p->cost);
+    sg_free(p->rank);
     free_labels(p->labels, p->n_labels);
     map_free(&p->map);
     memset(p, 0, sizeof *p);
@@ -175,10 +192,13 @@ static int load_plan_rows(sg_store *s, const plan_meta *m, plan_rows *p, sg_erro
     p->prop = sg_malloc_array(cap, sizeof *p->prop);
     p->expected = sg_malloc_array(cap, sizeof *p->expected);
     p->cost = sg_malloc_array(cap, sizeof *p->cost);
-    if (!p->off || !p->arm || !p->planned || !p->prop || !p->expected || !p->cost) goto nomem;
+    p->rank = sg_malloc_array(cap, sizeof *p->rank);
+    if (!p->off || !p->arm || !p->planned || !p->prop || !p->expected || !p->cost || !p->rank)
+        goto nomem;
     if ((p->control = label_index(p->labels, &p->n_labels, m->control, 1)) < 0) goto nomem;
     int rc = o->prepare(s->db, "SELECT customer, arm, planned_arm, propensity, expected_effect, "
-                        "cost FROM plan_rows WHERE plan_id = $1 ORDER BY seq", &st, err);
+                        "cost, planned_effect FROM plan_rows WHERE plan_id = $1 ORDER BY seq",
+                        &st, err);
     if (rc != SG_OK) goto out;
     if ((rc = o->bind_i64(st, 1, m->id, err)) != SG_OK) goto out;
     int r;
@@ -206,6 +226,8 @@ static int load_plan_rows(sg_store *s, const plan_meta *m, plan_rows *p, sg_erro
         p->prop[i] = o->col_f64(st, 3);
         p->expected[i] = o->col_f64(st, 4);
         p->cost[i] = o->col_f64(st, 5);
+        p->rank[i] = o->col_f64(st, 6);
+        if (isnan(p->rank[i])) p->rank[i] = p->expected[i];
         p->n++;
     }
     if (r < 0) {
@@ -411,7 +433,7 @@ int sg_store_plan_add(sg_store *s, const sg_plan_input *p, int64_t *plan_id, sg_
     store_buf ftext = {0}, cells = {0};
     str_map fmap = {0};
     char plan_sha[65], now[32];
-    const char *cat[3] = {NULL}, *num[6] = {NULL};
+    const char *cat[3] = {NULL}, *num[7] = {NULL};
     const char *req[] = {"action", "expected_effect", "cost", NULL};
 
     if ((rc = sg_store_sha256_file(p->plan_path, plan_sha, NULL, err)) != SG_OK) return rc;
@@ -419,10 +441,10 @@ int sg_store_plan_add(sg_store *s, const sg_plan_input *p, int64_t *plan_id, sg_
     int nc = 0, nn = 0;
     static const char *const CATS[] = {"action", "planned_action"};
     static const char *const NUMS[] = {"expected_effect", "cost", "predicted_effect", "se",
-                                       "propensity"};
+                                       "propensity", "planned_effect"};
     for (int k = 0; k < 2; k++)
         if (has_name(names, CATS[k]) > 0) cat[nc++] = CATS[k];
-    for (int k = 0; k < 5; k++)
+    for (int k = 0; k < 6; k++)
         if (has_name(names, NUMS[k]) > 0) num[nn++] = NUMS[k];
     sg_load_opts lo;
     sg_load_opts_default(&lo);
@@ -434,7 +456,7 @@ int sg_store_plan_add(sg_store *s, const sg_plan_input *p, int64_t *plan_id, sg_
     int j_act = sg_table_find(t, "action"), j_plan = sg_table_find(t, "planned_action");
     int j_exp = sg_table_find(t, "expected_effect"), j_cost = sg_table_find(t, "cost");
     int j_pred = sg_table_find(t, "predicted_effect"), j_se = sg_table_find(t, "se");
-    int j_prop = sg_table_find(t, "propensity");
+    int j_prop = sg_table_find(t, "propensity"), j_pe = sg_table_find(t, "planned_effect");
     int64_t n = sg_table_n_rows(t), treated = 0;
     const double *prop = j_prop >= 0 ? sg_table_num(t, j_prop) : NULL;
     for (int64_t i = 0; i < n; i++) {
@@ -484,25 +506,25 @@ int sg_store_plan_add(sg_store *s, const sg_plan_input *p, int64_t *plan_id, sg_
     if ((rc = insert_plan(s, p, now, model_id, plan_sha, n, treated, &id, err)) != SG_OK) goto fail;
     static const char *const COLS[] = {"plan_id", "seq", "customer", "arm", "planned_arm",
                                        "propensity", "expected_effect", "predicted_effect", "se",
-                                       "cost", "cells"};
-    if ((rc = s->ops->copy_begin(s->db, "plan_rows", COLS, 11, NULL, err)) != SG_OK) goto fail;
-    char sid[32], sseq[32], cust[1024], b[5][40];
+                                       "cost", "cells", "planned_effect"};
+    if ((rc = s->ops->copy_begin(s->db, "plan_rows", COLS, 12, NULL, err)) != SG_OK) goto fail;
+    char sid[32], sseq[32], cust[1024], b[6][40];
     snprintf(sid, sizeof sid, "%lld", (long long)id);
     for (int64_t i = 0; i < n; i++) {
         const char *a = sg_table_label(t, j_act, sg_table_codes(t, j_act)[i]);
         const char *pl =
             j_plan >= 0 ? sg_table_label(t, j_plan, sg_table_codes(t, j_plan)[i]) : NULL;
-        int js[5] = {j_prop, j_exp, j_pred, j_se, j_cost};
-        const char *v[5];
-        for (int k = 0; k < 5; k++)
+        int js[6] = {j_prop, j_exp, j_pred, j_se, j_cost, j_pe};
+        const char *v[6];
+        for (int k = 0; k < 6; k++)
             v[k] = js[k] >= 0 ? fmt_num(b[k], sizeof b[k], sg_table_num(t, js[k])[i]) : NULL;
         cells.n = 0;
         if (p->features) row_json(&cells, p->features, frow[i]);
         if (cells.oom) goto nomem_tx;
         snprintf(sseq, sizeof sseq, "%lld", (long long)i);
         sg_table_cell(t, i, 0, cust, sizeof cust);
-        const char *vals[11] = {sid, sseq, cust, a, pl ? pl : a, v[0], v[1], v[2], v[3], v[4],
-                                p->features ? cells.p : NULL};
+        const char *vals[12] = {sid, sseq, cust, a, pl ? pl : a, v[0], v[1], v[2], v[3], v[4],
+                                p->features ? cells.p : NULL, v[5]};
         if ((rc = s->ops->copy_row(s->db, vals, err)) != SG_OK) goto fail;
     }
     if ((rc = s->ops->copy_end(s->db, err)) != SG_OK) goto fail;
@@ -686,7 +708,7 @@ static int compute_report(sg_store *s, const plan_meta *m, const plan_rows *p, i
             }
             continue;
         }
-        rk[nt].e = isnan(p->expected[i]) ? 0 : p->expected[i];
+        rk[nt].e = isnan(p->rank[i]) ? 0 : p->rank[i];
         rk[nt].i = i;
         nt++;
         predicted += isnan(p->expected[i]) ? 0 : p->expected[i];
@@ -695,6 +717,16 @@ static int compute_report(sg_store *s, const plan_meta *m, const plan_rows *p, i
     qsort(rk, (size_t)nt, sizeof *rk, cmp_ranked);
     rep->n_targeted = nt;
     rep->predicted = predicted;
+    /* every action drawn at random (plan --explore): the plan as executed, over everyone */
+    int executed = n > 0;
+    double exec_pred = 0, exec_cost = 0;
+    for (int64_t i = 0; i < n; i++) {
+        if (!(p->prop[i] < 1)) executed = 0;
+        exec_pred += isnan(p->expected[i]) ? 0 : p->expected[i];
+        exec_cost += isnan(p->cost[i]) ? 0 : p->cost[i];
+    }
+    rep->executed = executed;
+    if (executed) rep->predicted = exec_pred;
     int G = n_groups < 1 ? 10 : SG_MIN(n_groups, SG_FEEDBACK_MAX_GROUPS);
     if (nt < G) G = nt > 0 ? (int)nt : 0;
     rep->n_groups = G;
@@ -752,10 +784,65 @@ static int compute_report(sg_store *s, const plan_meta *m, const plan_rows *p, i
         rep->realised_se = (double)nt * se;
         rep->realised_lo = rep->realised - z * rep->realised_se;
         rep->realised_hi = rep->realised + z * rep->realised_se;
-        rep->realised_net = rep->realised - planned_cost;
+        rep->realised_net = rep->realised - (conv ? 0.0 : planned_cost);
         rep->covered = rep->realised >= m->fc.effect_lo && rep->realised <= m->fc.effect_hi;
         rep->net_covered = rep->realised_net >= m->fc.net_lo && rep->realised_net <= m->fc.net_hi;
         if (m->fc.effect != 0 && isfinite(m->fc.effect)) rep->ratio = rep->realised / m->fc.effect;
+    }
+    if (executed) {
+        /* the executed (randomised) policy against nobody: its mean outcome is the plain
+         * mean V1; the mean under control is the self-normalised IPS mean V0 over the
+         * rows executed as control (w0 = 1 / propensity); influence function
+         * phi = (y - V1) - w0 (y - V0) / mean(w0) */
+        double sy = 0, s0 = 0, sw0 = 0;
+        int64_t n_obs = 0, n_ctl = 0;
+        for (int64_t i = 0; i < n; i++) {
+            if (isnan(y[i])) continue;
+            n_obs++;
+            sy += y[i];
+            if (ex[i] == p->control && !isnan(w[i])) {
+                n_ctl++;
+                s0 += w[i] * y[i];
+                sw0 += w[i];
+            }
+        }
+        rep->identifiable = n_obs > 0 && n_ctl > 0 && sw0 > 0;
+        rep->realised = rep->realised_se = rep->realised_lo = rep->realised_hi = NAN;
+        rep->realised_net = rep->ratio = NAN;
+        rep->covered = rep->net_covered = 0;
+        if (rep->identifiable) {
+            double v1 = sy / (double)n_obs, v0 = s0 / sw0, mw0 = sw0 / (double)n_obs, e2 = 0;
+            double sc = 0, sc2 = 0, sw02 = 0, s2 = 0;
+            for (int64_t i = 0; i < n; i++) {
+                if (isnan(y[i])) continue;
+                double w0 = ex[i] == p->control && !isnan(w[i]) ? w[i] : 0.0;
+                double phi = (y[i] - v1) - w0 * (y[i] - v0) / mw0;
+                e2 += phi * phi;
+                s2 += (y[i] - v1) * (y[i] - v1);
+                if (w0 > 0) {
+                    sc += y[i];
+                    sc2 += y[i] * y[i];
+                    sw02 += w0 * w0;
+                }
+            }
+            /* a floor: the variance if every control row's outcome varied as the control
+             * rows' do together.  A few heavily weighted rows whose outcomes happen to be
+             * alike (all 0 on a mostly-0 outcome) would otherwise look precise. */
+            double vc = n_ctl > 1 ? (sc2 - sc * sc / (double)n_ctl) / (double)(n_ctl - 1) : 0.0;
+            double var = e2 / ((double)n_obs * (double)n_obs);
+            double vfloor = s2 / ((double)n_obs * (double)n_obs) + SG_MAX(vc, 0.0) * sw02 /
+                                                                   (sw0 * sw0);
+            rep->realised = (double)n * (v1 - v0);
+            rep->realised_se = (double)n * sqrt(SG_MAX(var, vfloor));
+            rep->realised_lo = rep->realised - z * rep->realised_se;
+            rep->realised_hi = rep->realised + z * rep->realised_se;
+            rep->realised_net = rep->realised - (conv ? 0.0 : exec_cost);
+            rep->covered = rep->realised >= m->fc.effect_lo && rep->realised <= m->fc.effect_hi;
+            rep->net_covered =
+                rep->realised_net >= m->fc.net_lo && rep->realised_net <= m->fc.net_hi;
+            if (m->fc.effect != 0 && isfinite(m->fc.effect))
+                rep->ratio = rep->realised / m->fc.effect;
+        }
     }
     /* groups: means per customer, and the calibration slope over groups with an estimate */
     double sw = 0, sx = 0, sy = 0, sxx = 0, sxy = 0;

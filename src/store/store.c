@@ -577,8 +577,16 @@ static const char *const MIGRATE_1_2[] = {
     NULL,
 };
 
+/* Version 2 -> 3: the expected effect of each customer's planned action (exploration). */
+static const char *const MIGRATE_2_3[] = {
+    "ALTER TABLE plan_rows ADD COLUMN planned_effect DOUBLE PRECISION",
+    "UPDATE meta SET val = '3' WHERE name = 'schema_version'",
+    NULL,
+};
+
 /* MIGRATIONS[v - 1] takes a workspace from version v to v + 1. */
-static const char *const *const MIGRATIONS[SG_STORE_SCHEMA_VERSION - 1] = {MIGRATE_1_2};
+static const char *const *const MIGRATIONS[SG_STORE_SCHEMA_VERSION - 1] = {MIGRATE_1_2,
+                                                                           MIGRATE_2_3};
 
 /* Run DDL, with "SERIAL_PK" replaced by the backend's auto-increment key. */
 static int run_ddl(sg_store *s, const char *const *stmts, sg_error *err)
