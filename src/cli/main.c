@@ -47,19 +47,34 @@ static void on_sigint(int sig)
     _exit(EXIT_INTERRUPT);   /* outputs are written to temporary files: nothing half-written stays */
 }
 
-static void fix_blas_coretype(char **argv)
+/* Settings the BLAS and OpenMP runtimes read once, when they load, so they can
+ * only be given by re-executing ourselves with them in the environment:
+ * OPENBLAS_CORETYPE=SkylakeX on AVX-512 CPUs (OpenBLAS 0.3.21 does not know
+ * them and falls back to generic kernels, about 5x slower), and
+ * OMP_WAIT_POLICY=passive (idle OpenMP workers sleep instead of spinning: on a
+ * busy machine spinning workers starve the BLAS threads, several-fold slower).
+ * A variable the user set is left alone. */
+static void fix_runtime_env(char **argv)
 {
+    if (getenv("SG_REEXEC")) return;
+    int changed = 0;
 #if defined(__x86_64__) && defined(__GNUC__)
-    if (getenv("OPENBLAS_CORETYPE") || getenv("SG_REEXEC")) return;
     __builtin_cpu_init();
-    if (!__builtin_cpu_supports("avx512f")) return;
-    setenv("OPENBLAS_CORETYPE", "SkylakeX", 1);
+    if (!getenv("OPENBLAS_CORETYPE") && __builtin_cpu_supports("avx512f")) {
+        setenv("OPENBLAS_CORETYPE", "SkylakeX", 1);
+        changed = 1;
+    }
+#endif
+#ifdef _OPENMP
+    if (!getenv("OMP_WAIT_POLICY")) {
+        setenv("OMP_WAIT_POLICY", "passive", 1);
+        changed = 1;
+    }
+#endif
+    if (!changed) return;
     setenv("SG_REEXEC", "1", 1);
     execv("/proc/self/exe", argv);
-    /* if exec fails we simply go on with the generic kernels */
-#else
-    (void)argv;
-#endif
+    /* if exec fails we simply go on with the runtimes' defaults */
 }
 
 static void print_version(void)
@@ -75,7 +90,7 @@ static void print_version(void)
 
 int main(int argc, char **argv)
 {
-    fix_blas_coretype(argv);
+    fix_runtime_env(argv);
     signal(SIGINT, on_sigint);
     int i = 1;
     for (; i < argc && argv[i][0] == '-'; i++) {
