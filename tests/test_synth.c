@@ -479,6 +479,49 @@ static void cond_loss_grad(void **state)
     synth_xf_deinit(&xf);
 }
 
+/* synth-2.8: conditional vectors with a focus block: share 1 names it in every row,
+ * share 0 is CTGAN's rule (the same stream), share 0.5 names it in about half the
+ * rows plus its uniform turn */
+static void cond_focus(void **state)
+{
+    (void)state;
+    synth_xf xf;
+    make_xf(&xf, 3, XF_KIND, XF_NL);
+    assert_int_equal(xf.n_disc, 2);
+    enum { B = 4000 };
+    float *c1 = alloc_f((size_t)B * xf.cond_dim), *c2 = alloc_f((size_t)B * xf.cond_dim);
+    int32_t *d1 = sg_malloc_array(B, sizeof *d1), *l1 = sg_malloc_array(B, sizeof *l1);
+    int32_t *d2 = sg_malloc_array(B, sizeof *d2), *l2 = sg_malloc_array(B, sizeof *l2);
+    assert_true(d1 && l1 && d2 && l2);
+    sg_rng r1, r2;
+    sg_rng_init(&r1, SEED);
+    sg_rng_init(&r2, SEED);
+    synth_cond_sample(&xf, xf.logf_cum, B, &r1, c1, d1, l1);
+    synth_cond_sample_focus(&xf, xf.logf_cum, B, 1, 0.0, &r2, c2, d2, l2);
+    assert_memory_equal(c1, c2, (size_t)B * xf.cond_dim * sizeof *c1);
+    assert_memory_equal(d1, d2, B * sizeof *d1);
+    synth_cond_sample_focus(&xf, xf.freq_cum, B, 1, 1.0, &r2, c2, d2, l2);
+    int on = 0;
+    for (int b = 0; b < B; b++) {
+        on += d2[b] == 1;
+        const synth_col *col = &xf.cols[xf.disc[d2[b]]];
+        assert_close(c2[(size_t)b * xf.cond_dim + col->cond_off + l2[b]], 1.0, 0);
+    }
+    assert_int_equal(on, B);
+    synth_cond_sample_focus(&xf, xf.logf_cum, B, 0, 0.5, &r2, c2, d2, l2);
+    on = 0;
+    for (int b = 0; b < B; b++) on += d2[b] == 0;
+    print_message("focus share 0.5 over 2 blocks: %.3f (expected 0.75)\n", (double)on / B);
+    assert_close((double)on / B, 0.75, 0.04);
+    sg_free(c1);
+    sg_free(c2);
+    sg_free(d1);
+    sg_free(l1);
+    sg_free(d2);
+    sg_free(l2);
+    synth_xf_deinit(&xf);
+}
+
 /* Critic fixtures: tiny shapes, the activation pattern of a reference pass. */
 typedef struct crit_ctx {
     synth_critic c;
@@ -756,8 +799,8 @@ static void tiny_opts(sg_synth_opts *o, int model)
     o->eval_every = 2;
 }
 
-/* synth-3.1: conditional sampling gives the requested (rare) category; missing values
- * come out as missing */
+/* synth-3.1: conditional sampling gives the requested (rare) category, and exactly the
+ * requested target level; missing values come out as missing */
 static void conditional_sampling(void **state)
 {
     (void)state;
@@ -797,6 +840,12 @@ static void conditional_sampling(void **state)
     }
     assert_true(miss_amount > 0 && miss_amount < 60);
     assert_true(miss_seg < 40);
+    /* the target's span is set to its condition (hard conditioning): every row meets it */
+    int tgt = sg_synth_target(m);
+    assert_int_equal(tgt, 3);
+    assert_int_equal(sg_synth_sample(m, 100, 9, tgt, 1.0f, X, &acc, &err), SG_OK);
+    assert_close(acc, 1.0, 0);
+    for (int i = 0; i < 100; i++) assert_close(X[i * C + tgt], 1.0, 0);
     /* a continuous column cannot be a condition */
     assert_int_equal(sg_synth_sample(m, 10, 7, 0, 1.0f, X, NULL, &err), SG_EINVAL);
     sg_free(X);
@@ -996,6 +1045,10 @@ static void bad_options(void **state)
     o.ignore = ign;
     assert_int_equal(sg_synth_train(&m, t, &o, NULL, &err), SG_EINVAL);
     assert_non_null(strstr(err.msg, "ghost"));
+    tiny_opts(&o, SG_SYNTH_GAN);
+    o.target_share = 1.5;
+    assert_int_equal(sg_synth_train(&m, t, &o, NULL, &err), SG_EINVAL);
+    assert_non_null(strstr(err.msg, "target share"));
     tiny_opts(&o, SG_SYNTH_TVAE);
     o.holdout = 0.5;
     o.valid = 0.5;
@@ -1064,7 +1117,8 @@ int main(void)
         cmocka_unit_test(bn_grad),              cmocka_unit_test(activation_grad),
         cmocka_unit_test(cond_loss_grad),       cmocka_unit_test(critic_grad),
         cmocka_unit_test(gp_grad),              cmocka_unit_test(generator_grad),
-        cmocka_unit_test(tvae_loss_grad),       cmocka_unit_test(conditional_sampling),
+        cmocka_unit_test(tvae_loss_grad),       cmocka_unit_test(cond_focus),
+        cmocka_unit_test(conditional_sampling),
         cmocka_unit_test(deterministic),        cmocka_unit_test(save_load),
         cmocka_unit_test(truncated_model),      cmocka_unit_test(report_flags_copies),
         cmocka_unit_test(bad_options),          cmocka_unit_test(alloc_failures),

@@ -24,16 +24,19 @@
  * 'stratagem synth --report' needs no data file.
  *
  * Early stopping.  Every 'eval_every' epochs the model generates as many rows
- * as the validation part has (at most 2000) and scores them against it: the mean
- * of KS, TV, correlation and contingency similarity (sg_fidelity_marginals) and,
- * with a target, the efficacy ratio min(1, AUC of a GBDT trained on the generated
- * rows / AUC of one trained on real training rows), both tested on the validation
- * rows, weighted 1/5.  (Marginals alone peak early, before a GAN has learned the
- * associations that make its rows useful.)  A check counts only when the median
- * distance from its rows to the closest training row (DCR, fidelity.h; at most
- * 5000 training rows) is not below that of the real validation rows: a model that
- * starts to reproduce its training rows is not kept however good its score (when
- * no check passes, the best score is kept with a warning).  The best parameters
+ * as the validation part has (at most 2000; with a target, as many as the real
+ * training rows the efficacy ratio uses, at most 5000) and scores them against
+ * it: the mean of KS, TV, correlation and contingency similarity
+ * (sg_fidelity_marginals) and, with a target, the efficacy ratio min(1, AUC of a
+ * GBDT trained on the generated rows / AUC of one trained on as many real
+ * training rows), both tested on the validation rows, weighted 1/5.  (Marginals
+ * alone peak early, before a GAN has learned the associations that make its rows
+ * useful.)  A check counts only when the median distance from its first rows
+ * (as many as the validation part has) to the closest training row (DCR,
+ * fidelity.h; at most 5000 training rows) is not below that of the real
+ * validation rows: a model that starts to reproduce its training rows is not
+ * kept however good its score (when no check passes, the best score is kept with
+ * a warning).  The best parameters
  * are kept, and training stops after 'patience' checks without a better one.
  *
  * Determinism: the same data, options, seed and thread count give the same
@@ -67,6 +70,14 @@ typedef struct sg_synth_opts {
     int hidden;                       /* layer width: default 256 (GAN), 128 (TVAE) */
     int pac;                          /* GAN critic packing; default 10 */
     int critic_steps;                 /* GAN critic updates per generator update; default 1 */
+    double target_share;              /* GAN with a discrete or category target: share of
+                                         the conditional vectors that name the target, in
+                                         training and generation (the rest choose a column
+                                         uniformly, as CTGAN does); those rows carry exactly
+                                         the conditioned level, and an auxiliary classifier
+                                         of the target adds its loss on them to the
+                                         generator's; default 0.5; 0 = CTGAN's rule alone,
+                                         no classifier */
     double lr;                        /* Adam learning rate; 0 = 2e-4 (GAN), 1e-3 (TVAE) */
     double weight_decay;              /* 0 = 1e-6 (GAN), 1e-5 (TVAE); decoupled (AdamW) */
     double gp_lambda;                 /* gradient penalty weight; default 10 */

@@ -62,7 +62,7 @@ int cli_train_synth(int argc, char **argv)
     const char *ignore = NULL, *cat = NULL, *num = NULL, *cont = NULL, *dedup = "error";
     int epochs = -1, batch = -1, embedding = -1, hidden = -1, pac = -1, eval_every = -1;
     int patience = -1, max_cat = -1, max_disc = -1, max_modes = -1, help = 0;
-    double lr = -1, holdout = -1, valid = -1;
+    double lr = -1, holdout = -1, valid = -1, target_share = -1;
     uint64_t seed = 20000;
     cli_opt opts[] = {
         {"data", 'd', OPT_STR, &data, 0},          {"id", 0, OPT_STR, &id, 0},
@@ -77,6 +77,7 @@ int cli_train_synth(int argc, char **argv)
         {"categorical", 0, OPT_STR, &cat, 0},      {"numeric", 0, OPT_STR, &num, 0},
         {"continuous", 0, OPT_STR, &cont, 0},      {"dedup", 0, OPT_STR, &dedup, 0},
         {"seed", 0, OPT_U64, &seed, 0},            {"out", 'o', OPT_STR, &out, 0},
+        {"target-share", 0, OPT_DOUBLE, &target_share, 0},
         {NULL, 0, 0, NULL, 0},
     };
     char *pos[1];
@@ -109,6 +110,12 @@ int cli_train_synth(int argc, char **argv)
     if (max_cat >= 0) o.max_categories = max_cat;
     if (max_disc >= 0) o.max_discrete = max_disc;
     if (max_modes >= 0) o.max_modes = max_modes;
+    if (target_share >= 0) {
+        if (target_share > 1)
+            return cli_usage_error("train synth", "--target-share must be in [0, 1] (got %g)",
+                                   target_share);
+        o.target_share = target_share;
+    }
     if (o.model == SG_SYNTH_GAN && o.pac > 0 && o.batch % o.pac)
         return cli_usage_error("train synth", "--batch (%d) must be a multiple of --pac (%d)",
                                o.batch, o.pac);
@@ -760,6 +767,13 @@ static const char HELP_TRAIN_SYNTH[] =
     "  --embedding N          noise / latent size (default 128)\n"
     "  --hidden N             layer width (default 256 gan, 128 tvae)\n"
     "  --pac N                critic packing (gan, default 10; divides --batch)\n"
+    "  --target-share X       gan with a discrete or category --target: share of the\n"
+    "                         conditional vectors that name the target, in training and\n"
+    "                         generation (default 0.5; the rest pick a column uniformly,\n"
+    "                         as CTGAN does); those rows get exactly the conditioned level\n"
+    "                         and an auxiliary classifier of the target from the other\n"
+    "                         columns adds its loss on them to the generator's; 0 = CTGAN's\n"
+    "                         rule alone, no classifier\n"
     "  --lr X                 Adam learning rate (default 2e-4 gan, 1e-3 tvae)\n"
     "  --holdout X            hold-out share (default 0.2); --valid X validation share (0.1)\n"
     "  --eval-every N         epochs between fidelity checks (default: about 30 checks)\n"

@@ -24,7 +24,14 @@
  *
  * One step = 'critic_steps' critic updates (fresh noise, conditions and real rows
  * drawn among those with the conditioned level) and one generator update with the
- * loss -mean critic(fake) + the cross-entropy of the conditioned spans.  Adam with
+ * loss -mean critic(fake) + the cross-entropy of the conditioned spans.  With a
+ * target (cfg.focus), a share of the conditions name the target's block, in
+ * training and when generating, and those rows carry exactly the conditioned
+ * level of the target (hard_condition; synth_private.h); and an auxiliary linear
+ * classifier of the target, trained on the real rows of each critic step, adds its
+ * cross-entropy on the conditioned fake rows to the generator's loss, so that the
+ * other columns of a row predict its target as they do in real rows (the
+ * auxiliary classifier of CTAB-GAN, Zhao et al. 2021).  Adam with
  * betas (0.5, 0.9) for both networks, as in the paper.  See LICENSE for copyright. */
 #include <math.h>
 #include <string.h>
@@ -36,6 +43,8 @@
 #include "synth_private.h"
 
 #define BN_EPS 1e-5
+#define AUX_LR 5e-3f        /* the auxiliary classifier: linear, convex, trained fast */
+#define AUX_WEIGHT 1.0f     /* its cross-entropy in the generator's loss */
 
 /* ---------------------------------------------------------------------------
  * batch norm */
@@ -477,6 +486,14 @@ struct synth_ctgan {
     float *dout;              /* (Bp) */
     int32_t *dcol, *lvl, *pcol, *plvl;          /* (B) */
     int64_t *rows, *perm;     /* (B) */
+    /* auxiliary classifier of the target (with a focus): softmax(x W + b) over the
+     * target's levels from a row's other columns (the target's span zeroed) */
+    sg_params *aux;
+    float *aw, *ab, *daw, *dab;                 /* (Dd, La), (La) */
+    float *aux_in, *aux_din;                    /* (B, Dd) */
+    float *aux_out, *aux_d;                     /* (B, La) */
+    int32_t *aux_y;                             /* (B): level, or -1 = no label */
+    int aux_col, aux_off, aux_L, aux_miss;      /* target column, span, levels, missing */
 };
 
 int synth_ctgan_new(synth_ctgan **out, const synth_xf *xf, const synth_ctgan_cfg *cfg, int train,
@@ -514,6 +531,29 @@ int synth_ctgan_new(synth_ctgan **out, const synth_xf *xf, const synth_ctgan_cfg
             rc = sg_error_set(err, SG_ENOMEM, "ctgan: out of memory for the batch buffers");
             goto fail;
         }
+        if (cfg->focus >= 0 && cfg->focus < xf->n_disc) {
+            const synth_col *col = &xf->cols[xf->disc[cfg->focus]];
+            int La = col->n_levels;
+            t->aux_col = xf->disc[cfg->focus];
+            t->aux_off = col->off;
+            t->aux_L = La;
+            t->aux_miss = col->has_missing ? La - 1 : -1;
+            sg_tensor_spec as[2] = {{"aux.w", 2, {Dd, La, 0, 0}}, {"aux.b", 1, {La, 0, 0, 0}}};
+            if ((rc = sg_params_new(&t->aux, as, 2, 1, err))) goto fail;
+            t->aw = sg_params_tensor(t->aux, 0);
+            t->ab = sg_params_tensor(t->aux, 1);
+            t->daw = sg_params_grad(t->aux, 0);
+            t->dab = sg_params_grad(t->aux, 1);
+            t->aux_in = sg_calloc((size_t)B * Dd, sizeof *t->aux_in);
+            t->aux_din = sg_calloc((size_t)B * Dd, sizeof *t->aux_din);
+            t->aux_out = sg_calloc((size_t)B * La, sizeof *t->aux_out);
+            t->aux_d = sg_calloc((size_t)B * La, sizeof *t->aux_d);
+            t->aux_y = sg_calloc((size_t)B, sizeof *t->aux_y);
+            if (!t->aux_in || !t->aux_din || !t->aux_out || !t->aux_d || !t->aux_y) {
+                rc = sg_error_set(err, SG_ENOMEM, "ctgan: out of memory for the classifier");
+                goto fail;
+            }
+        }
     }
     *out = t;
     return SG_OK;
@@ -540,6 +580,12 @@ void synth_ctgan_free(synth_ctgan *t)
     sg_free(t->plvl);
     sg_free(t->rows);
     sg_free(t->perm);
+    sg_params_free(t->aux);
+    sg_free(t->aux_in);
+    sg_free(t->aux_din);
+    sg_free(t->aux_out);
+    sg_free(t->aux_d);
+    sg_free(t->aux_y);
     sg_free(t);
 }
 
@@ -592,11 +638,75 @@ static void concat_cond(float *dst, const float *data, const float *cond, const 
     }
 }
 
+/* Rows conditioned on the focus block (the target) get exactly the conditioned level
+ * in their output span: act's span becomes the one-hot (and, with dact, its gradient
+ * is zeroed: a constant has none; the conditional loss still trains the logits).  The
+ * critic then judges the other columns of a row against real rows with that level,
+ * which is what makes the target's relation to them learnable. */
+static void hard_condition(const synth_xf *xf, int focus, float *act, float *dact,
+                           const int32_t *dcol, const int32_t *lvl, int B)
+{
+    if (focus < 0) return;
+    const synth_col *col = &xf->cols[xf->disc[focus]];
+    int Dd = xf->data_dim, L = col->n_levels;
+    for (int b = 0; b < B; b++) {
+        if (dcol[b] != focus) continue;
+        float *a = act + (size_t)b * Dd + col->off;
+        for (int l = 0; l < L; l++) a[l] = l == lvl[b] ? 1.0f : 0.0f;
+        if (dact) memset(dact + (size_t)b * Dd + col->off, 0, (size_t)L * sizeof *dact);
+    }
+}
+
 static double mean_out(const synth_critic *c)
 {
     double s = 0;
     for (int b = 0; b < c->Bp; b++) s += (double)c->out[b];
     return s / c->Bp;
+}
+
+/* The auxiliary classifier on rows x (B, Dd) with labels t->aux_y: logits into
+ * aux_out, d loss / d logits (scaled by 'scale' / labelled rows) into aux_d; returns
+ * the mean cross-entropy over the labelled rows (0 when none). */
+static double aux_forward(synth_ctgan *t, const float *x, int B, float scale)
+{
+    int Dd = t->xf->data_dim, L = t->aux_L, n = 0;
+    memcpy(t->aux_in, x, (size_t)B * Dd * sizeof *t->aux_in);
+    for (int b = 0; b < B; b++)
+        memset(t->aux_in + (size_t)b * Dd + t->aux_off, 0, (size_t)L * sizeof *t->aux_in);
+    sg_dense_forward(t->aux_out, t->aux_in, t->aw, t->ab, B, Dd, L);
+    for (int b = 0; b < B; b++) n += t->aux_y[b] >= 0;
+    memset(t->aux_d, 0, (size_t)B * L * sizeof *t->aux_d);
+    if (n == 0) return 0.0;
+    double loss = 0;
+    float k = scale / (float)n;
+    for (int b = 0; b < B; b++) {
+        if (t->aux_y[b] < 0) continue;
+        const float *z = t->aux_out + (size_t)b * L;
+        double mx = -INFINITY, s = 0;
+        for (int l = 0; l < L; l++) mx = fmax(mx, (double)z[l]);
+        for (int l = 0; l < L; l++) s += exp((double)z[l] - mx);
+        loss += mx + log(s) - (double)z[t->aux_y[b]];
+        for (int l = 0; l < L; l++)
+            t->aux_d[(size_t)b * L + l] = k * ((float)(exp((double)z[l] - mx) / s) -
+                                               (l == t->aux_y[b] ? 1.0f : 0.0f));
+    }
+    return loss / n;
+}
+
+/* One update of the auxiliary classifier on the real rows of the batch (t->real,
+ * drawn for t->rows). */
+static void aux_step(synth_ctgan *t, const synth_data *d)
+{
+    int B = t->cfg.B, C = t->xf->n_cols;
+    for (int b = 0; b < B; b++) {
+        int32_t l = d->level[t->rows[b] * C + t->aux_col];
+        t->aux_y[b] = l == t->aux_miss ? -1 : l;
+    }
+    aux_forward(t, t->real, B, 1.0f);
+    sg_params_zero_grad(t->aux);
+    sg_dense_backward(NULL, t->daw, t->dab, t->aux_d, t->aux_in, t->aw, B, t->xf->data_dim,
+                      t->aux_L);
+    sg_params_adam(t->aux, AUX_LR, 0.9f, 0.999f, 1e-8f, 0.0f);
 }
 
 /* One critic update; *loss = -(mean critic(real) - mean critic(fake)), *pen the penalty. */
@@ -608,9 +718,11 @@ static void critic_step(synth_ctgan *t, const synth_data *d, sg_rng *rng, double
     synth_critic *c = &t->crit;
     int B = t->cfg.B, Dd = xf->data_dim, Cc = xf->cond_dim, Bp = t->Bp;
     /* fake rows under conditions c1 */
-    synth_cond_sample(xf, xf->logf_cum, B, rng, t->cond, t->dcol, t->lvl);
+    synth_cond_sample_focus(xf, xf->logf_cum, B, t->cfg.focus, t->cfg.focus_share, rng, t->cond,
+                            t->dcol, t->lvl);
     fill_input(g, t->cond, rng);
     synth_gen_forward(g, xf, t->cfg.tau, rng);
+    hard_condition(xf, t->cfg.focus, g->act, NULL, t->dcol, t->lvl, B);
     /* real rows drawn for the permuted conditions c2 = c1[perm] */
     for (int b = 0; b < B; b++) t->perm[b] = b;
     sg_rng_shuffle_i64(rng, t->perm, B);
@@ -643,18 +755,22 @@ static void critic_step(synth_ctgan *t, const synth_data *d, sg_rng *rng, double
     *pen = synth_critic_gp(c, t->xhat, t->cfg.gp_lambda, rng, 1);
     *loss = -(mr - mf);
     sg_params_adam(c->p, t->cfg.lr, 0.5f, 0.9f, 1e-8f, t->cfg.wd);
+    if (t->aux) aux_step(t, d);
 }
 
-/* One generator update; returns -mean critic(fake) + the conditional loss. */
+/* One generator update; returns -mean critic(fake) + the conditional loss (+ the auxiliary
+ * classifier's loss, with a focus). */
 static double generator_step(synth_ctgan *t, sg_rng *rng)
 {
     const synth_xf *xf = t->xf;
     synth_gen *g = &t->gen;
     synth_critic *c = &t->crit;
     int B = t->cfg.B, Dd = xf->data_dim, Cc = xf->cond_dim, Bp = t->Bp;
-    synth_cond_sample(xf, xf->logf_cum, B, rng, t->cond, t->dcol, t->lvl);
+    synth_cond_sample_focus(xf, xf->logf_cum, B, t->cfg.focus, t->cfg.focus_share, rng, t->cond,
+                            t->dcol, t->lvl);
     fill_input(g, t->cond, rng);
     synth_gen_forward(g, xf, t->cfg.tau, rng);
+    hard_condition(xf, t->cfg.focus, g->act, NULL, t->dcol, t->lvl, B);
     concat_cond(t->fake_cat, g->act, t->cond, NULL, B, Dd, Cc);
     synth_critic_forward(c, t->fake_cat, rng);
     double mf = mean_out(c);
@@ -665,13 +781,29 @@ static double generator_step(synth_ctgan *t, sg_rng *rng)
     synth_critic_backward(c, t->fake_cat, t->dout, t->dcat, 0);
     for (int b = 0; b < B; b++)
         memcpy(g->dact + (size_t)b * Dd, t->dcat + (size_t)b * t->Wc, (size_t)Dd * sizeof *g->dact);
+    hard_condition(xf, t->cfg.focus, g->act, g->dact, t->dcol, t->lvl, B);
+    /* the auxiliary classifier, on the rows conditioned on a target level, wants the
+     * other columns to predict that level (as in CTAB-GAN) */
+    double la = 0;
+    if (t->aux) {
+        for (int b = 0; b < B; b++)
+            t->aux_y[b] = t->dcol[b] == t->cfg.focus && t->lvl[b] != t->aux_miss ? t->lvl[b] : -1;
+        la = aux_forward(t, g->act, B, AUX_WEIGHT);
+        sg_sgemm(0, 1, B, Dd, t->aux_L, 1.0f, t->aux_d, t->aw, 0.0f, t->aux_din);
+        for (int b = 0; b < B; b++) {
+            float *gd = g->dact + (size_t)b * Dd;
+            const float *ad = t->aux_din + (size_t)b * Dd;
+            for (int j = 0; j < Dd; j++)
+                if (j < t->aux_off || j >= t->aux_off + t->aux_L) gd[j] += ad[j];
+        }
+    }
     memset(g->d_o, 0, (size_t)B * Dd * sizeof *g->d_o);
     synth_activate_backward(xf, g->d_o, g->dact, g->act, B, t->cfg.tau);
     synth_cond_loss_backward(xf, g->d_o, g->o, t->dcol, t->lvl, B, 1.0f / (float)B);
     sg_params_zero_grad(g->p);
     synth_gen_backward(g);
     sg_params_adam(g->p, t->cfg.lr, 0.5f, 0.9f, 1e-8f, t->cfg.wd);
-    return -mf + ce;
+    return -mf + ce + (double)AUX_WEIGHT * la;
 }
 
 int synth_ctgan_epoch(synth_ctgan *t, const synth_data *d, sg_rng *rng, int epoch,
@@ -717,13 +849,23 @@ int synth_ctgan_generate(const synth_ctgan *t, int cond_col, int32_t cond_level,
         }
         if (cond_col >= 0) {
             int s = xf->cols[cond_col].cond_off + cond_level;
-            for (int b = 0; b < B; b++) cond[(size_t)b * Cc + s] = 1.0f;
+            int k = t->cfg.focus >= 0 && xf->disc[t->cfg.focus] == cond_col ? t->cfg.focus : -1;
+            for (int b = 0; b < B; b++) {
+                cond[(size_t)b * Cc + s] = 1.0f;
+                dcol[b] = k;
+                lvl[b] = cond_level;
+            }
         } else {
-            synth_cond_sample(xf, xf->freq_cum, B, rng, cond, dcol, lvl);
+            /* the same share of rows names the focus (the target) as in training:
+             * batch norm uses batch statistics, so a batch must mix blocks as the
+             * training batches did */
+            synth_cond_sample_focus(xf, xf->freq_cum, B, t->cfg.focus, t->cfg.focus_share,
+                                    rng, cond, dcol, lvl);
         }
     }
     fill_input(&g, cond, rng);
     synth_gen_forward(&g, xf, t->cfg.tau, rng);
+    if (Cc > 0) hard_condition(xf, t->cfg.focus, g.act, NULL, dcol, lvl, B);
     synth_decode(xf, g.act, B, X);
 done:
     sg_free(g.mem);

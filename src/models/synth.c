@@ -33,12 +33,13 @@
 #include "synth_private.h"
 
 #define SYNTH_MAGIC 0x59534753u   /* "SGSY" little-endian */
-#define SYNTH_VERSION 1u
+#define SYNTH_VERSION 2u   /* 2: the target share */
 #define GMM_SAMPLE 20000          /* values a mixture is fitted on, at most */
 #define MAX_NAME 4096
 #define MAX_COLS 100000
 #define MAX_LEVELS 1000000
 #define DCR_REF 5000              /* training rows the early-stopping privacy guard uses */
+#define EFF_ROWS 5000             /* rows each side of a check's efficacy ratio, at most */
 
 double synth_now(void)
 {
@@ -728,11 +729,19 @@ void synth_data_dense(const synth_xf *xf, const synth_data *d, const int64_t *ro
 void synth_cond_sample(const synth_xf *xf, const double *cum, int B, sg_rng *rng, float *cond,
                        int32_t *dcol, int32_t *lvl)
 {
+    synth_cond_sample_focus(xf, cum, B, -1, 0.0, rng, cond, dcol, lvl);
+}
+
+void synth_cond_sample_focus(const synth_xf *xf, const double *cum, int B, int focus,
+                             double share, sg_rng *rng, float *cond, int32_t *dcol, int32_t *lvl)
+{
     int Cc = xf->cond_dim;
     if (Cc == 0) return;
+    int use = focus >= 0 && focus < xf->n_disc && share > 0;
     memset(cond, 0, (size_t)B * Cc * sizeof *cond);
     for (int b = 0; b < B; b++) {
-        int k = (int)sg_rng_below(rng, (uint64_t)xf->n_disc);
+        int k = use && (share >= 1 || sg_rng_uniform(rng) < share)
+                    ? focus : (int)sg_rng_below(rng, (uint64_t)xf->n_disc);
         const synth_col *col = &xf->cols[xf->disc[k]];
         double u = sg_rng_uniform(rng);
         int l = 0;
@@ -786,6 +795,7 @@ struct sg_synth {
     char *id_name;            /* NULL when none */
     int target, target_rule;
     float target_value;
+    float target_share;       /* GAN: share of training conditions on the target */
     int epochs_run, best_epoch;
     double best_score;
     synth_xf xf;
@@ -814,6 +824,7 @@ void sg_synth_opts_default(sg_synth_opts *o)
     o->holdout = 0.2;
     o->valid = 0.1;
     o->patience = 10;
+    o->target_share = 0.5;
     o->max_reference = 20000;
     o->max_holdout = 10000;
     o->seed = SG_DEFAULT_SEED;
@@ -871,9 +882,10 @@ static int check_opts(const sg_synth_opts *o, sg_error *err)
         return sg_error_set(err, SG_EINVAL, "synth: hold-out (%g) and validation (%g) shares must "
                             "be >= 0 and sum to less than 0.9", o->holdout, o->valid);
     if (!(o->lr >= 0 && o->lr < 1) || !(o->weight_decay >= 0) || !(o->gp_lambda >= 0) ||
-        o->critic_steps < 1 || o->patience < 0 || o->eval_every < 0)
+        o->critic_steps < 1 || o->patience < 0 || o->eval_every < 0 ||
+        !(o->target_share >= 0 && o->target_share <= 1))
         return sg_error_set(err, SG_EINVAL, "synth: bad learning rate, weight decay, penalty, "
-                            "critic steps, patience or check interval");
+                            "critic steps, patience, check interval or target share");
     return SG_OK;
 }
 
@@ -1001,8 +1013,12 @@ static int make_nets(const sg_synth *m, int train, synth_ctgan **gan, synth_tvae
                      sg_error *err)
 {
     if (m->kind == SG_SYNTH_GAN) {
+        /* the target's conditional block, when it has one and a share is asked for */
+        int focus = -1;
+        for (int k = 0; m->target >= 0 && m->target_share > 0 && k < m->xf.n_disc; k++)
+            if (m->xf.disc[k] == m->target) focus = k;
         synth_ctgan_cfg c = {m->B, m->Z, m->H, m->pac, m->critic_steps, m->lr, m->wd,
-                             m->gp_lambda, m->tau};
+                             m->gp_lambda, m->tau, focus, m->target_share};
         return synth_ctgan_new(gan, &m->xf, &c, train, err);
     }
     synth_tvae_cfg c = {m->B, m->Z, m->H, m->lr, m->wd, 2.0f};
@@ -1078,6 +1094,7 @@ int sg_synth_train(sg_synth **out, const sg_table *t, const sg_synth_opts *o,
     m->wd = (float)(o->weight_decay > 0 ? o->weight_decay : (o->model == SG_SYNTH_GAN ? 1e-6 : 1e-5));
     m->gp_lambda = (float)o->gp_lambda;
     m->tau = 0.2f;
+    m->target_share = o->model == SG_SYNTH_GAN ? (float)o->target_share : 0.0f;
     if (o->id && !(m->id_name = sg_strdup(o->id))) goto oom;
 
     /* split: shuffled rows, hold-out first, then validation, then training */
@@ -1175,12 +1192,20 @@ int sg_synth_train(sg_synth **out, const sg_table *t, const sg_synth_opts *o,
     /* epochs with early stopping on the validation rows */
     int every = o->eval_every > 0 ? o->eval_every : (o->epochs + 29) / 30;
     int64_t n_eval = n_val < 2000 ? n_val : 2000;
+    /* with a target, a check generates as many rows as the real side of its efficacy
+     * ratio trains on (a GBDT trained on a few hundred generated rows, with a rare
+     * target a few dozen positives, scores mostly noise); the marginals use them all,
+     * the privacy guard the first n_eval */
+    int64_t n_gen = n_eval;
+    if (n_eval > 0 && m->target >= 0)
+        n_gen = SG_MAX(n_eval, SG_MIN(m->n_train_ref, (int64_t)EFF_ROWS));
     if (n_eval > 0) {
-        if (!(Xgen = sg_malloc_array((size_t)n_eval * C, sizeof *Xgen)) ||
+        if (!(Xgen = sg_malloc_array((size_t)n_gen * C, sizeof *Xgen)) ||
             !(best = sg_malloc_array(n_par, sizeof *best)))
             goto oom;
     }
-    sg_frame fval = {n_val, C, Xva, m->kinds}, fgen = {n_eval, C, Xgen, m->kinds};
+    sg_frame fval = {n_val, C, Xva, m->kinds}, fgen = {n_gen, C, Xgen, m->kinds};
+    sg_frame fgen_q = {n_eval, C, Xgen, m->kinds};
     /* with a target, the score also holds the efficacy on the validation rows: a GBDT
      * trained on generated rows against one trained on real rows */
     sg_fidelity_opts eo;
@@ -1189,7 +1214,7 @@ int sg_synth_train(sg_synth **out, const sg_table *t, const sg_synth_opts *o,
     eo.target_rule = m->target_rule;
     eo.target_value = m->target_value;
     eo.n_trees = 50;
-    eo.max_efficacy_rows = 5000;
+    eo.max_efficacy_rows = EFF_ROWS;
     eo.seed = o->seed;
     double trtr_val = NAN;
     if (n_eval > 0 && m->target >= 0) {
@@ -1218,7 +1243,7 @@ int sg_synth_train(sg_synth **out, const sg_table *t, const sg_synth_opts *o,
         if (n_eval == 0 || (e % every && e != o->epochs)) continue;
         sg_rng re = r_eval;   /* the same noise at every check: scores differ by the model only */
         double score, eff = NAN;
-        if ((rc = generate(m, n_eval, &re, -1, 0, Xgen, err)) ||
+        if ((rc = generate(m, n_gen, &re, -1, 0, Xgen, err)) ||
             (rc = sg_fidelity_marginals(&fval, &fgen, NULL, NULL, NULL, NULL, &score, err)))
             goto fail;
         if (!isnan(trtr_val) && trtr_val > 0.5) {
@@ -1227,7 +1252,7 @@ int sg_synth_train(sg_synth **out, const sg_table *t, const sg_synth_opts *o,
             eff = isnan(tstr) ? 0.5 : fmin(1.0, tstr / trtr_val);
             score = (4.0 * score + eff) / 5.0;
         }
-        if ((rc = sg_fidelity_dcr(&fref, &fgen, dcr, err))) goto fail;
+        if ((rc = sg_fidelity_dcr(&fref, &fgen_q, dcr, err))) goto fail;
         double dcr_gen = median(dcr, n_eval);
         int kept_ok = !(dcr_gen < dcr_val);
         if (score > any_score) {
@@ -1542,6 +1567,7 @@ int sg_synth_save_mem(const sg_synth *m, unsigned char **buf, size_t *len, sg_er
     sg_wbuf_i32(&w, m->target);
     sg_wbuf_i32(&w, m->target_rule);
     sg_wbuf_f32(&w, m->target_value);
+    sg_wbuf_f32(&w, m->target_share);
     sg_wbuf_i32(&w, m->epochs_run);
     sg_wbuf_i32(&w, m->best_epoch);
     sg_wbuf_f64(&w, m->best_score);
@@ -1610,6 +1636,7 @@ int sg_synth_load_mem(sg_synth **out, const unsigned char *buf, size_t len, sg_e
         (rc = sg_rbuf_i32(&r, &i32[5], "target", err)) ||
         (rc = sg_rbuf_i32(&r, &i32[6], "target rule", err)) ||
         (rc = sg_rbuf_f32(&r, &m->target_value, "target value", err)) ||
+        (rc = sg_rbuf_f32(&r, &m->target_share, "target share", err)) ||
         (rc = sg_rbuf_i32(&r, &i32[7], "epochs run", err)) ||
         (rc = sg_rbuf_i32(&r, &m->best_epoch, "best epoch", err)) ||
         (rc = sg_rbuf_f64(&r, &m->best_score, "best score", err)))
@@ -1619,7 +1646,8 @@ int sg_synth_load_mem(sg_synth **out, const unsigned char *buf, size_t len, sg_e
     m->epochs_run = i32[7];
     if ((rc = synth_xf_read(&m->xf, &r, err))) goto fail;
     int C = m->xf.n_cols;
-    if (m->target < -1 || m->target >= C || m->target_rule < 0 || m->target_rule > 1) {
+    if (m->target < -1 || m->target >= C || m->target_rule < 0 || m->target_rule > 1 ||
+        !(m->target_share >= 0 && m->target_share <= 1)) {
         rc = sg_error_set(err, SG_EPARSE, "corrupt synth model: bad target");
         goto fail;
     }
