@@ -8,20 +8,9 @@ BUILD="${1:-build}"
 SG="$BUILD/stratagem"
 T="$(mktemp -d)"
 trap 'rm -rf "$T"' EXIT
-pass=0; fail=0
-ok()   { pass=$((pass + 1)); echo "ok   cli-$1"; }
-bad()  { fail=$((fail + 1)); echo "FAIL cli-$1: $2"; }
-# expect CASE CODE PATTERN -- CMD...: exit code CODE and stderr+stdout matching PATTERN
-expect() {
-    local name="$1" code="$2" pat="$3"; shift 4
-    local out rc
-    out="$("$@" 2>&1)"; rc=$?
-    if [ "$rc" -ne "$code" ]; then bad "$name" "exit $rc, wanted $code: $(printf '%s' "$out" | head -3)"; return; fi
-    if [ -n "$pat" ] && ! printf '%s' "$out" | grep -q -- "$pat"; then
-        bad "$name" "output lacks '$pat': $(printf '%s' "$out" | head -3)"; return
-    fi
-    ok "$name"
-}
+PREFIX=cli
+# shellcheck source=tests/cli/lib.sh
+. "$(dirname "$0")/lib.sh"
 
 # a small binary-target table: y depends on x and seg
 awk 'BEGIN { srand(7); print "cust,x,seg,y";
@@ -95,5 +84,4 @@ cut -d, -f1,3,4 "$T/train.csv" > "$T/nox.csv"
 expect 4.4 3 "column 'x', used by the model, is missing" -- "$SG" predict --model "$T/m1" --data "$T/nox.csv" --out "$T/x.csv"
 [ -e "$T/x.csv" ] && bad 4.5 "failed predict left an output file" || ok 4.5
 
-echo "$pass passed, $fail failed"
-[ "$fail" -eq 0 ]
+finish

@@ -10,20 +10,9 @@ SG="$BUILD/stratagem"
 T="$(mktemp -d)"
 trap 'rm -rf "$T"' EXIT
 export OPENBLAS_CORETYPE="${OPENBLAS_CORETYPE:-SkylakeX}"
-pass=0; fail=0
-ok()   { pass=$((pass + 1)); echo "ok   rec-$1"; }
-bad()  { fail=$((fail + 1)); echo "FAIL rec-$1: $2"; }
-# expect CASE CODE PATTERN -- CMD...: exit code CODE and stderr+stdout matching PATTERN
-expect() {
-    local name="$1" code="$2" pat="$3"; shift 4
-    local out rc
-    out="$("$@" 2>&1)"; rc=$?
-    if [ "$rc" -ne "$code" ]; then bad "$name" "exit $rc, wanted $code: $(printf '%s' "$out" | head -3)"; return; fi
-    if [ -n "$pat" ] && ! printf '%s' "$out" | grep -q -- "$pat"; then
-        bad "$name" "output lacks '$pat': $(printf '%s' "$out" | head -3)"; return
-    fi
-    ok "$name"
-}
+PREFIX=rec
+# shellcheck source=tests/cli/lib.sh
+. "$(dirname "$0")/lib.sh"
 
 # 400 users in 4 taste groups; group g likes items g*10+1..g*10+10 (each with
 # probability 0.6) plus a few random items of 40; ratings 1..5, liked ones >= 4.
@@ -110,5 +99,4 @@ printf 'user,item\nu1\n' > "$T/bad.csv"
 expect 6.3 3 "bad.csv:2" -- "$SG" train recommend --data "$T/bad.csv" --user user --item item \
     --out "$T/bad.sgm"
 
-echo "$pass passed, $fail failed"
-[ "$fail" -eq 0 ]
+finish

@@ -14,22 +14,11 @@ BUILD="${1:-build}"
 SG="$BUILD/stratagem"
 T="$(mktemp -d /tmp/sg-ws.XXXXXX)"
 export OPENBLAS_CORETYPE="${OPENBLAS_CORETYPE:-SkylakeX}"
-pass=0; fail=0
+PREFIX=ws-sqlite   # cases print as ws-sqlite-N, then ws-pg-N
+# shellcheck source=tests/cli/lib.sh
+. "$(dirname "$0")/lib.sh"
 DROP=""
 trap 'if [ -n "$DROP" ]; then psql -q "$SG_TEST_PG" -c "DROP SCHEMA $DROP CASCADE" >/dev/null 2>&1; fi; rm -rf "$T"' EXIT
-ok()  { pass=$((pass + 1)); echo "ok   ws-$B-$1"; }
-bad() { fail=$((fail + 1)); echo "FAIL ws-$B-$1: $2"; }
-# expect CASE CODE PATTERN -- CMD...: exit code CODE and output matching PATTERN
-expect() {
-    local name="$1" code="$2" pat="$3"; shift 4
-    local out rc
-    out="$("$@" 2>&1)"; rc=$?
-    if [ "$rc" -ne "$code" ]; then bad "$name" "exit $rc, wanted $code: $(printf '%s' "$out" | head -3)"; return; fi
-    if [ -n "$pat" ] && ! printf '%s' "$out" | grep -q -- "$pat"; then
-        bad "$name" "output lacks '$pat': $(printf '%s' "$out" | head -3)"; return
-    fi
-    ok "$name"
-}
 
 # a campaign log with known truth: email adds 2*max(x1,0) - 0.5 to the margin
 awk 'BEGIN { srand(5); print "customer_id,x1,x2,seg,treatment,propensity,margin";
@@ -159,11 +148,10 @@ set -- $chk
     bad 4.14 "Thompson propensities/cost: $chk"
 }
 
-B=sqlite
 WS="$T/shop.db"
 suite
 if [ -n "${SG_TEST_PG:-}" ]; then
-    B=pg
+    PREFIX=ws-pg
     if command -v psql >/dev/null && psql -q "$SG_TEST_PG" -c "CREATE SCHEMA sgcli_$$" >/dev/null 2>&1; then
         DROP="sgcli_$$"
         case "$SG_TEST_PG" in
@@ -176,5 +164,4 @@ if [ -n "${SG_TEST_PG:-}" ]; then
     fi
 fi
 
-echo "$pass passed, $fail failed"
-[ "$fail" -eq 0 ]
+finish

@@ -9,20 +9,9 @@ BUILD="${1:-build}"
 SG="$BUILD/stratagem"
 T="$(mktemp -d)"
 trap 'rm -rf "$T"' EXIT
-pass=0; fail=0
-ok()   { pass=$((pass + 1)); echo "ok   world-$1"; }
-bad()  { fail=$((fail + 1)); echo "FAIL world-$1: $2"; }
-# expect CASE CODE PATTERN -- CMD...: exit code CODE and stderr+stdout matching PATTERN
-expect() {
-    local name="$1" code="$2" pat="$3"; shift 4
-    local out rc
-    out="$("$@" 2>&1)"; rc=$?
-    if [ "$rc" -ne "$code" ]; then bad "$name" "exit $rc, wanted $code: $(printf '%s' "$out" | head -3)"; return; fi
-    if [ -n "$pat" ] && ! printf '%s' "$out" | grep -q -- "$pat"; then
-        bad "$name" "output lacks '$pat': $(printf '%s' "$out" | head -3)"; return
-    fi
-    ok "$name"
-}
+PREFIX=world
+# shellcheck source=tests/cli/lib.sh
+. "$(dirname "$0")/lib.sh"
 
 # 300 CoIL-like customers: id, one extra feature, the columns of the truth, CARAVAN, is_test
 COUNTS="AWAPART AWABEDR AWALAND APERSAUT ABESAUT AMOTSCO AVRAAUT AAANHANG ATRACTOR AWERKT ABROM
@@ -130,5 +119,4 @@ printf '{"plan": 1}\n' > "$T/bad.json"
 expect 4.8 3 "bad.json: no \"forecast\"" -- "$SG" world score --customers "$T/cust.csv" --plan "$T/plan.csv" \
     --budget 3 --cost "$C" --summary "$T/bad.json"
 
-echo "$pass passed, $fail failed"
-[ "$fail" -eq 0 ]
+finish
