@@ -33,6 +33,9 @@
 #include "synth_private.h"
 
 #define SYNTH_MAGIC 0x59534753u   /* "SGSY" little-endian */
+#ifndef TVAE_TARGET_WEIGHT
+#define TVAE_TARGET_WEIGHT 30.0f  /* the TVAE's weight on its target's reconstruction term */
+#endif
 #define SYNTH_VERSION 2u   /* 2: the target share */
 #define GMM_SAMPLE 20000          /* values a mixture is fitted on, at most */
 #define MAX_NAME 4096
@@ -1021,7 +1024,9 @@ static int make_nets(const sg_synth *m, int train, synth_ctgan **gan, synth_tvae
                              m->gp_lambda, m->tau, focus, m->target_share};
         return synth_ctgan_new(gan, &m->xf, &c, train, err);
     }
-    synth_tvae_cfg c = {m->B, m->Z, m->H, m->lr, m->wd, 2.0f};
+    /* with a discrete or category target, its reconstruction term weighs more */
+    int tc = m->target >= 0 && m->xf.cols[m->target].kind != SG_FCOL_CONTINUOUS ? m->target : -1;
+    synth_tvae_cfg c = {m->B, m->Z, m->H, m->lr, m->wd, 2.0f, tc, TVAE_TARGET_WEIGHT};
     return synth_tvae_new(vae, &m->xf, &c, train, err);
 }
 

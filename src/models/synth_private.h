@@ -278,10 +278,25 @@ SG_INTERNAL void synth_tvae_loss_backward(const synth_xf *xf, float *drec, float
                                           const float *rec, const float *x, const float *sigma,
                                           int B, float factor);
 
+/* The same with the cross-entropy of column wcol's span weighted by w (wcol < 0: none;
+ * the plain functions are wcol = -1). */
+SG_INTERNAL double synth_tvae_loss_wforward(const synth_xf *xf, const float *rec, const float *x,
+                                            const float *sigma, int B, float factor, int wcol,
+                                            float w);
+SG_INTERNAL void synth_tvae_loss_wbackward(const synth_xf *xf, float *drec, float *dsigma,
+                                           const float *rec, const float *x, const float *sigma,
+                                           int B, float factor, int wcol, float w);
+
 typedef struct synth_tvae synth_tvae;
+/* target: the target column (discrete or category), whose reconstruction
+ * cross-entropy is weighted by target_weight in training, or -1.  Unweighted, the
+ * target's term is one of C and the latent code hardly holds a rare target (CoIL's
+ * 6% CARAVAN): sampled rows draw it nearly independently of the other columns. */
 typedef struct synth_tvae_cfg {
     int B, Z, H;
     float lr, wd, factor;
+    int target;
+    float target_weight;
 } synth_tvae_cfg;
 
 SG_INTERNAL int synth_tvae_new(synth_tvae **out, const synth_xf *xf, const synth_tvae_cfg *cfg,

@@ -7,7 +7,9 @@
  * float (only the continuous offsets use theirs).  Loss per batch, as the CTGAN
  * package computes it: factor (2) times the reconstruction loss (Gaussian on the
  * tanh of each continuous offset with its sigma, cross-entropy on every one-hot
- * span) summed over rows and divided by B, plus KL(q(z|x) || N(0, I)) / B.  Adam
+ * span) summed over rows and divided by B, plus KL(q(z|x) || N(0, I)) / B; with a
+ * discrete or category target, its span's cross-entropy weighs cfg.target_weight
+ * (synth.c: 30; CoIL's 6% target was otherwise drawn nearly independently).  Adam
  * (lr 1e-3, weight decay 1e-5 decoupled), sigma clamped to [0.01, 1] after each
  * step.  Sampling: z ~ N(0, I), the decoder, each continuous offset drawn from
  * N(tanh(rec), sigma) and clipped to [-1, 1], each level drawn from the softmax of
@@ -31,6 +33,12 @@
 double synth_tvae_loss_forward(const synth_xf *xf, const float *rec, const float *x,
                                const float *sigma, int B, float factor)
 {
+    return synth_tvae_loss_wforward(xf, rec, x, sigma, B, factor, -1, 1.0f);
+}
+
+double synth_tvae_loss_wforward(const synth_xf *xf, const float *rec, const float *x,
+                                const float *sigma, int B, float factor, int wcol, float w)
+{
     int Dd = xf->data_dim;
     double loss = 0;
     for (int b = 0; b < B; b++) {
@@ -50,7 +58,7 @@ double synth_tvae_loss_forward(const synth_xf *xf, const float *rec, const float
                 if (xb[s + l] > xb[s + target]) target = l;
             }
             for (int l = 0; l < L; l++) t += exp((double)r[s + l] - mx);
-            loss += mx + log(t) - (double)r[s + target];
+            loss += (j == wcol ? (double)w : 1.0) * (mx + log(t) - (double)r[s + target]);
         }
     }
     return loss * (double)factor / B;
@@ -58,6 +66,13 @@ double synth_tvae_loss_forward(const synth_xf *xf, const float *rec, const float
 
 void synth_tvae_loss_backward(const synth_xf *xf, float *drec, float *dsigma, const float *rec,
                               const float *x, const float *sigma, int B, float factor)
+{
+    synth_tvae_loss_wbackward(xf, drec, dsigma, rec, x, sigma, B, factor, -1, 1.0f);
+}
+
+void synth_tvae_loss_wbackward(const synth_xf *xf, float *drec, float *dsigma, const float *rec,
+                               const float *x, const float *sigma, int B, float factor, int wcol,
+                               float w)
 {
     int Dd = xf->data_dim;
     float k = factor / (float)B;
@@ -80,9 +95,10 @@ void synth_tvae_loss_backward(const synth_xf *xf, float *drec, float *dsigma, co
                 if (xb[s + l] > xb[s + target]) target = l;
             }
             for (int l = 0; l < L; l++) t += exp((double)r[s + l] - mx);
+            float kj = j == wcol ? k * w : k;
             for (int l = 0; l < L; l++) {
                 float p = (float)(exp((double)r[s + l] - mx) / t);
-                d[s + l] += k * (p - (l == target ? 1.0f : 0.0f));
+                d[s + l] += kj * (p - (l == target ? 1.0f : 0.0f));
             }
         }
     }
@@ -232,14 +248,15 @@ static void tvae_step(synth_tvae *t, const synth_data *d, const int64_t *rows, i
     sg_reparam_forward(t->z, t->eps, t->mu, t->lv, BZ, rng);
     /* decoder and losses */
     decoder_forward(dec, t->z, t->d1, t->d2, t->rec, B, Z, H, Dd);
-    *lrec = synth_tvae_loss_forward(xf, t->rec, t->x, sigma, B, t->cfg.factor);
+    *lrec = synth_tvae_loss_wforward(xf, t->rec, t->x, sigma, B, t->cfg.factor,
+                                     t->cfg.target, t->cfg.target_weight);
     *lkl = sg_kl_normal_forward(t->mu, t->lv, BZ, 1.0f / (float)B);
     /* backward, in reverse order */
     sg_params_zero_grad(enc);
     sg_params_zero_grad(dec);
     memset(t->grec, 0, BD * sizeof *t->grec);
-    synth_tvae_loss_backward(xf, t->grec, sg_params_grad(dec, 6), t->rec, t->x, sigma, B,
-                             t->cfg.factor);
+    synth_tvae_loss_wbackward(xf, t->grec, sg_params_grad(dec, 6), t->rec, t->x, sigma, B,
+                              t->cfg.factor, t->cfg.target, t->cfg.target_weight);
     /* decoder layer 3, relu, layer 2, relu, layer 1 */
     memset(t->gd2, 0, BH * sizeof *t->gd2);
     sg_dense_backward(t->gd2, sg_params_grad(dec, 4), sg_params_grad(dec, 5), t->grec, t->d2,
