@@ -20,9 +20,9 @@ ROWS="${2:-1000000}"
 SG="$BUILD/stratagem"
 T="$(mktemp -d /tmp/sg-kill.XXXXXX)"
 trap 'rm -rf "$T"' EXIT
-pass=0; fail=0
-ok()  { pass=$((pass + 1)); echo "ok   kill-$1"; }
-bad() { fail=$((fail + 1)); echo "FAIL kill-$1: $2"; }
+PREFIX=kill
+# shellcheck source=tests/cli/lib.sh
+. "$(dirname "$0")/lib.sh"
 q() { sqlite3 "$T/ws.db" "$1"; }
 
 [ -x "$SG" ] || { echo "FAIL kill-0: no $SG (build it first)"; echo "0 passed, 1 failed"; exit 1; }
@@ -100,5 +100,4 @@ ic=$(sqlite3 "$T/full.db" "PRAGMA integrity_check")
 rows=$(sqlite3 "$T/full.db" "SELECT count(*) FROM campaigns")
 [ "$ic" = ok ] && [ "$rows" = 500 ] && ok 5.3 || bad 5.3 "integrity '$ic', $rows rows (want ok, 500)"
 
-echo "$pass passed, $fail failed"
-[ "$fail" -eq 0 ]
+finish
