@@ -14,6 +14,7 @@
 
 #include "stratagem/log.h"
 #include "stratagem/mem.h"
+#include "stratagem/response.h"
 #include "stratagem/rng.h"
 #include "stratagem/table.h"
 #include "stratagem/uplift.h"
@@ -376,6 +377,46 @@ static void estimated_propensity(void **state)
     assert_int_equal(sg_uplift_ate(m, SG_UPLIFT_VALUE, 0, NULL, &ate0, &se0, &err), SG_EINVAL);
     free(mask);
     free(mu);
+    sg_uplift_report_deinit(&rep);
+    sg_uplift_free(m);
+    sg_table_free(t);
+}
+
+/* uplift-2.7: a linear value-given-conversion model does not extrapolate through
+ * exp(): for a customer far outside the log (x1 = 40; log value 1 + 0.3 x1 would
+ * be 13) the predicted money outcome stays within the values seen.  (Before the
+ * clamp, the linear base forecast plans several times their true value.) */
+static void linear_value_clamped(void **state)
+{
+    (void)state;
+    int n = 3000;
+    gen_opts g = gen_default(n, 1, 23);
+    sg_table *t = gen_table(&g, NULL);
+    sg_uplift_opts o;
+    fast_opts(&o, SG_UPLIFT_T);
+    o.base = SG_LEARNER_LINEAR;
+    sg_uplift *m = NULL;
+    sg_uplift_report rep;
+    sg_error err;
+    assert_int_equal(sg_uplift_train(&m, t, &o, &rep, &err), SG_OK);
+    const double *y = sg_table_num(t, sg_table_find(t, "y"));
+    double ymax = 0;
+    for (int i = 0; i < n; i++) ymax = fmax(ymax, y[i]);
+    static const char csv[] = "cid,x1,x2,seg\nfar,40,0.5,north\nnear,0,0.5,south\n";
+    sg_load_opts lo;
+    sg_load_opts_default(&lo);
+    lo.id_col = "cid";
+    sg_table *c = NULL;
+    assert_int_equal(sg_table_load_mem(&c, "far.csv", csv, sizeof csv - 1, &lo, &err), SG_OK);
+    double mu[2 * 3];
+    assert_int_equal(sg_uplift_predict(m, c, NULL, 2, SG_UPLIFT_VALUE, mu, NULL, NULL, &err),
+                     SG_OK);
+    for (int k = 0; k < 6; k++) {
+        assert_true(isfinite(mu[k]) && mu[k] >= 0);
+        assert_true(mu[k] < 1.5 * ymax);     /* p <= 1 times a clamped, smeared value */
+    }
+    assert_true(mu[0] > mu[3]);               /* larger x1, larger value: the clamp keeps order */
+    sg_table_free(c);
     sg_uplift_report_deinit(&rep);
     sg_uplift_free(m);
     sg_table_free(t);
@@ -952,6 +993,7 @@ int main(void)
         cmocka_unit_test(recover_t_hurdle),
         cmocka_unit_test(recover_dr_hurdle),
         cmocka_unit_test(estimated_propensity),
+        cmocka_unit_test(linear_value_clamped),
         cmocka_unit_test(model_file_roundtrip),
         cmocka_unit_test(plan_constraints),
         cmocka_unit_test(plan_not_inflated),

@@ -17,6 +17,7 @@
  * uplift_plan.c.  See LICENSE for copyright. */
 #include "stratagem/uplift.h"
 
+#include <float.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -33,7 +34,7 @@
 #include "stratagem/rng.h"
 
 #define UPL_MAGIC 0x55504C31u   /* "UPL1" */
-#define UPL_VERSION 1u
+#define UPL_VERSION 2u   /* 2: value range of each unit */
 #define BLOCK 8192              /* rows per prediction block */
 #define HURDLE_ZERO_SHARE 0.3   /* auto hurdle: at least this share of zeros */
 #define ES_MIN_ROWS 20          /* fewer training rows: no early stopping */
@@ -512,6 +513,12 @@ typedef struct fit_spec {
     const char *what;     /* for messages */
 } fit_spec;
 
+/* A value-given-conversion prediction (log scale) clamped to the range fitted. */
+static double unit_clamp(const upl_unit *u, double f)
+{
+    return f < u->lo ? u->lo : f > u->hi ? u->hi : f;
+}
+
 /* Fit one model on Z (n, W) with labels y (n).  With n_trees < 0 (GBDT) an
  * inner split picks the rounds: *best gets them and the model is the early-
  * stopped one.  POS models get Duan's smearing factor. */
@@ -524,6 +531,8 @@ static int fit_unit(upl_unit *u, const fit_spec *f, const float *Z, const float 
     double *pred = NULL;
     memset(u, 0, sizeof *u);
     u->smear = 1.0;
+    u->lo = -DBL_MAX;
+    u->hi = DBL_MAX;
     if (f->loss == 0) {
         int64_t pos = 0;
         for (int64_t i = 0; i < n; i++) pos += y[i] > 0.5f;
@@ -588,8 +597,13 @@ static int fit_unit(upl_unit *u, const fit_spec *f, const float *Z, const float 
         rc = u->g ? sg_gbdt_predict(u->g, Z, n, 0, pred, err)
                   : sg_linear_predict(u->l, Z, n, 0, pred, err);
         if (rc) goto fail;
+        u->lo = u->hi = n > 0 ? (double)y[0] : 0.0;
+        for (int64_t i = 1; i < n; i++) {
+            u->lo = fmin(u->lo, (double)y[i]);
+            u->hi = fmax(u->hi, (double)y[i]);
+        }
         double s = 0;
-        for (int64_t i = 0; i < n; i++) s += exp((double)y[i] - pred[i]);
+        for (int64_t i = 0; i < n; i++) s += exp((double)y[i] - unit_clamp(u, pred[i]));
         u->smear = s / (double)n;
         if (!isfinite(u->smear)) {
             rc = sg_error_set(err, SG_ENUMERIC, "%s: the smearing factor is not finite", f->what);
@@ -663,7 +677,7 @@ static int s1_predict_fold(const sg_uplift *m, int k, const float *Xr, int64_t n
             int pk = part_kind(m, p);
             double *dst = raw + (int64_t)p * n * A;
             for (int64_t i = 0; i < n; i++)
-                dst[i * A + a] = pk == PART_POS ? exp(f[i]) * u->smear : f[i];
+                dst[i * A + a] = pk == PART_POS ? exp(unit_clamp(u, f[i])) * u->smear : f[i];
         }
     }
     return SG_OK;
@@ -1621,6 +1635,8 @@ static int put_unit(sg_wbuf *w, const upl_unit *u, sg_error *err)
     int rc = SG_OK;
     sg_wbuf_i32(w, u->g ? 1 : u->l ? 2 : 0);
     sg_wbuf_f64(w, u->smear);
+    sg_wbuf_f64(w, u->lo);
+    sg_wbuf_f64(w, u->hi);
     if (u->g) rc = sg_gbdt_save(u->g, &b, &n, err);
     else if (u->l) rc = sg_linear_save(u->l, &b, &n, err);
     if (rc) return rc;
@@ -1637,13 +1653,15 @@ static int get_unit(sg_rbuf *r, upl_unit *u, int want_features, sg_error *err)
     int rc;
     if ((rc = sg_rbuf_i32(r, &type, "model type", err))) return rc;
     if ((rc = sg_rbuf_f64(r, &u->smear, "smearing factor", err))) return rc;
+    if ((rc = sg_rbuf_f64(r, &u->lo, "value range", err))) return rc;
+    if ((rc = sg_rbuf_f64(r, &u->hi, "value range", err))) return rc;
     if ((rc = get_blob(r, &b, &n, "model", err))) return rc;
     if (type == 1) rc = sg_gbdt_load(&u->g, b, n, err);
     else if (type == 2) rc = sg_linear_load(&u->l, b, n, err);
     else return sg_error_set(err, SG_EPARSE, "corrupt uplift model (model type %d)", type);
     if (rc) return rc;
     int w = u->g ? sg_gbdt_n_features(u->g) : sg_linear_n_features(u->l);
-    if (w != want_features || !(u->smear > 0) || !isfinite(u->smear))
+    if (w != want_features || !(u->smear > 0) || !isfinite(u->smear) || !(u->lo <= u->hi))
         return sg_error_set(err, SG_EPARSE, "corrupt uplift model (a model has %d features, "
                             "expected %d)", w, want_features);
     return SG_OK;
@@ -1699,7 +1717,7 @@ int sg_uplift_save(const sg_uplift *m, const char *path, sg_error *err)
         if ((rc = sg_schema_save(m->pschema, &sb, &sn, err))) goto done;
         put_blob(&w, sb, sn);
         for (int a = 0; a < m->A; a++) {
-            upl_unit u = {NULL, m->pm[a], 1.0};
+            upl_unit u = {NULL, m->pm[a], 1.0, -DBL_MAX, DBL_MAX};
             if ((rc = put_unit(&w, &u, err))) goto done;
         }
     }
@@ -1838,7 +1856,7 @@ int sg_uplift_load(sg_uplift **out, const char *path, sg_error *err)
         if ((rc = sg_schema_load(&m->pschema, sb, sn, err))) goto fail;
         if (!(m->pm = sg_calloc((size_t)A, sizeof *m->pm))) goto oom;
         for (int a = 0; a < A; a++) {
-            upl_unit u = {NULL, NULL, 1.0};
+            upl_unit u = {NULL, NULL, 1.0, -DBL_MAX, DBL_MAX};
             rc = get_unit(&r, &u, sg_schema_n_features(m->pschema), err);
             m->pm[a] = u.l;
             if (rc == SG_OK && !u.l) {

@@ -14,6 +14,9 @@ typedef struct upl_unit {
     sg_gbdt *g;
     sg_linear *l;
     double smear;          /* value-given-conversion models: Duan's factor; else 1 */
+    double lo, hi;         /* value-given-conversion models: the range of the log-values
+                            * fitted; predictions are clamped to it (a linear model
+                            * extrapolates, and exp() makes that absurd); else +-DBL_MAX */
 } upl_unit;
 
 struct sg_uplift {
