@@ -861,6 +861,126 @@ static void tvae_weighted_loss(void **state)
     synth_xf_deinit(&xf);
 }
 
+typedef struct tvae_nctx {
+    synth_tvae *t;
+    const synth_data *d;
+    const int64_t *rows;
+    int B;
+    sg_rng r0;
+} tvae_nctx;
+
+/* grad_check for a ReLU network whose activations the test cannot see: a coordinate
+ * whose central differences at eps and eps / 4 disagree by more than 5% (a kink inside
+ * the step) is skipped and counted in *skipped.  Errors are relative to max(|g|, 0.05):
+ * the float network's objective (about 10) is exact to about 1e-6. */
+static double grad_check_kinks(const char *what, objective_fn f, void *ctx, float *x,
+                               const float *g, size_t n, float eps, int *skipped)
+{
+    double worst = 0;
+    for (size_t i = 0; i < n; i++) {
+        float x0 = x[i];
+        double num[2];
+        for (int k = 0; k < 2; k++) {
+            float e = k ? eps / 4 : eps;
+            x[i] = x0 + e;
+            double fp = f(ctx);
+            x[i] = x0 - e;
+            double fm = f(ctx);
+            num[k] = (fp - fm) / (2.0 * (double)e);
+        }
+        x[i] = x0;
+        double scale = fmax(fmax(fabs(num[0]), fabs(num[1])), 5e-2);
+        if (fabs(num[0] - num[1]) > 0.05 * scale) {
+            (*skipped)++;
+            continue;
+        }
+        double rel = fabs((double)g[i] - num[0]) / fmax(fmax(fabs((double)g[i]), fabs(num[0])),
+                                                       5e-2);
+        if (rel > worst) worst = rel;
+        if (rel > 1e-2)
+            print_message("%s: relative error %.3g at %zu (analytic %.6g, numeric %.6g)\n", what,
+                          rel, i, (double)g[i], num[0]);
+    }
+    return worst;
+}
+
+/* The TVAE's loss on the batch, eps drawn from the same rng state every time. */
+static double tvae_nobj(void *p)
+{
+    tvae_nctx *k = p;
+    sg_rng r = k->r0;
+    double lrec, lkl, laux;
+    synth_tvae_grad(k->t, k->d, k->rows, k->B, &r, &lrec, &lkl, &laux);
+    return lrec + lkl + 0.7 * laux;
+}
+
+/* synth-2.10: the conditional TVAE (decoder input [z | one-hot of the target level],
+ * KL against the level's learned prior) end to end, encoder and decoder with the
+ * weighted target term: every parameter's gradient against central differences, the
+ * rows of the decoder's first layer that take the condition and the prior included */
+static void tvae_cond_grad(void **state)
+{
+    (void)state;
+    synth_xf xf;
+    make_xf(&xf, 3, XF_KIND, XF_NL);
+    int B = 6, C = 3, tc = 2, Z = 3, H = 5;
+    sg_rng r;
+    sg_rng_init(&r, SEED + 11);
+    float X[6 * 3];
+    for (int b = 0; b < B; b++) {
+        X[b * C + 0] = (float)(10.0 * (double)sg_rng_below(&r, 2) + sg_rng_normal(&r));
+        X[b * C + 1] = (float)sg_rng_below(&r, 3);
+        X[b * C + 2] = (float)(b % 4);   /* the target: every level */
+    }
+    synth_data d;
+    assert_int_equal(synth_data_init(&d, &xf, X, B, &r, NULL), SG_OK);
+    int64_t rows[6] = {0, 1, 2, 3, 4, 5};
+    synth_tvae_cfg cfg = {B, Z, H, 1e-3f, 0.0f, 2.0f, tc, 3.0f, 1, 0.7f};
+    synth_tvae *t = NULL;
+    assert_int_equal(synth_tvae_new(&t, &xf, &cfg, 1, NULL), SG_OK);
+    assert_int_equal(synth_tvae_cond_width(t), 4);
+    synth_tvae_init(t, &r);
+    sg_params *enc = synth_tvae_enc_params(t), *dec = synth_tvae_dec_params(t);
+    int shape[4];
+    assert_int_equal(sg_params_shape(dec, 0, shape), 2);
+    assert_int_equal(shape[0], Z + 4);
+    /* the learned prior (mean, log-variance per target level) away from N(0, I) */
+    assert_int_equal(sg_params_n_tensors(dec), 9);
+    sg_rng rp;
+    sg_rng_init(&rp, SEED + 12);
+    fill_uniform(sg_params_tensor(dec, 7), 4 * (size_t)Z, -0.5f, 0.5f, &rp);
+    fill_uniform(sg_params_tensor(dec, 8), 4 * (size_t)Z, -0.5f, 0.5f, &rp);
+    /* the auxiliary classifier's weights (fixed here: only its loss's gradient counts) */
+    sg_params *aux = synth_tvae_aux_params(t);
+    assert_non_null(aux);
+    fill_uniform(sg_params_data(aux), sg_params_count(aux), -1.0f, 1.0f, &rp);
+    tvae_nctx k = {t, &d, rows, B, r};
+    double lrec, lkl, laux;
+    sg_rng r1 = r;
+    synth_tvae_grad(t, &d, rows, B, &r1, &lrec, &lkl, &laux);
+    assert_true(laux > 0.1 && lkl > 0);
+    size_t ne = sg_params_count(enc), nd = sg_params_count(dec);
+    float *ge = alloc_f(ne), *gd = alloc_f(nd);
+    memcpy(ge, sg_params_grads(enc), ne * sizeof *ge);
+    memcpy(gd, sg_params_grads(dec), nd * sizeof *gd);
+    /* the condition's rows of dec.w1 (rows Z..Z+3 of a (Z+4, H) matrix) get a gradient */
+    double gc = 0;
+    for (int i = Z * H; i < (Z + 4) * H; i++) gc += fabs((double)gd[i]);
+    assert_true(gc > 1e-4);
+    int skipped = 0;
+    assert_true(grad_check_kinks("cvae encoder", tvae_nobj, &k, sg_params_data(enc), ge, ne,
+                                 4e-3f, &skipped) < 2e-2);
+    assert_true(grad_check_kinks("cvae decoder", tvae_nobj, &k, sg_params_data(dec), gd, nd,
+                                 4e-3f, &skipped) < 2e-2);
+    print_message("cvae: %zu parameters, %d skipped at kinks\n", ne + nd, skipped);
+    assert_true((size_t)skipped <= (ne + nd) / 10);
+    sg_free(ge);
+    sg_free(gd);
+    synth_tvae_free(t);
+    synth_data_deinit(&d);
+    synth_xf_deinit(&xf);
+}
+
 /* ---------------------------------------------------------------------------
  * models end to end (tiny) */
 
@@ -1068,6 +1188,109 @@ static void truncated_model(void **state)
     sg_table_free(t);
 }
 
+/* synth-3.8: the conditional TVAE draws its target's levels (a category with a missing
+ * level here) in their training frequencies, and a condition on the target is met
+ * by every row without rejection */
+static void tvae_target_freq(void **state)
+{
+    (void)state;
+    sg_table *t = make_table(600, SEED);
+    sg_synth_opts o;
+    tiny_opts(&o, SG_SYNTH_TVAE);
+    o.target = "segment";
+    sg_synth *m = NULL;
+    sg_error err;
+    assert_int_equal(sg_synth_train(&m, t, &o, NULL, &err), SG_OK);
+    int C = sg_synth_n_cols(m), tc = sg_synth_target(m);
+    assert_int_equal(tc, 2);
+    int64_t n_ref;
+    const float *ref = sg_synth_reference(m, 0, &n_ref);
+    int n = 4000;
+    float *X = alloc_f((size_t)n * C);
+    assert_int_equal(sg_synth_sample(m, n, 5, -1, 0, X, NULL, &err), SG_OK);
+    const char *lab[4] = {"gold", "silver", "bronze", NULL};
+    for (int k = 0; k < 4; k++) {
+        float v = NAN;
+        if (lab[k]) assert_int_equal(sg_synth_parse_value(m, tc, lab[k], &v, &err), SG_OK);
+        double fr = 0, fs = 0;
+        for (int64_t i = 0; i < n_ref; i++) {
+            float x = ref[i * C + tc];
+            fr += x == v || (isnan(x) && isnan(v));
+        }
+        for (int i = 0; i < n; i++) {
+            float x = X[(size_t)i * C + tc];
+            fs += x == v || (isnan(x) && isnan(v));
+        }
+        fr /= (double)n_ref;
+        fs /= (double)n;
+        print_message("%s: training %.3f, sampled %.3f\n", lab[k] ? lab[k] : "missing", fr, fs);
+        assert_true(fr > 0.02);
+        assert_close(fs, fr, 0.03);   /* about 4 standard errors of 4,000 draws */
+    }
+    /* conditioned on the target: every row, no rejection */
+    float gold;
+    double acc;
+    assert_int_equal(sg_synth_parse_value(m, tc, "gold", &gold, &err), SG_OK);
+    assert_int_equal(sg_synth_sample(m, 200, 6, tc, gold, X, &acc, &err), SG_OK);
+    assert_close(acc, 1.0, 0);
+    for (int i = 0; i < 200; i++) assert_close(X[(size_t)i * C + tc], gold, 0);
+    sg_free(X);
+    sg_synth_free(m);
+    sg_table_free(t);
+}
+
+/* synth-3.9: model files of version 2 (no conditional TVAE) still load and generate
+ * the same rows; a conditioned TVAE's file cut back to version 2 is refused, and so
+ * are other versions */
+static void version_2_files(void **state)
+{
+    (void)state;
+    sg_table *t = make_table(300, SEED);
+    for (int cond = 0; cond < 2; cond++) {
+        sg_synth_opts o;
+        tiny_opts(&o, SG_SYNTH_TVAE);
+        o.epochs = 2;
+        if (!cond) o.target = NULL;
+        sg_synth *a = NULL, *b = NULL;
+        sg_error err;
+        assert_int_equal(sg_synth_train(&a, t, &o, NULL, &err), SG_OK);
+        size_t len;
+        unsigned char *buf = save(a, &len);
+        /* the flag follows magic, version, kind, seed, 5 ints, 4 floats, the id "id"
+         * (length + 2 bytes), target, rule, value and share: at byte 78 */
+        int32_t flag;
+        memcpy(&flag, buf + 78, 4);
+        assert_int_equal(flag, cond);
+        uint32_t v = 2;
+        memcpy(buf + 4, &v, 4);
+        memmove(buf + 78, buf + 82, len - 82);
+        int rc = sg_synth_load_mem(&b, buf, len - 4, &err);
+        if (cond) {
+            assert_int_equal(rc, SG_EPARSE);
+            assert_null(b);
+        } else {
+            assert_int_equal(rc, SG_OK);
+            int C = sg_synth_n_cols(a);
+            float *xa = alloc_f(60 * (size_t)C), *xb = alloc_f(60 * (size_t)C);
+            assert_int_equal(sg_synth_sample(a, 60, 3, -1, 0, xa, NULL, &err), SG_OK);
+            assert_int_equal(sg_synth_sample(b, 60, 3, -1, 0, xb, NULL, &err), SG_OK);
+            assert_memory_equal(xa, xb, 60 * (size_t)C * sizeof *xa);
+            sg_free(xa);
+            sg_free(xb);
+            sg_synth_free(b);
+            b = NULL;
+        }
+        v = 1;
+        memcpy(buf + 4, &v, 4);
+        assert_int_equal(sg_synth_load_mem(&b, buf, len - 4, &err), SG_EPARSE);
+        assert_non_null(strstr(err.msg, "version 1"));
+        assert_null(b);
+        sg_free(buf);
+        sg_synth_free(a);
+    }
+    sg_table_free(t);
+}
+
 /* synth-3.5: the report on the model's own training rows flags them as copies */
 static void report_flags_copies(void **state)
 {
@@ -1197,11 +1420,13 @@ int main(void)
         cmocka_unit_test(cond_loss_grad),       cmocka_unit_test(critic_grad),
         cmocka_unit_test(gp_grad),              cmocka_unit_test(generator_grad),
         cmocka_unit_test(tvae_loss_grad),       cmocka_unit_test(tvae_weighted_loss),
+        cmocka_unit_test(tvae_cond_grad),
         cmocka_unit_test(cond_focus),
         cmocka_unit_test(conditional_sampling),
         cmocka_unit_test(deterministic),        cmocka_unit_test(save_load),
         cmocka_unit_test(truncated_model),      cmocka_unit_test(report_flags_copies),
         cmocka_unit_test(bad_options),          cmocka_unit_test(alloc_failures),
+        cmocka_unit_test(tvae_target_freq),     cmocka_unit_test(version_2_files),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

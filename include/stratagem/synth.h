@@ -58,7 +58,9 @@ enum { SG_SYNTH_GAN = 0, SG_SYNTH_TVAE = 1 };
 typedef struct sg_synth_opts {
     int model;                        /* SG_SYNTH_GAN (default) or SG_SYNTH_TVAE */
     const char *id;                   /* id column, not generated (new ids are); NULL none */
-    const char *target;               /* column for the report's TSTR/TRTR; NULL none */
+    const char *target;               /* column for the report's TSTR/TRTR; NULL none;
+                                         the models are conditioned on a discrete or
+                                         category target (GAN: target_share) */
     const char *const *ignore;        /* columns left out (NULL-terminated, NULL = none) */
     const char *const *continuous;    /* number columns never treated as discrete */
     int max_discrete;                 /* default 50 */
@@ -142,8 +144,10 @@ const char *sg_synth_format(const sg_synth *m, int j, float v, char *buf, size_t
  * missing.  'seed' selects the stream.  With 'cond_col' >= 0 every row has value
  * 'cond_value' (a frame value, see sg_synth_parse_value) in that discrete or
  * category column: the GAN is conditioned on it and rows that still miss it are
- * rejected (so is every row of the TVAE that misses it); SG_EINVAL when fewer than
- * n matching rows come out of 200 n + 10000 tries.  The model is not changed.
+ * rejected (so is every row of the TVAE that misses it; a TVAE trained with a
+ * discrete or category target is conditioned on the target, and every row meets a
+ * condition on it); SG_EINVAL when fewer than n matching rows come out of
+ * 200 n + 10000 tries.  The model is not changed.
  * Errors: SG_EINVAL, SG_ENOMEM. */
 int sg_synth_sample(const sg_synth *m, int64_t n, uint64_t seed, int cond_col, float cond_value,
                     float *X, double *accept_rate, sg_error *err);

@@ -36,7 +36,15 @@
 #ifndef TVAE_TARGET_WEIGHT
 #define TVAE_TARGET_WEIGHT 30.0f  /* the TVAE's weight on its target's reconstruction term */
 #endif
-#define SYNTH_VERSION 2u   /* 2: the target share */
+#ifndef TVAE_AUX_PER_COL
+#define TVAE_AUX_PER_COL 0.035f   /* the conditional TVAE's auxiliary classifier weighs this
+                                   * times the columns (its reconstruction loss is a sum
+                                   * over columns): 3 on CoIL, 0.49 on income */
+#endif
+#ifndef TVAE_COND
+#define TVAE_COND 1               /* the TVAE's decoder is conditioned on its target */
+#endif
+#define SYNTH_VERSION 3u   /* 2: the target share; 3: the conditional TVAE (2 still loads) */
 #define GMM_SAMPLE 20000          /* values a mixture is fitted on, at most */
 #define MAX_NAME 4096
 #define MAX_COLS 100000
@@ -799,6 +807,7 @@ struct sg_synth {
     int target, target_rule;
     float target_value;
     float target_share;       /* GAN: share of training conditions on the target */
+    int tvae_cond;            /* TVAE: the decoder is conditioned on the target (synth_tvae_cfg) */
     int epochs_run, best_epoch;
     double best_score;
     synth_xf xf;
@@ -987,6 +996,13 @@ static int build_frame(const synth_xf *xf, const sg_table *t, const int *tcol, c
     return SG_OK;
 }
 
+/* The level a conditional TVAE is given for a condition on column cond_col, or -1 (its
+ * target drawn from the training frequencies; other conditions go by rejection). */
+static int32_t tvae_level(const sg_synth *m, int cond_col, int32_t cond_level)
+{
+    return m->tvae_cond && cond_col >= 0 && cond_col == m->target ? cond_level : -1;
+}
+
 /* Generate n rows into X through the trained networks, a batch at a time. */
 static int generate(const sg_synth *m, int64_t n, sg_rng *rng, int cond_col, int32_t cond_level,
                     float *X, sg_error *err)
@@ -996,8 +1012,11 @@ static int generate(const sg_synth *m, int64_t n, sg_rng *rng, int cond_col, int
     if (!buf) return sg_error_set(err, SG_ENOMEM, "synth: out of memory");
     int rc = SG_OK;
     for (int64_t done = 0; done < n && rc == SG_OK; done += B) {
-        rc = m->kind == SG_SYNTH_GAN ? synth_ctgan_generate(m->gan, cond_col, cond_level, rng, buf, err)
-                                     : synth_tvae_generate(m->vae, rng, buf, err);
+        if (m->kind == SG_SYNTH_GAN)
+            rc = synth_ctgan_generate(m->gan, cond_col, cond_level, rng, buf, err);
+        else
+            rc = synth_tvae_generate(m->vae, tvae_level(m, cond_col, cond_level), rng, buf, err);
+        if (rc) break;
         int64_t k = n - done < B ? n - done : B;
         memcpy(X + done * C, buf, (size_t)k * C * sizeof *X);
     }
@@ -1024,9 +1043,12 @@ static int make_nets(const sg_synth *m, int train, synth_ctgan **gan, synth_tvae
                              m->gp_lambda, m->tau, focus, m->target_share};
         return synth_ctgan_new(gan, &m->xf, &c, train, err);
     }
-    /* with a discrete or category target, its reconstruction term weighs more */
+    /* with a discrete or category target: conditioned on it (when m->tvae_cond: files of
+     * version 2 are not), with its auxiliary classifier, and its reconstruction term
+     * weighs more (tvae.c) */
     int tc = m->target >= 0 && m->xf.cols[m->target].kind != SG_FCOL_CONTINUOUS ? m->target : -1;
-    synth_tvae_cfg c = {m->B, m->Z, m->H, m->lr, m->wd, 2.0f, tc, TVAE_TARGET_WEIGHT};
+    synth_tvae_cfg c = {m->B, m->Z, m->H, m->lr, m->wd, 2.0f, tc, TVAE_TARGET_WEIGHT,
+                        tc >= 0 && m->tvae_cond, TVAE_AUX_PER_COL * (float)m->xf.n_cols};
     return synth_tvae_new(vae, &m->xf, &c, train, err);
 }
 
@@ -1181,7 +1203,9 @@ int sg_synth_train(sg_synth **out, const sg_table *t, const sg_synth_opts *o,
         for (int64_t i = 0; i < n_tr; i++) col->count[data.level[i * C + j]]++;
     }
 
-    /* networks */
+    /* networks (a TVAE with a discrete or category target is conditioned on it) */
+    m->tvae_cond = m->kind == SG_SYNTH_TVAE && m->target >= 0 &&
+                   m->xf.cols[m->target].kind != SG_FCOL_CONTINUOUS && TVAE_COND;
     if ((rc = make_nets(m, 1, &m->gan, &m->vae, err))) goto fail;
     if (m->kind == SG_SYNTH_GAN) synth_ctgan_init(m->gan, &r_init);
     else synth_tvae_init(m->vae, &r_init);
@@ -1385,7 +1409,8 @@ int sg_synth_sample(const sg_synth *m, int64_t n, uint64_t seed, int cond_col, f
     int rc = SG_OK;
     while (got < n && tried < limit) {
         rc = m->kind == SG_SYNTH_GAN ? synth_ctgan_generate(m->gan, cond_col, level, &rng, buf, err)
-                                     : synth_tvae_generate(m->vae, &rng, buf, err);
+                                     : synth_tvae_generate(m->vae, tvae_level(m, cond_col, level),
+                                                           &rng, buf, err);
         if (rc) break;
         tried += B;
         for (int b = 0; b < B; b++) {
@@ -1573,6 +1598,7 @@ int sg_synth_save_mem(const sg_synth *m, unsigned char **buf, size_t *len, sg_er
     sg_wbuf_i32(&w, m->target_rule);
     sg_wbuf_f32(&w, m->target_value);
     sg_wbuf_f32(&w, m->target_share);
+    sg_wbuf_i32(&w, m->tvae_cond);
     sg_wbuf_i32(&w, m->epochs_run);
     sg_wbuf_i32(&w, m->best_epoch);
     sg_wbuf_f64(&w, m->best_score);
@@ -1609,9 +1635,10 @@ int sg_synth_load_mem(sg_synth **out, const unsigned char *buf, size_t len, sg_e
         goto fail;
     }
     if ((rc = sg_rbuf_u32(&r, &version, "synth version", err))) goto fail;
-    if (version != SYNTH_VERSION) {
-        rc = sg_error_set(err, SG_EPARSE, "synth model format version %u; this build reads version "
-                          "%u (retrain the model with this build)", version, SYNTH_VERSION);
+    if (version != SYNTH_VERSION && version != 2) {
+        rc = sg_error_set(err, SG_EPARSE, "synth model format version %u; this build reads "
+                          "versions 2 to %u (retrain the model with this build)", version,
+                          SYNTH_VERSION);
         goto fail;
     }
     if ((rc = sg_rbuf_u32(&r, &kind, "model kind", err)) ||
@@ -1642,6 +1669,7 @@ int sg_synth_load_mem(sg_synth **out, const unsigned char *buf, size_t len, sg_e
         (rc = sg_rbuf_i32(&r, &i32[6], "target rule", err)) ||
         (rc = sg_rbuf_f32(&r, &m->target_value, "target value", err)) ||
         (rc = sg_rbuf_f32(&r, &m->target_share, "target share", err)) ||
+        (version >= 3 && (rc = sg_rbuf_i32(&r, &m->tvae_cond, "TVAE condition", err))) ||
         (rc = sg_rbuf_i32(&r, &i32[7], "epochs run", err)) ||
         (rc = sg_rbuf_i32(&r, &m->best_epoch, "best epoch", err)) ||
         (rc = sg_rbuf_f64(&r, &m->best_score, "best score", err)))
@@ -1652,7 +1680,9 @@ int sg_synth_load_mem(sg_synth **out, const unsigned char *buf, size_t len, sg_e
     if ((rc = synth_xf_read(&m->xf, &r, err))) goto fail;
     int C = m->xf.n_cols;
     if (m->target < -1 || m->target >= C || m->target_rule < 0 || m->target_rule > 1 ||
-        !(m->target_share >= 0 && m->target_share <= 1)) {
+        !(m->target_share >= 0 && m->target_share <= 1) || m->tvae_cond < 0 ||
+        m->tvae_cond > 1 || (m->tvae_cond && (m->kind != SG_SYNTH_TVAE || m->target < 0 ||
+                                              m->xf.cols[m->target].kind == SG_FCOL_CONTINUOUS))) {
         rc = sg_error_set(err, SG_EPARSE, "corrupt synth model: bad target");
         goto fail;
     }

@@ -289,14 +289,20 @@ SG_INTERNAL void synth_tvae_loss_wbackward(const synth_xf *xf, float *drec, floa
 
 typedef struct synth_tvae synth_tvae;
 /* target: the target column (discrete or category), whose reconstruction
- * cross-entropy is weighted by target_weight in training, or -1.  Unweighted, the
- * target's term is one of C and the latent code hardly holds a rare target (CoIL's
- * 6% CARAVAN): sampled rows draw it nearly independently of the other columns. */
+ * cross-entropy is weighted by target_weight in training, or -1.  Unweighted and
+ * unconditioned, the target's term is one of C and the latent code hardly holds a
+ * rare target (CoIL's 6% CARAVAN): sampled rows draw it nearly independently of the
+ * other columns.  cond (with a target): a conditional TVAE, whose decoder input is
+ * [z | one-hot of the target level] (Lt levels, the missing one included): in
+ * training the row's level, in sampling a level drawn from the training frequencies
+ * (or the one asked for), which the row then carries. */
 typedef struct synth_tvae_cfg {
     int B, Z, H;
     float lr, wd, factor;
     int target;
     float target_weight;
+    int cond;
+    float aux_weight;
 } synth_tvae_cfg;
 
 SG_INTERNAL int synth_tvae_new(synth_tvae **out, const synth_xf *xf, const synth_tvae_cfg *cfg,
@@ -305,11 +311,27 @@ SG_INTERNAL void synth_tvae_free(synth_tvae *t);
 SG_INTERNAL void synth_tvae_init(synth_tvae *t, sg_rng *rng);
 /* The decoder's block (what sampling needs, what is saved). */
 SG_INTERNAL sg_params *synth_tvae_dec_params(synth_tvae *t);
+/* The encoder's block (NULL without training). */
+SG_INTERNAL sg_params *synth_tvae_enc_params(synth_tvae *t);
+/* The auxiliary classifier's block (NULL without one: not conditioned, aux_weight 0 or
+ * no training). */
+SG_INTERNAL sg_params *synth_tvae_aux_params(synth_tvae *t);
+/* Lt: the width of the decoder's condition (0 when unconditioned). */
+SG_INTERNAL int synth_tvae_cond_width(const synth_tvae *t);
+/* Loss parts and the gradients of lrec + lkl + aux_weight * laux wrt both blocks (zeroed
+ * first) on rows[0..B) of d (B <= cfg.B, a training TVAE), the noise drawn from 'rng';
+ * no update (the classifier is not trained either).  laux: the auxiliary classifier's
+ * cross-entropy on rows from the prior, 0 without it. */
+SG_INTERNAL void synth_tvae_grad(synth_tvae *t, const synth_data *d, const int64_t *rows, int B,
+                                 sg_rng *rng, double *lrec, double *lkl, double *laux);
 SG_INTERNAL int synth_tvae_epoch(synth_tvae *t, const synth_data *d, sg_rng *rng, int epoch,
                                  double *loss_rec, double *loss_kl, sg_error *err);
-/* One batch of B rows into X (B, C): z ~ N(0, I), decoder, offsets drawn from
- * N(tanh(rec), sigma), levels drawn from the softmax of their span. */
-SG_INTERNAL int synth_tvae_generate(const synth_tvae *t, sg_rng *rng, float *X, sg_error *err);
+/* One batch of B rows into X (B, C): conditioned, target levels (cond_level, or drawn
+ * from the training frequencies when cond_level < 0); z ~ N(0, I), decoder, offsets
+ * drawn from N(tanh(rec), sigma), levels drawn from the softmax of their span (the
+ * target's: the conditioned level).  cond_level is ignored when unconditioned. */
+SG_INTERNAL int synth_tvae_generate(const synth_tvae *t, int32_t cond_level, sg_rng *rng,
+                                    float *X, sg_error *err);
 
 /* ---------------------------------------------------------------------------
  * helpers shared with the simulator */
