@@ -23,6 +23,8 @@ fi
 DATA=/work/shared/data
 
 # Settings chosen on the validation users (bench/recommend_results.md); override by env.
+# ML_VAE='--gamma 0.0015 --enc-passes 3 --epochs 300' gives RecVAE's training (the best
+# setting on the validation users, not on the test users: bench/recommend_results.md).
 ML_VAE=${ML_VAE---epochs 300 --anneal-steps 40}
 ML_DAE=${ML_DAE---batch 100 --l2 0.0001}
 # name|file|user|item|rating options|vae options|dae options|ease options

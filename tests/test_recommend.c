@@ -341,18 +341,20 @@ typedef struct gc_ctx {
     const int32_t *ci;
     int B;
     float beta;
+    const float *old;   /* composite prior: the old encoder */
 } gc_ctx;
 
 static double gc_loss(gc_ctx *c)
 {
     double loss;
-    assert_int_equal(sg_vae_batch_loss(c->m, c->rp, c->ci, c->B, c->beta, 99, 0, &loss, NULL),
-                     SG_OK);
+    assert_int_equal(
+        sg_vae_batch_loss(c->m, c->rp, c->ci, c->B, c->beta, 99, c->old, 0, &loss, NULL), SG_OK);
     return loss;
 }
 
-/* Whole-network gradient check on tiny shapes; returns the worst relative error. */
-static double network_grad_check(int kind, float l2)
+/* Whole-network gradient check on tiny shapes; returns the worst relative error.
+ * 'gamma' and 'prior' set RecVAE's per-user KL weight and prior (vae). */
+static double network_grad_check(int kind, float l2, float gamma, int prior)
 {
     sg_interactions *x = clustered(6, 5);
     sg_recommender m;
@@ -363,15 +365,24 @@ static double network_grad_check(int kind, float l2)
     m.opts.latent = 3;
     m.opts.seed = 3;
     m.opts.l2 = l2;
+    m.opts.gamma = gamma;
+    m.opts.prior = prior;
     m.n_items = sg_interactions_n_items(x);
     assert_int_equal(sg_vae_build(&m, 1, 1, NULL), SG_OK);
     /* larger weights than the init so the check is not all near zero */
     float *w = sg_params_data(m.params);
     size_t n = sg_params_count(m.params);
     for (size_t i = 0; i < n; i++) w[i] *= 3.0f;
-    gc_ctx c = {&m, sg_interactions_row_ptr(x), sg_interactions_col_idx(x), 4, 0.7f};
+    /* the old encoder: the current one moved a little (its outputs are constants) */
+    float *old = calloc(n, sizeof *old);
+    assert_non_null(old);
+    sg_rng r;
+    sg_rng_init(&r, 5);
+    for (size_t i = 0; i < n; i++) old[i] = w[i] + 0.3f * (float)sg_rng_normal(&r);
+    gc_ctx c = {&m, sg_interactions_row_ptr(x), sg_interactions_col_idx(x), 4, 0.7f, old};
     double loss;
-    assert_int_equal(sg_vae_batch_loss(&m, c.rp, c.ci, c.B, c.beta, 99, 1, &loss, NULL), SG_OK);
+    assert_int_equal(sg_vae_batch_loss(&m, c.rp, c.ci, c.B, c.beta, 99, c.old, 1, &loss, NULL),
+                     SG_OK);
     const float *g = sg_params_grads(m.params);
     double worst = 0.0;
     /* every parameter the batch touches: columns of items nobody has get a zero
@@ -390,19 +401,29 @@ static double network_grad_check(int kind, float l2)
     }
     sg_params_free(m.params);
     sg_interactions_free(x);
+    free(old);
     return worst;
 }
 
 /* recommend-3.1: the assembled vae and dae backward match central differences
- * (loss of one batch: multinomial NLL + beta KL, + l2 for the dae) */
+ * (loss of one batch: multinomial NLL + beta KL, + l2 for the dae; the vae also
+ * with RecVAE's per-user KL weight gamma |x_u| and with its composite prior) */
 static void network_gradients(void **state)
 {
     (void)state;
-    double v = network_grad_check(SG_REC_VAE, 0.0f);
-    double d = network_grad_check(SG_REC_DAE, 0.01f);
-    if (v > 2e-2 || d > 2e-2) print_error("worst relative error: vae %.4g, dae %.4g\n", v, d);
+    double v = network_grad_check(SG_REC_VAE, 0.0f, 0.0f, SG_REC_PRIOR_NORMAL);
+    double d = network_grad_check(SG_REC_DAE, 0.01f, 0.0f, SG_REC_PRIOR_NORMAL);
+    double vg = network_grad_check(SG_REC_VAE, 0.0f, 0.2f, SG_REC_PRIOR_NORMAL);
+    double vc = network_grad_check(SG_REC_VAE, 0.0f, 0.0f, SG_REC_PRIOR_COMPOSITE);
+    double vgc = network_grad_check(SG_REC_VAE, 0.0f, 0.2f, SG_REC_PRIOR_COMPOSITE);
+    if (v > 2e-2 || d > 2e-2 || vg > 2e-2 || vc > 2e-2 || vgc > 2e-2)
+        print_error("worst relative error: vae %.4g, dae %.4g, gamma %.4g, composite %.4g, "
+                    "both %.4g\n", v, d, vg, vc, vgc);
     assert_true(v <= 2e-2);
     assert_true(d <= 2e-2);
+    assert_true(vg <= 2e-2);
+    assert_true(vc <= 2e-2);
+    assert_true(vgc <= 2e-2);
 }
 
 static sg_rec_progress last_epochs[2];
@@ -417,14 +438,17 @@ static void record(void *ud, const sg_rec_progress *p)
     last_epochs[1] = *p;
 }
 
-/* recommend-3.2: the vae's loss falls, and it ranks far better than popularity
- * for new users; embeddings are the encoder mean */
+/* recommend-3.2: the plain Mult-VAE's loss falls (no gamma, joint updates), and
+ * it ranks far better than popularity for new users; embeddings are the encoder
+ * mean */
 static void vae_learns(void **state)
 {
     (void)state;
     sg_interactions *x = clustered(N_USERS, 1);
     sg_rec_opts o;
     small_opts(&o, SG_REC_VAE);
+    o.gamma = 0.0f;
+    o.enc_passes = 0;
     o.on_progress = record;
     sg_rec_report rep;
     sg_recommender *m = train_ok(x, &o, &rep);
@@ -525,6 +549,66 @@ static void deterministic(void **state)
     sg_interactions_free(x);
 }
 
+/* recommend-3.5: RecVAE's training (gamma |x_u| KL weight, composite prior,
+ * alternating encoder / decoder passes) learns, beats popularity, is the same
+ * bytes with 1 and 2 threads, and keeps its options through a save / load */
+static void recvae_learns(void **state)
+{
+    (void)state;
+    sg_interactions *x = clustered(N_USERS, 1);
+    sg_rec_opts o;
+    small_opts(&o, SG_REC_VAE);
+    o.gamma = 0.005f;
+    o.prior = SG_REC_PRIOR_COMPOSITE;
+    o.enc_passes = 2;
+    o.epochs = 15;
+    o.on_progress = record;
+#ifdef _OPENMP
+    omp_set_num_threads(1);
+#endif
+    sg_recommender *a = train_ok(x, &o, NULL);
+    double first = first_loss, last = last_loss;
+#ifdef _OPENMP
+    omp_set_num_threads(2);
+#endif
+    sg_recommender *m = train_ok(x, &o, NULL);
+    if (!(last < 0.85 * first)) print_error("loss %.4f -> %.4f\n", first, last);
+    assert_true(last < 0.85 * first);
+    assert_true(last_epochs[1].beta > 0.0);   /* mean gamma |x_u| */
+    size_t la, lm;
+    unsigned char *pa = payload(a, &la), *pm = payload(m, &lm);
+    assert_int_equal(la, lm);
+    assert_memory_equal(pa, pm, la);
+    sg_recommender *n = NULL;
+    assert_int_equal(sg_recommender_load_mem(&n, pm, lm, NULL), SG_OK);
+    const sg_rec_opts *on = sg_recommender_opts(n);
+    assert_true(on->gamma == 0.005f);
+    assert_int_equal(on->prior, SG_REC_PRIOR_COMPOSITE);
+    assert_int_equal(on->enc_passes, 2);
+    sg_rec_opts po;
+    sg_rec_opts_default(&po, SG_REC_POP);
+    sg_recommender *p = train_ok(x, &po, NULL);
+    sg_rec_metrics mv = eval_fresh(m, 22), mp = eval_fresh(p, 22);
+    if (!(mv.ndcg100 > mp.ndcg100 + 0.1))
+        print_error("recvae ndcg %.4f; pop ndcg %.4f\n", mv.ndcg100, mp.ndcg100);
+    assert_true(mv.ndcg100 > mp.ndcg100 + 0.1);
+    /* bad options are refused */
+    sg_recommender *bad = NULL;
+    o.prior = 7;
+    assert_int_equal(sg_recommender_train(&bad, x, NULL, NULL, &o, NULL, NULL), SG_EINVAL);
+    o.prior = SG_REC_PRIOR_NORMAL;
+    o.gamma = -1.0f;
+    assert_int_equal(sg_recommender_train(&bad, x, NULL, NULL, &o, NULL, NULL), SG_EINVAL);
+    assert_null(bad);
+    sg_free(pa);
+    sg_free(pm);
+    sg_recommender_free(a);
+    sg_recommender_free(m);
+    sg_recommender_free(n);
+    sg_recommender_free(p);
+    sg_interactions_free(x);
+}
+
 /* ---------------------------------------------------------------------------
  * files */
 
@@ -615,6 +699,51 @@ static void corrupt_model(void **state)
     assert_non_null(strstr(err.msg, "truncated"));
     remove(path);
     assert_int_equal(sg_recommender_load(&n, path, &err), SG_EIO);
+    sg_free(buf);
+    sg_recommender_free(m);
+    sg_interactions_free(x);
+}
+
+/* recommend-4.3: a version-1 payload (before the RecVAE options) still loads,
+ * with those options off; a newer version is a clear SG_EPARSE */
+static void old_version(void **state)
+{
+    (void)state;
+    sg_interactions *x = clustered(20, 9);
+    sg_rec_opts o;
+    small_opts(&o, SG_REC_VAE);
+    o.epochs = 1;
+    o.gamma = 0.01f;
+    sg_recommender *m = train_ok(x, &o, NULL), *n = NULL;
+    size_t len;
+    unsigned char *buf = payload(m, &len);
+    /* version 1: the same bytes without the 12 option bytes after max_items
+     * (magic, version, kind, seed = 20 bytes, then 68 bytes of options) */
+    const size_t at = 20 + 68;
+    uint32_t v;
+    memcpy(&v, buf + 4, 4);
+    assert_int_equal(v, 2);
+    unsigned char *old = malloc(len - 12);
+    assert_non_null(old);
+    memcpy(old, buf, at);
+    memcpy(old + at, buf + at + 12, len - at - 12);
+    v = 1;
+    memcpy(old + 4, &v, 4);
+    sg_error err;
+    int rc = sg_recommender_load_mem(&n, old, len - 12, &err);
+    if (rc) print_error("load v1: %s\n", err.msg);
+    assert_int_equal(rc, SG_OK);
+    assert_true(sg_recommender_opts(n)->gamma == 0.0f);
+    assert_int_equal(sg_recommender_opts(n)->enc_passes, 0);
+    assert_int_equal(sg_recommender_opts(n)->epochs, 1);
+    sg_recommender_free(n);
+    n = NULL;
+    v = 3;
+    memcpy(buf + 4, &v, 4);
+    assert_int_equal(sg_recommender_load_mem(&n, buf, len, &err), SG_EPARSE);
+    assert_non_null(strstr(err.msg, "version 3"));
+    assert_null(n);
+    free(old);
     sg_free(buf);
     sg_recommender_free(m);
     sg_interactions_free(x);
@@ -765,9 +894,16 @@ static void alloc_failures(void **state)
     (void)state;
     sg_interactions *x = clustered(20, 13);
     int64_t live = sg_mem_live_bytes();
-    for (int kind = 0; kind <= SG_REC_DAE; kind++) {
+    for (int k = 0; k <= SG_REC_DAE + 1; k++) {
+        /* the last round: a vae with RecVAE's training */
+        int kind = k > SG_REC_DAE ? SG_REC_VAE : k;
         sg_rec_opts o;
         small_opts(&o, kind);
+        if (k > SG_REC_DAE) {
+            o.gamma = 0.01f;
+            o.prior = SG_REC_PRIOR_COMPOSITE;
+            o.enc_passes = 2;
+        }
         o.epochs = 2;
         o.batch = 8;
         o.hidden = 6;
@@ -789,7 +925,7 @@ static void alloc_failures(void **state)
                 assert_true(n > 3);
             } else {
                 if (rc != SG_ENOMEM)
-                    print_error("kind %d, n %lld: %s\n", kind, (long long)n, err.msg);
+                    print_error("round %d, n %lld: %s\n", k, (long long)n, err.msg);
                 assert_int_equal(rc, SG_ENOMEM);
                 assert_null(l);
             }
@@ -829,7 +965,7 @@ static void fused_softmax(void **state)
     double loss;
     const int64_t *rp = sg_interactions_row_ptr(x);
     const int32_t *ci = sg_interactions_col_idx(x);
-    assert_int_equal(sg_vae_batch_loss(&m, rp, ci, B, 0.0f, 1, 1, &loss, NULL), SG_OK);
+    assert_int_equal(sg_vae_batch_loss(&m, rp, ci, B, 0.0f, 1, NULL, 1, &loss, NULL), SG_OK);
     /* reference: the same forward by hand with nn kernels */
     float *vals = calloc((size_t)rp[B], sizeof *vals);
     float *code = calloc((size_t)B * Z, sizeof *code), *h2 = calloc((size_t)B * H, sizeof *h2);
@@ -875,6 +1011,7 @@ int main(void)
         cmocka_unit_test(ease_learns),
         cmocka_unit_test(network_gradients), cmocka_unit_test(vae_learns),
         cmocka_unit_test(dae_learns),        cmocka_unit_test(deterministic),
+        cmocka_unit_test(recvae_learns),     cmocka_unit_test(old_version),
         cmocka_unit_test(save_load),         cmocka_unit_test(corrupt_model),
         cmocka_unit_test(exclusions),        cmocka_unit_test(bad_arguments),
         cmocka_unit_test(evaluate_pop),      cmocka_unit_test(alloc_failures),

@@ -5,7 +5,11 @@
  *   vae   Mult-VAE (Liang et al. 2018): encoder I-600-200 (tanh) to a Gaussian,
  *         decoder 200-600-I (tanh), multinomial likelihood over the I items,
  *         KL term annealed linearly up to 'beta_cap'; input rows L2-normalised
- *         and dropped out with probability 'dropout' while training.
+ *         and dropped out with probability 'dropout' while training.  By
+ *         default trained as RecVAE does (Shenbin et al. 2020): KL weight
+ *         'gamma' times the user's number of items, and per epoch 'enc_passes'
+ *         encoder-only passes then one decoder-only pass without dropout;
+ *         gamma = 0 and enc_passes = 0 give the paper's Mult-VAE training.
  *   dae   Mult-DAE: the same with a deterministic I-200-600-I network, no KL,
  *         and an L2 penalty on the weights.
  *   ease  EASE (Steck 2019): item-item weights B = I - P diag(1/diag P) with
@@ -60,11 +64,20 @@ typedef struct sg_rec_progress {
     double seconds;        /* of this epoch / fit */
 } sg_rec_progress;
 
+/* vae prior.  COMPOSITE (RecVAE): per latent dimension the mixture 3/20 N(0,1) +
+ * 15/20 q_old(z|x) + 2/20 N(0,e^10), q_old the encoder as it was after the previous
+ * epoch's encoder updates, fed the user's items without dropout; the KL term is then
+ * the one-sample estimate log q(z|x) - log p(z) at the sampled z. */
+typedef enum sg_rec_prior {
+    SG_REC_PRIOR_NORMAL = 0,
+    SG_REC_PRIOR_COMPOSITE = 1,
+} sg_rec_prior;
+
 typedef struct sg_rec_opts {
     int kind;                 /* sg_rec_kind; default SG_REC_VAE */
     uint64_t seed;            /* default SG_DEFAULT_SEED */
     /* vae / dae */
-    int epochs;               /* default 200 (the best one is kept, see below) */
+    int epochs;               /* default vae 300, dae 200 (the best one is kept, see below) */
     int batch;                /* users per step, default 500 */
     int hidden;               /* default 600 */
     int latent;               /* default 200 */
@@ -77,6 +90,15 @@ typedef struct sg_rec_opts {
      * epochs, i.e. 0.2 * epochs * steps_per_epoch / beta_cap. */
     int64_t anneal_steps;
     float l2;                 /* coupled L2 on weights: dae default 0.01/batch, vae 0 */
+    /* vae, RecVAE's training (Shenbin et al. 2020); the network is unchanged */
+    float gamma;              /* > 0: user u's KL weight is gamma * |x_u| (her items) in
+                               * place of the annealed beta; default vae 0.0015 (RecVAE's
+                               * 0.005 on ML-20M), 0 = off */
+    int prior;                /* sg_rec_prior: SG_REC_PRIOR_NORMAL (default) or _COMPOSITE */
+    int enc_passes;           /* > 0: alternating updates, per epoch this many encoder
+                               * passes (input dropout) then one decoder pass (no dropout),
+                               * each with its own Adam; default vae 3 (RecVAE's), 0:
+                               * joint updates */
     /* ease */
     double lambda;            /* > 0 fixed; <= 0 chooses on validation from a grid */
     /* model selection without validation sets */
@@ -90,7 +112,8 @@ typedef struct sg_rec_opts {
 } sg_rec_opts;
 
 /* Defaults for 'kind' (the paper's: [I-600-200-600-I], batch 500, lr 1e-3,
- * dropout 0.5, beta cap 0.2; dae: l2 0.01/500). */
+ * dropout 0.5, beta cap 0.2; dae: l2 0.01/500; vae: RecVAE's training with
+ * gamma 0.0015, 3 encoder passes, normal prior, 300 epochs). */
 void sg_rec_opts_default(sg_rec_opts *o, int kind);
 
 typedef struct sg_rec_report {

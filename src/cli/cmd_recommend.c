@@ -102,6 +102,14 @@ static const char HELP_TRAIN_RECOMMEND[] =
     "  --dropout X [0.5]  --beta-cap X [0.2]  --anneal-steps N [0: beta = min(cap, step/N)\n"
     "  reaches the cap after 20% of the epochs]  --l2 X [dae 2e-5, vae 0]\n"
     "  --eval-every N [1]     validate every N epochs\n"
+    "vae, RecVAE's training (Shenbin et al. 2020; same network; opt-in: the defaults are the\n"
+    "paper's Mult-VAE training; bench/recommend_results.md compares them):\n"
+    "  --gamma X [0]          > 0: a user's KL weight is X times her number of items, in place\n"
+    "                         of --beta-cap and its annealing (RecVAE: 0.005); 0: beta\n"
+    "  --prior NAME [normal]  normal: N(0,I); composite: 3/20 N(0,I) + 15/20 the encoder's\n"
+    "                         posterior as of the previous epoch + 2/20 N(0,e^10 I)\n"
+    "  --enc-passes N [0]     > 0: alternate, per epoch N encoder-only passes (with dropout)\n"
+    "                         then one decoder-only pass (no dropout); 0: joint updates\n"
     "ease:\n"
     "  --lambda X             L2 weight (default: chosen on validation from 5..5000, else 500)\n"
     "  --max-items N          refuse more items than this (I x I matrices; default 30000)\n"
@@ -349,8 +357,10 @@ static void on_progress(void *ud, const sg_rec_progress *p)
 int cli_train_recommend(int argc, char **argv)
 {
     const char *data = NULL, *user = NULL, *item = NULL, *rating = NULL, *model = "vae";
-    const char *out = NULL, *vfold = NULL, *vheld = NULL, *log_file = NULL;
+    const char *out = NULL, *vfold = NULL, *vheld = NULL, *log_file = NULL, *prior = NULL;
     double min_rating = NAN, lr = -1, dropout = -1, beta_cap = -1, l2 = -1, lambda = 0;
+    double gamma = NAN;
+    int enc_passes = -1;
     double val_users = -1;
     int epochs = -1, batch = -1, hidden = -1, latent = -1, threads = 0, no_refit = 0;
     int max_items = -1, eval_every = -1, help = 0, n_pos;
@@ -370,6 +380,8 @@ int cli_train_recommend(int argc, char **argv)
         {"beta-cap", 0, OPT_DOUBLE, &beta_cap, 0}, {"anneal-steps", 0, OPT_U64, &anneal, 0},
         {"l2", 0, OPT_DOUBLE, &l2, 0},            {"lambda", 0, OPT_DOUBLE, &lambda, 0},
         {"max-items", 0, OPT_INT, &max_items, 0}, {"eval-every", 0, OPT_INT, &eval_every, 0},
+        {"gamma", 0, OPT_DOUBLE, &gamma, 0},      {"prior", 0, OPT_STR, &prior, 0},
+        {"enc-passes", 0, OPT_INT, &enc_passes, 0},
         {"log-file", 0, OPT_STR, &log_file, 0},   {NULL, 0, 0, NULL, 0},
     };
     char *pos[1];
@@ -406,6 +418,18 @@ int cli_train_recommend(int argc, char **argv)
     if (eval_every >= 0) o.eval_every = eval_every;
     if (val_users >= 0) o.val_users = val_users;
     o.anneal_steps = (int64_t)anneal;
+    if (!isnan(gamma)) {
+        if (!(gamma >= 0 && gamma < 1e6)) return cli_usage_error(cmd, "--gamma must be >= 0");
+        o.gamma = (float)gamma;
+    }
+    if (enc_passes >= 0) o.enc_passes = enc_passes;
+    if (prior) {
+        if (strcmp(prior, "normal") == 0) o.prior = SG_REC_PRIOR_NORMAL;
+        else if (strcmp(prior, "composite") == 0) o.prior = SG_REC_PRIOR_COMPOSITE;
+        else
+            return cli_usage_error(cmd, "--prior must be normal or composite (got '%s')", prior);
+    }
+    if (enc_passes > 1000) return cli_usage_error(cmd, "--enc-passes must be in 0..1000");
     o.lambda = lambda;
     o.refit = !no_refit;
     if (o.epochs < 1) return cli_usage_error(cmd, "--epochs must be >= 1");
@@ -446,9 +470,16 @@ int cli_train_recommend(int argc, char **argv)
                 sg_interactions_n_items(x));
         int nI = sg_interactions_n_items(x);
         if (kind == SG_REC_VAE)
+        {
             fprintf(stderr, "stratagem: network %d-%d-%d-%d-%d, %d epochs, batch %d, lr %g, "
                     "dropout %g, beta cap %g\n", nI, o.hidden, o.latent, o.hidden, nI, o.epochs,
                     o.batch, (double)o.lr, (double)o.dropout, (double)o.beta_cap);
+            if (o.gamma > 0 || o.prior != SG_REC_PRIOR_NORMAL || o.enc_passes > 0)
+                fprintf(stderr, "stratagem: RecVAE training: gamma %g, prior %s, encoder passes "
+                        "%d\n", (double)o.gamma,
+                        o.prior == SG_REC_PRIOR_COMPOSITE ? "composite" : "normal",
+                        o.enc_passes);
+        }
         else if (kind == SG_REC_DAE)
             fprintf(stderr, "stratagem: network %d-%d-%d-%d, %d epochs, batch %d, lr %g, "
                     "dropout %g, l2 %g\n", nI, o.latent, o.hidden, nI, o.epochs, o.batch,

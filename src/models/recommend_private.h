@@ -38,13 +38,15 @@ SG_INTERNAL int sg_vae_forward_eval(const sg_recommender *m, const int64_t *row_
                                     const int32_t *col_idx, int B, float *logits, float *z,
                                     sg_error *err);
 /* Mean loss of one batch of B CSR rows without input dropout, KL weight
- * 'beta', the Gaussian noise drawn from 'noise_seed'; with 'grad' the
+ * 'beta' (or m->opts.gamma per row), the Gaussian noise drawn from
+ * 'noise_seed'; with m->opts.prior composite, 'old_enc' is the old encoder (the
+ * block's encoder tensors, laid out as in the block).  With 'grad' the
  * gradients are cleared and filled (m->params built with training arrays).
  * For the whole-network gradient check in tests. */
 SG_INTERNAL int sg_vae_batch_loss(sg_recommender *m, const int64_t *row_ptr,
                                   const int32_t *col_idx, int B, float beta, uint64_t noise_seed,
-                                  int grad, double *loss, sg_error *err);
-/* Steps per epoch for n users. */
+                                  const float *old_enc, int grad, double *loss, sg_error *err);
+/* KL-annealing steps per epoch for n users (batches, times the encoder passes). */
 SG_INTERNAL int64_t sg_vae_steps_per_epoch(const sg_recommender *m, int n_users);
 
 /* ---- ease.c ---- */

@@ -11,6 +11,21 @@
  * anneal_steps) taken before the step; plus for the dae l2 * sum w^2 (coupled
  * with Adam, as the paper's code).  At evaluation there is no dropout and z = mu.
  *
+ * RecVAE's training (Shenbin et al. 2020), options of the vae, same network:
+ *   gamma > 0    user b's KL weight is gamma * n_b (n_b her items) instead of beta;
+ *   composite    prior per latent value 3/20 N(0,1) + 15/20 q_old(z|x) + 2/20
+ *                N(0,e^10), q_old the encoder copied after the previous epoch's
+ *                encoder updates (fed x without dropout); KL_b is the one-sample
+ *                estimate sum_j log q(z_j|x) - log p(z_j) at the sampled z.  Its
+ *                gradient: d/dz_j = sum_k r_k (z_j - m_k) / v_k (r_k the mixture
+ *                responsibilities), flowing through z = mu + exp(lv/2) eps, plus
+ *                d log q / d lv_j = -1/2 (d log q / d mu = 0 through z);
+ *   enc_passes   per epoch that many passes updating the encoder only (dropout),
+ *                then one pass updating the decoder only (no dropout, z sampled,
+ *                loss = NLL since the KL does not depend on the decoder); each
+ *                part has its own Adam step count over its slice of the block.
+ * Without these options the training loop is the plain Mult-VAE's, unchanged.
+ *
  * Cost: the input layer reads only the nonzeros of x (sparse CSR layer, never a
  * dense (B,I) input); the output layer is three (B,H)x(H,I)-sized GEMMs through
  * sg_sgemm, and the softmax over I items is one fused pass per row (max, one
@@ -135,7 +150,8 @@ int sg_vae_build(sg_recommender *m, int train, int init, sg_error *err)
 int64_t sg_vae_steps_per_epoch(const sg_recommender *m, int n_users)
 {
     int B = m->opts.batch;
-    return ((int64_t)n_users + B - 1) / B;
+    int64_t passes = m->kind == SG_REC_VAE && m->opts.enc_passes > 0 ? m->opts.enc_passes : 1;
+    return passes * (((int64_t)n_users + B - 1) / B);
 }
 
 /* ---------------------------------------------------------------------------
@@ -225,6 +241,7 @@ static void softmax_nll(float *logits, double *loss, const int64_t *row_ptr,
 
 typedef struct acts {
     int B_max;
+    int per_row;              /* per-row KL weights (gamma or composite prior) */
     int64_t nnz_max;
     int64_t *rp_x, *rp_in;    /* (B+1) raw batch rows, input rows after dropout */
     int32_t *col_x, *col_in;  /* (nnz_max) */
@@ -239,6 +256,11 @@ typedef struct acts {
     float *dh2, *dpre2;       /* (B,H) */
     float *dz, *dmu, *dlv;    /* (B,Z) */
     float *dh1, *dpre1;       /* (B,E) */
+    /* rows only (training): */
+    float *wrow;              /* (B) KL weight of each row, including the 1/B */
+    double *kl;               /* (B) KL of each row */
+    float *kdz;               /* (B,Z) composite prior: d KL_b / d z (unweighted) */
+    float *oh1, *omu, *olv;   /* (B,H), (B,Z), (B,Z) composite prior: the old encoder */
 } acts;
 
 static void acts_free(acts *a)
@@ -251,18 +273,22 @@ static void acts_free(acts *a)
     sg_free(a->rows);
     sg_free(a->loss);
     sg_free(a->block);
+    sg_free(a->wrow);
+    sg_free(a->kl);
     memset(a, 0, sizeof *a);
 }
 
-static int acts_alloc(acts *a, const net *n, int B, int64_t nnz_max, int train)
+static int acts_alloc(acts *a, const net *n, int B, int64_t nnz_max, int train, int rows)
 {
     memset(a, 0, sizeof *a);
     a->B_max = B;
+    a->per_row = rows = rows && train && n->vae;
     a->nnz_max = nnz_max;
     size_t Bz = (size_t)B;
     size_t nf = Bz * (size_t)n->E + Bz * (size_t)n->H + Bz * (size_t)n->I;
     if (n->vae) nf += 4 * Bz * (size_t)n->Z;
     if (train) nf += 2 * Bz * (size_t)n->H + 3 * Bz * (size_t)n->Z + 2 * Bz * (size_t)n->E;
+    if (rows) nf += Bz * (size_t)n->H + 3 * Bz * (size_t)n->Z;
     a->rp_x = sg_malloc_array(Bz + 1, sizeof *a->rp_x);
     a->rp_in = sg_malloc_array(Bz + 1, sizeof *a->rp_in);
     a->col_x = sg_malloc_array(nnz_max > 0 ? (size_t)nnz_max : 1, sizeof *a->col_x);
@@ -271,8 +297,12 @@ static int acts_alloc(acts *a, const net *n, int B, int64_t nnz_max, int train)
     a->rows = sg_malloc_array(Bz, sizeof *a->rows);
     a->loss = sg_malloc_array(Bz, sizeof *a->loss);
     a->block = sg_malloc_array(nf, sizeof *a->block);
+    if (rows) {
+        a->wrow = sg_malloc_array(Bz, sizeof *a->wrow);
+        a->kl = sg_malloc_array(Bz, sizeof *a->kl);
+    }
     if (!a->rp_x || !a->rp_in || !a->col_x || !a->col_in || !a->val_in || !a->rows ||
-        !a->loss || !a->block) {
+        !a->loss || !a->block || (rows && (!a->wrow || !a->kl))) {
         acts_free(a);
         return SG_ENOMEM;
     }
@@ -298,6 +328,12 @@ static int acts_alloc(acts *a, const net *n, int B, int64_t nnz_max, int train)
         TAKE(a->dh1, Bz * (size_t)n->E);
         TAKE(a->dpre1, Bz * (size_t)n->E);
     }
+    if (rows) {
+        TAKE(a->kdz, Bz * (size_t)n->Z);
+        TAKE(a->oh1, Bz * (size_t)n->H);
+        TAKE(a->omu, Bz * (size_t)n->Z);
+        TAKE(a->olv, Bz * (size_t)n->Z);
+    }
 #undef TAKE
     return SG_OK;
 }
@@ -305,20 +341,29 @@ static int acts_alloc(acts *a, const net *n, int B, int64_t nnz_max, int train)
 /* ---------------------------------------------------------------------------
  * forward and backward passes */
 
+/* Encoder of 'n' on the input CSR in a->rp_in/col_in/val_in: h1 (B,E), and
+ * for the vae mu and lv (B,Z). */
+static void encode(const net *n, const acts *a, int B, float *h1, float *mu, float *lv)
+{
+    int E = n->E, H = n->H, Z = n->Z, I = n->I;
+    /* h1 = tanh(x_in W0 + b0): sparse input layer, O(nnz * E) */
+    sg_sparse_dense_forward(h1, a->rp_in, a->col_in, a->val_in, n->enc_w0, n->enc_b0, B, I, E);
+    sg_tanh_forward(h1, h1, (size_t)B * E);
+    if (n->vae) {
+        sg_dense_forward(mu, h1, n->enc_wmu, n->enc_bmu, B, H, Z);
+        sg_dense_forward(lv, h1, n->enc_wlv, n->enc_blv, B, H, Z);
+    }
+}
+
 /* Encoder and decoder on the input CSR in a->rp_in/col_in/val_in (B rows):
  * fills h1, (mu, lv, z), h2, logits.  'noise' != NULL samples z (training);
  * NULL uses z = mu. */
 static void forward(const net *n, acts *a, int B, sg_rng *noise)
 {
-    int E = n->E, H = n->H, Z = n->Z, I = n->I;
-    /* h1 = tanh(x_in W0 + b0): sparse input layer, O(nnz * E) */
-    sg_sparse_dense_forward(a->h1, a->rp_in, a->col_in, a->val_in, n->enc_w0, n->enc_b0, B, I,
-                            E);
-    sg_tanh_forward(a->h1, a->h1, (size_t)B * E);
+    int H = n->H, Z = n->Z, I = n->I;
+    encode(n, a, B, a->h1, a->mu, a->lv);
     if (n->vae) {
         /* Gaussian heads; z sampled while training, the mean otherwise */
-        sg_dense_forward(a->mu, a->h1, n->enc_wmu, n->enc_bmu, B, H, Z);
-        sg_dense_forward(a->lv, a->h1, n->enc_wlv, n->enc_blv, B, H, Z);
         if (noise) {
             sg_reparam_forward(a->z, a->eps, a->mu, a->lv, (size_t)B * Z, noise);
         } else {
@@ -331,6 +376,57 @@ static void forward(const net *n, acts *a, int B, sg_rng *noise)
     sg_dense_forward(a->logits, a->h2, n->dec_w1, n->dec_b1, B, H, I);
 }
 
+/* ---------------------------------------------------------------------------
+ * KL terms with a weight per row (gamma or the composite prior) */
+
+#define LOG_2PI 1.83787706640934548
+#define UNIF_LOGVAR 10.0          /* the composite prior's wide component */
+
+/* Composite prior: a->kl[b] = sum_j log q(z_bj|x) - log p(z_bj) at the sampled z
+ * (log q from eps: (z - mu)^2 / v = eps^2), and a->kdz = d KL_b / d z_bj.  The
+ * old encoder's mu and lv are in a->omu, a->olv.  Double precision, fixed order. */
+static void composite_kl(acts *a, int B, int Z)
+{
+    const double lw0 = log(3.0 / 20.0), lw1 = log(15.0 / 20.0), lw2 = log(2.0 / 20.0);
+    const double iv2 = exp(-UNIF_LOGVAR);
+    for (int b = 0; b < B; b++) {
+        double s = 0.0;
+        for (int j = 0; j < Z; j++) {
+            size_t q = (size_t)b * Z + j;
+            double z = a->z[q], e = a->eps[q], olv = a->olv[q];
+            double d1 = z - (double)a->omu[q], iv1 = exp(-olv);
+            double a0 = lw0 - 0.5 * (LOG_2PI + z * z);
+            double a1 = lw1 - 0.5 * (LOG_2PI + olv + d1 * d1 * iv1);
+            double a2 = lw2 - 0.5 * (LOG_2PI + UNIF_LOGVAR + z * z * iv2);
+            double mx = a0 > a1 ? a0 : a1;
+            mx = mx > a2 ? mx : a2;
+            double e0 = exp(a0 - mx), e1 = exp(a1 - mx), e2 = exp(a2 - mx);
+            double sum = e0 + e1 + e2;
+            double logq = -0.5 * (LOG_2PI + (double)a->lv[q] + e * e);
+            s += logq - (mx + log(sum));
+            a->kdz[q] = (float)((e0 * z + e1 * d1 * iv1 + e2 * z * iv2) / sum);
+        }
+        a->kl[b] = s;
+    }
+}
+
+/* Per-row KL into a->kl (B): the composite prior's estimate, or N(0,I)'s closed
+ * form.  Returns sum_b wrow[b] * kl[b]. */
+static double rows_kl(acts *a, int B, int Z, int composite)
+{
+    if (composite) {
+        composite_kl(a, B, Z);
+    } else {
+        for (int b = 0; b < B; b++) {
+            size_t q = (size_t)b * Z;
+            a->kl[b] = sg_kl_normal_forward(a->mu + q, a->lv + q, (size_t)Z, 1.0f);
+        }
+    }
+    double s = 0.0;
+    for (int b = 0; b < B; b++) s += (double)a->wrow[b] * a->kl[b];
+    return s;
+}
+
 /* Clear the gradients that backward accumulates into: all but the output
  * layer's (dec.w1 and dec.b1, the last two tensors of both networks), which
  * backward overwrites.  Saves a pass over H*I floats per step. */
@@ -340,27 +436,40 @@ static void zero_grad(sg_params *P)
     memset(sg_params_grads(P), 0, sg_params_offset(P, t) * sizeof(float));
 }
 
+/* Which parameters a step updates: all (joint), the encoder's or the decoder's. */
+enum { PART_ALL = 0, PART_ENC = 1, PART_DEC = 2 };
+
 /* Backward from the logit gradient in a->logits (already scaled by 1/B) and
- * the KL weight 'kl' (beta/B; vae only).  The output layer's gradients are
- * written, every other one is accumulated into the grads 'g' (zero_grad). */
-static void backward(const net *n, const net *g, acts *a, int B, float kl)
+ * the KL weight 'kl' (beta/B; vae only), or with a->per_row the row weights
+ * a->wrow times 'kl' (1/B) (and for the composite prior a->kdz).  The output layer's gradients
+ * are written, every other one is accumulated into the grads 'g' (zero_grad).
+ * PART_ENC skips the output layer's weight gradients, PART_DEC stops at the
+ * decoder's input layer. */
+static void backward(const net *n, const net *g, acts *a, int B, float kl, int composite,
+                     int part)
 {
     int E = n->E, H = n->H, Z = n->Z, I = n->I;
     size_t BH = (size_t)B * H, BZ = (size_t)B * Z, BE = (size_t)B * E;
     /* output layer, as sg_dense_backward but overwriting: dh2 = dlogits Wd1^T,
      * dWd1 = h2^T dlogits, dbd1 = column sums of dlogits (rows in order) */
     sg_sgemm(0, 1, B, H, I, 1.0f, a->logits, n->dec_w1, 0.0f, a->dh2);
-    sg_sgemm(1, 0, H, I, B, 1.0f, a->h2, a->logits, 0.0f, g->dec_w1);
-    memcpy(g->dec_b1, a->logits, (size_t)I * sizeof *g->dec_b1);
-    for (int b = 1; b < B; b++) {
-        const float *r = a->logits + (size_t)b * I;
-        SG_SIMD
-        for (int i = 0; i < I; i++) g->dec_b1[i] += r[i];
+    if (part != PART_ENC) {
+        sg_sgemm(1, 0, H, I, B, 1.0f, a->h2, a->logits, 0.0f, g->dec_w1);
+        memcpy(g->dec_b1, a->logits, (size_t)I * sizeof *g->dec_b1);
+        for (int b = 1; b < B; b++) {
+            const float *r = a->logits + (size_t)b * I;
+            SG_SIMD
+            for (int i = 0; i < I; i++) g->dec_b1[i] += r[i];
+        }
     }
     /* decoder tanh */
     memset(a->dpre2, 0, BH * sizeof *a->dpre2);
     sg_tanh_backward(a->dpre2, a->dh2, a->h2, BH);
     /* decoder input layer: dWd0, dbd0, dz */
+    if (part == PART_DEC) {
+        sg_dense_backward(NULL, g->dec_w0, g->dec_b0, a->dpre2, a->z, n->dec_w0, B, Z, H);
+        return;
+    }
     memset(a->dz, 0, BZ * sizeof *a->dz);
     sg_dense_backward(a->dz, g->dec_w0, g->dec_b0, a->dpre2, a->z, n->dec_w0, B, Z, H);
     memset(a->dh1, 0, BE * sizeof *a->dh1);
@@ -368,8 +477,31 @@ static void backward(const net *n, const net *g, acts *a, int B, float kl)
         /* reparameterisation, then the KL term on mu and logvar */
         memset(a->dmu, 0, BZ * sizeof *a->dmu);
         memset(a->dlv, 0, BZ * sizeof *a->dlv);
+        if (a->per_row && composite) {
+            /* the prior's gradient at z goes through the reparameterisation */
+            for (int b = 0; b < B; b++) {
+                float w = a->wrow[b] * kl;
+                float *dz = a->dz + (size_t)b * Z;
+                const float *k = a->kdz + (size_t)b * Z;
+                for (int j = 0; j < Z; j++) dz[j] += w * k[j];
+            }
+        }
         sg_reparam_backward(a->dmu, a->dlv, a->dz, a->eps, a->lv, BZ);
-        if (kl > 0.0f) sg_kl_normal_backward(a->dmu, a->dlv, a->mu, a->lv, BZ, kl);
+        if (a->per_row) {
+            for (int b = 0; b < B; b++) {
+                size_t q = (size_t)b * Z;
+                float w = a->wrow[b] * kl;
+                if (composite) {
+                    /* d log q / d lv = -1/2 */
+                    for (int j = 0; j < Z; j++) a->dlv[q + j] -= 0.5f * w;
+                } else {
+                    sg_kl_normal_backward(a->dmu + q, a->dlv + q, a->mu + q, a->lv + q,
+                                          (size_t)Z, w);
+                }
+            }
+        } else if (kl > 0.0f) {
+            sg_kl_normal_backward(a->dmu, a->dlv, a->mu, a->lv, BZ, kl);
+        }
         /* Gaussian heads: dWmu, dWlv and dh1 from both */
         sg_dense_backward(a->dh1, g->enc_wmu, g->enc_bmu, a->dmu, a->h1, n->enc_wmu, B, H, Z);
         sg_dense_backward(a->dh1, g->enc_wlv, g->enc_blv, a->dlv, a->h1, n->enc_wlv, B, H, Z);
@@ -437,7 +569,7 @@ int sg_vae_forward_eval(const sg_recommender *m, const int64_t *row_ptr,
     int fail;
     int64_t nnz_max = max_batch_nnz(row_ptr, B, chunk, &fail);
     acts a;
-    if (fail || acts_alloc(&a, &n, chunk, nnz_max, 0)) {
+    if (fail || acts_alloc(&a, &n, chunk, nnz_max, 0, 0)) {
         return sg_error_set(err, SG_ENOMEM, "recommender: out of memory scoring %d users", B);
     }
     for (int b0 = 0; b0 < B; b0 += chunk) {
@@ -495,6 +627,133 @@ static double l2_value(sg_params *P, float l2)
     return (double)l2 * s;
 }
 
+/* State shared by the passes of sg_vae_fit. */
+typedef struct trainer {
+    sg_recommender *m;
+    net n, g;
+    net old;                  /* composite prior: encoder tensors in old_enc */
+    float *old_enc;           /* copy of the encoder block (composite prior) */
+    size_t n_enc;             /* floats in the encoder block (its tensors come first) */
+    int composite;
+    acts a;
+    int64_t step;             /* KL annealing steps (joint or encoder) */
+    int64_t t_enc, t_dec;     /* Adam steps of the alternating parts */
+    double beta;              /* KL weight of the last step (mean over rows with gamma) */
+    sg_rng drop, noise;
+} trainer;
+
+/* The network whose encoder tensors sit in 'enc' (a copy of the block's first
+ * n_enc floats) and whose decoder is n's. */
+static net net_old(const sg_recommender *m, const net *n, float *enc)
+{
+    net o = *n;
+    sg_params *P = m->params;
+    o.enc_w0 = enc + sg_params_offset(P, T_ENC_W0);
+    o.enc_b0 = enc + sg_params_offset(P, T_ENC_B0);
+    o.enc_wmu = enc + sg_params_offset(P, T_ENC_WMU);
+    o.enc_bmu = enc + sg_params_offset(P, T_ENC_BMU);
+    o.enc_wlv = enc + sg_params_offset(P, T_ENC_WLV);
+    o.enc_blv = enc + sg_params_offset(P, T_ENC_BLV);
+    return o;
+}
+
+/* Forward and loss of the nb rows in a->rp_x/col_x: input dropout 'p', KL
+ * weight 'beta' (or gamma n_b per row), KL skipped when !kl_on.  On return the
+ * logits hold their gradient (scaled 1/nb); *loss is the batch's mean loss. */
+static void batch_forward(sg_recommender *m, const net *n, const net *old, acts *a, int nb,
+                          float p, sg_rng *drop, sg_rng *noise, double beta, int kl_on,
+                          int composite, int grad, double *loss)
+{
+    const sg_rec_opts *o = &m->opts;
+    if (kl_on && composite) {
+        /* the old encoder sees the user's items without dropout */
+        make_input(a, nb, 0.0f, NULL);
+        encode(old, a, nb, a->oh1, a->omu, a->olv);
+    }
+    make_input(a, nb, p, drop);
+    forward(n, a, nb, n->vae ? noise : NULL);
+    float scale = 1.0f / (float)nb;
+    softmax_nll(a->logits, a->loss, a->rp_x, a->col_x, nb, n->I, scale, grad);
+    double nll = 0.0;
+    for (int b = 0; b < nb; b++) nll += a->loss[b];
+    double kl = 0.0;
+    if (kl_on && a->per_row) {
+        for (int b = 0; b < nb; b++) {
+            double items = (double)(a->rp_x[b + 1] - a->rp_x[b]);
+            a->wrow[b] = o->gamma > 0.0f ? (float)((double)o->gamma * items) : (float)beta;
+        }
+        *loss = (nll + rows_kl(a, nb, n->Z, composite)) / nb;
+        return;
+    }
+    if (kl_on) kl = sg_kl_normal_forward(a->mu, a->lv, (size_t)nb * n->Z, 1.0f);
+    *loss = (nll + beta * kl) / nb;
+}
+
+/* One pass over the users (shuffled first) updating 'part'.  The mean loss
+ * per user is added to *loss_sum (not for PART_DEC). */
+static int train_pass(trainer *t, const sg_interactions *x, int64_t *order, sg_rng *shuffle,
+                      int part, int64_t anneal_steps, const char *stage, int ep,
+                      double *loss_sum, sg_error *err)
+{
+    sg_recommender *m = t->m;
+    const sg_rec_opts *o = &m->opts;
+    acts *a = &t->a;
+    int n_users = sg_interactions_n_users(x);
+    const int64_t *rp = sg_interactions_row_ptr(x);
+    const int32_t *ci = sg_interactions_col_idx(x);
+    int B = a->B_max;
+    int kl_on = t->n.vae && part != PART_DEC;
+    sg_rng_shuffle_i64(shuffle, order, n_users);
+    for (int b0 = 0; b0 < n_users; b0 += B) {
+        int nb = n_users - b0 < B ? n_users - b0 : B;
+        /* batch rows (ones), input = normalised + dropped out */
+        int64_t got = sg_csr_gather(a->rp_x, a->col_x, a->val_in, rp, ci, NULL, order + b0, nb,
+                                    a->nnz_max);
+        if (got < 0) {
+            return sg_error_set(err, SG_EINTERNAL, "recommender: batch larger than its buffer");
+        }
+        double beta = 0.0;
+        if (kl_on) {
+            beta = anneal_steps > 0 ? (double)t->step / (double)anneal_steps : (double)o->beta_cap;
+            if (beta > (double)o->beta_cap) beta = (double)o->beta_cap;
+        }
+        double batch_loss;
+        batch_forward(m, &t->n, &t->old, a, nb, part == PART_DEC ? 0.0f : o->dropout, &t->drop,
+                      &t->noise, beta, kl_on, t->composite, 1, &batch_loss);
+        if (!isfinite(batch_loss)) {
+            return sg_error_set(err, SG_ENUMERIC, "recommender: %s epoch %d, step %lld: loss "
+                                "is not finite (try a lower --lr)", stage, ep,
+                                (long long)t->step + 1);
+        }
+        if (kl_on && a->per_row && o->gamma > 0.0f) {
+            double w = 0.0;
+            for (int b = 0; b < nb; b++) w += (double)a->wrow[b];
+            beta = w / nb;
+        }
+        if (part != PART_DEC) {
+            *loss_sum += batch_loss * nb;
+            t->beta = beta;
+        }
+        zero_grad(m->params);
+        float kw = a->per_row ? 1.0f / (float)nb : (float)(beta / nb);
+        backward(&t->n, &t->g, a, nb, kl_on ? kw : 0.0f, t->composite, part);
+        if (o->l2 > 0.0f) l2_grad(m->params, o->l2);
+        if (part == PART_ALL) {
+            sg_params_adam(m->params, o->lr, 0.9f, 0.999f, 1e-8f, 0.0f);
+        } else {
+            /* each part its own Adam (step count) over its slice of the block */
+            size_t off = part == PART_ENC ? 0 : t->n_enc;
+            size_t len = part == PART_ENC ? t->n_enc : sg_params_count(m->params) - t->n_enc;
+            int64_t step = part == PART_ENC ? ++t->t_enc : ++t->t_dec;
+            sg_adam_step(sg_params_data(m->params) + off, sg_params_grads(m->params) + off,
+                         sg_params_adam_m(m->params) + off, sg_params_adam_v(m->params) + off,
+                         len, o->lr, 0.9f, 0.999f, 1e-8f, 0.0f, step);
+        }
+        if (part != PART_DEC) t->step++;
+    }
+    return SG_OK;
+}
+
 int sg_vae_fit(sg_recommender *m, const sg_interactions *x, const sg_interactions *vf,
                const sg_interactions *vh, int epochs, int64_t anneal_steps, const char *stage,
                sg_rec_report *rep, sg_error *err)
@@ -502,78 +761,67 @@ int sg_vae_fit(sg_recommender *m, const sg_interactions *x, const sg_interaction
     const sg_rec_opts *o = &m->opts;
     int n_users = sg_interactions_n_users(x);
     const int64_t *rp = sg_interactions_row_ptr(x);
-    const int32_t *ci = sg_interactions_col_idx(x);
     int B = o->batch < n_users ? o->batch : n_users;
     int rc = SG_OK;
-    acts a = {0};
+    trainer t;
+    memset(&t, 0, sizeof t);
     int64_t *order = NULL;
     float *best = NULL;
     if (B <= 0) return sg_error_set(err, SG_EINVAL, "recommender: no training users");
 
-    net n = net_view(m, 0), g = net_view(m, 1);
+    t.m = m;
+    t.n = net_view(m, 0);
+    t.g = net_view(m, 1);
+    int vae = t.n.vae;
+    int enc_passes = vae && o->enc_passes > 0 ? o->enc_passes : 0;
+    t.composite = vae && o->prior == SG_REC_PRIOR_COMPOSITE;
+    int per_row = vae && (t.composite || o->gamma > 0.0f);
+    t.n_enc = sg_params_offset(m->params, vae ? T_DEC_W0 : D_DEC_W0);
     int fail;
     int64_t nnz_max = max_batch_nnz(rp, n_users, B, &fail);
     size_t n_params = sg_params_count(m->params);
     order = sg_malloc_array((size_t)n_users, sizeof *order);
     int have_val = vf && vh && sg_interactions_n_users(vh) > 0;
     if (have_val) best = sg_malloc_array(n_params, sizeof *best);
-    if (fail || !order || (have_val && !best) || acts_alloc(&a, &n, B, nnz_max, 1)) {
+    if (t.composite) t.old_enc = sg_malloc_array(t.n_enc, sizeof *t.old_enc);
+    if (fail || !order || (have_val && !best) || (t.composite && !t.old_enc) ||
+        acts_alloc(&t.a, &t.n, B, nnz_max, 1, per_row)) {
         rc = sg_error_set(err, SG_ENOMEM, "recommender: out of memory for training buffers "
-                          "(batch %d, %d items)", B, n.I);
+                          "(batch %d, %d items)", B, t.n.I);
         goto done;
     }
+    if (t.composite) {
+        t.old = net_old(m, &t.n, t.old_enc);
+        memcpy(t.old_enc, sg_params_data(m->params), t.n_enc * sizeof *t.old_enc);
+    }
     for (int u = 0; u < n_users; u++) order[u] = u;
-    sg_rng root, shuffle, drop, noise;
+    sg_rng root, shuffle;
     sg_rng_init(&root, o->seed);
     sg_rng_split(&root, STREAM_SHUFFLE, &shuffle);
-    sg_rng_split(&root, STREAM_DROPOUT, &drop);
-    sg_rng_split(&root, STREAM_NOISE, &noise);
+    sg_rng_split(&root, STREAM_DROPOUT, &t.drop);
+    sg_rng_split(&root, STREAM_NOISE, &t.noise);
 
     double best_ndcg = -1.0;
     int best_epoch = 0;
-    int64_t step = 0;
     double loss_epoch = NAN;
     for (int ep = 1; ep <= epochs; ep++) {
-        double t0 = sg_rec_now(), loss_sum = 0.0, beta = 0.0;
-        sg_rng_shuffle_i64(&shuffle, order, n_users);
-        for (int b0 = 0; b0 < n_users; b0 += B) {
-            int nb = n_users - b0 < B ? n_users - b0 : B;
-            /* batch rows (ones), input = normalised + dropped out */
-            int64_t got = sg_csr_gather(a.rp_x, a.col_x, a.val_in, rp, ci, NULL, order + b0, nb,
-                                        a.nnz_max);
-            if (got < 0) {
-                rc = sg_error_set(err, SG_EINTERNAL, "recommender: batch larger than its "
-                                  "buffer");
-                goto done;
-            }
-            make_input(&a, nb, o->dropout, &drop);
-            beta = 0.0;
-            if (n.vae) {
-                beta = anneal_steps > 0 ? (double)step / (double)anneal_steps : (double)o->beta_cap;
-                if (beta > (double)o->beta_cap) beta = (double)o->beta_cap;
-            }
-            forward(&n, &a, nb, n.vae ? &noise : NULL);
-            float scale = 1.0f / (float)nb;
-            softmax_nll(a.logits, a.loss, a.rp_x, a.col_x, nb, n.I, scale, 1);
-            double nll = 0.0;
-            for (int b = 0; b < nb; b++) nll += a.loss[b];
-            double kl = 0.0;
-            if (n.vae) kl = sg_kl_normal_forward(a.mu, a.lv, (size_t)nb * n.Z, 1.0f);
-            double batch_loss = (nll + beta * kl) / nb;
-            if (!isfinite(batch_loss)) {
-                rc = sg_error_set(err, SG_ENUMERIC, "recommender: %s epoch %d, step %lld: loss "
-                                  "is not finite (try a lower --lr)", stage, ep,
-                                  (long long)step + 1);
-                goto done;
-            }
-            loss_sum += batch_loss * nb;
-            zero_grad(m->params);
-            backward(&n, &g, &a, nb, (float)(beta / nb));
-            if (o->l2 > 0.0f) l2_grad(m->params, o->l2);
-            sg_params_adam(m->params, o->lr, 0.9f, 0.999f, 1e-8f, 0.0f);
-            step++;
+        double t0 = sg_rec_now(), loss_sum = 0.0;
+        int n_pass = enc_passes > 0 ? enc_passes : 1;
+        for (int p = 0; p < n_pass; p++) {
+            rc = train_pass(&t, x, order, &shuffle, enc_passes > 0 ? PART_ENC : PART_ALL,
+                            anneal_steps, stage, ep, &loss_sum, err);
+            if (rc) goto done;
         }
-        loss_epoch = loss_sum / n_users;
+        /* the composite prior's old encoder: the one after this epoch's encoder updates */
+        if (t.composite) {
+            memcpy(t.old_enc, sg_params_data(m->params), t.n_enc * sizeof *t.old_enc);
+        }
+        if (enc_passes > 0) {
+            rc = train_pass(&t, x, order, &shuffle, PART_DEC, anneal_steps, stage, ep, &loss_sum,
+                            err);
+            if (rc) goto done;
+        }
+        loss_epoch = loss_sum / ((double)n_users * n_pass);
         if (o->l2 > 0.0f) loss_epoch += l2_value(m->params, o->l2);
         double ndcg = NAN;
         int eval_now = have_val && (ep % (o->eval_every > 0 ? o->eval_every : 1) == 0 ||
@@ -593,9 +841,9 @@ int sg_vae_fit(sg_recommender *m, const sg_interactions *x, const sg_interaction
             }
         }
         SG_LOG(SG_LOG_DEBUG, "recommend", "%s epoch %d/%d: loss %.4f, beta %.3f, val ndcg@100 "
-               "%.4f, %.2f s", stage, ep, epochs, loss_epoch, beta, ndcg, sg_rec_now() - t0);
+               "%.4f, %.2f s", stage, ep, epochs, loss_epoch, t.beta, ndcg, sg_rec_now() - t0);
         if (o->on_progress) {
-            sg_rec_progress p = {stage, ep, epochs, loss_epoch, beta, ndcg, 0.0,
+            sg_rec_progress p = {stage, ep, epochs, loss_epoch, t.beta, ndcg, 0.0,
                                  sg_rec_now() - t0};
             o->on_progress(o->ud, &p);
         }
@@ -609,9 +857,10 @@ int sg_vae_fit(sg_recommender *m, const sg_interactions *x, const sg_interaction
         rep->final_loss = loss_epoch;
     }
 done:
-    acts_free(&a);
+    acts_free(&t.a);
     sg_free(order);
     sg_free(best);
+    sg_free(t.old_enc);
     return rc;
 }
 
@@ -619,35 +868,40 @@ done:
  * one batch, for the whole-network gradient check in tests */
 
 int sg_vae_batch_loss(sg_recommender *m, const int64_t *row_ptr, const int32_t *col_idx, int B,
-                      float beta, uint64_t noise_seed, int grad, double *loss, sg_error *err)
+                      float beta, uint64_t noise_seed, const float *old_enc, int grad,
+                      double *loss, sg_error *err)
 {
-    net n = net_view(m, 0), g;
+    net n = net_view(m, 0), g, old;
     acts a;
+    int composite = n.vae && m->opts.prior == SG_REC_PRIOR_COMPOSITE;
+    int per_row = n.vae && (composite || m->opts.gamma > 0.0f);
     if (B < 1) return sg_error_set(err, SG_EINVAL, "batch loss: empty batch");
     if (grad && !sg_params_grads(m->params)) {
         return sg_error_set(err, SG_EINVAL, "batch loss: model built without gradients");
     }
-    if (acts_alloc(&a, &n, B, row_ptr[B] - row_ptr[0], 1)) {
+    if (composite && !old_enc) {
+        return sg_error_set(err, SG_EINVAL, "batch loss: the composite prior needs the old "
+                            "encoder");
+    }
+    if (acts_alloc(&a, &n, B, row_ptr[B] - row_ptr[0], 1, per_row)) {
         return sg_error_set(err, SG_ENOMEM, "batch loss: out of memory");
     }
+    /* the old encoder is only read */
+    if (composite) old = net_old(m, &n, (float *)(uintptr_t)old_enc);
+    else old = n;
     a.rp_x[0] = 0;
     for (int b = 0; b < B; b++) a.rp_x[b + 1] = row_ptr[b + 1] - row_ptr[0];
     memcpy(a.col_x, col_idx + row_ptr[0], (size_t)a.rp_x[B] * sizeof *a.col_x);
-    make_input(&a, B, 0.0f, NULL);
     sg_rng noise;
     sg_rng_init(&noise, noise_seed);
-    forward(&n, &a, B, n.vae ? &noise : NULL);
-    float scale = 1.0f / (float)B;
-    softmax_nll(a.logits, a.loss, a.rp_x, a.col_x, B, n.I, scale, grad);
-    double nll = 0.0, kl = 0.0;
-    for (int b = 0; b < B; b++) nll += a.loss[b];
-    if (n.vae) kl = sg_kl_normal_forward(a.mu, a.lv, (size_t)B * n.Z, 1.0f);
-    *loss = (nll + (double)beta * kl) / B;
+    batch_forward(m, &n, &old, &a, B, 0.0f, NULL, &noise, (double)beta, n.vae, composite, grad,
+                  loss);
     if (m->opts.l2 > 0.0f) *loss += l2_value(m->params, m->opts.l2);
     if (grad) {
         g = net_view(m, 1);
         zero_grad(m->params);
-        backward(&n, &g, &a, B, beta / (float)B);
+        backward(&n, &g, &a, B, per_row ? 1.0f / (float)B : beta / (float)B, composite,
+                 PART_ALL);
         if (m->opts.l2 > 0.0f) l2_grad(m->params, m->opts.l2);
     }
     acts_free(&a);

@@ -58,6 +58,19 @@ grep -q '"recall@20"' "$T/ease.json" && grep -q '"recall@50"' "$T/ease.json" && 
 awk -v p="$(ndcg pop)" -v e="$(ndcg ease)" -v v="$(ndcg vae)" \
     'BEGIN { exit !(e > p + 0.15 && v > p + 0.15 && e > 0.6 && v > 0.6) }' && ok 3.3 ||
     bad 3.3 "ndcg@100 pop $(ndcg pop), ease $(ndcg ease), vae $(ndcg vae)"
+# RecVAE's training options: the vae with gamma, the composite prior and
+# alternating passes finds the structure too; bad values are usage errors
+expect 3.4 0 "" -- "$SG" -q train recommend --data "$T/s/train.csv" --user user --item item \
+    --model vae --seed 1 --epochs 8 --batch 50 --gamma 0.005 --prior composite --enc-passes 2 \
+    --out "$T/rvae.sgm"
+"$SG" -q evaluate --model "$T/rvae.sgm" --foldin "$T/s/test_foldin.csv" \
+    --heldout "$T/s/test_heldout.csv" --json > "$T/rvae.json" 2>&1
+awk -v p="$(ndcg pop)" -v v="$(ndcg rvae)" 'BEGIN { exit !(v > p + 0.15 && v > 0.6) }' &&
+    ok 3.5 || bad 3.5 "ndcg@100 pop $(ndcg pop), RecVAE-trained vae $(ndcg rvae)"
+expect 3.6 2 "--prior must be normal or composite" -- "$SG" train recommend \
+    --data "$T/s/train.csv" --user user --item item --prior wide --out "$T/bad.sgm"
+expect 3.7 2 "--gamma must be >= 0" -- "$SG" train recommend \
+    --data "$T/s/train.csv" --user user --item item --gamma -1 --out "$T/bad.sgm"
 
 # 4. recommend: best first, never an item the user has, from the user's own group
 # a training user of group 0 (liked items 1..10)
