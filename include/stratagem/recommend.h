@@ -5,11 +5,11 @@
  *   vae   Mult-VAE (Liang et al. 2018): encoder I-600-200 (tanh) to a Gaussian,
  *         decoder 200-600-I (tanh), multinomial likelihood over the I items,
  *         KL term annealed linearly up to 'beta_cap'; input rows L2-normalised
- *         and dropped out with probability 'dropout' while training.  By
- *         default trained as RecVAE does (Shenbin et al. 2020): KL weight
+ *         and dropped out with probability 'dropout' while training.
+ *         Optionally trained as RecVAE does (Shenbin et al. 2020): KL weight
  *         'gamma' times the user's number of items, and per epoch 'enc_passes'
  *         encoder-only passes then one decoder-only pass without dropout;
- *         gamma = 0 and enc_passes = 0 give the paper's Mult-VAE training.
+ *         gamma = 0 and enc_passes = 0 (the defaults) give Mult-VAE training.
  *   dae   Mult-DAE: the same with a deterministic I-200-600-I network, no KL,
  *         and an L2 penalty on the weights.
  *   ease  EASE (Steck 2019): item-item weights B = I - P diag(1/diag P) with
@@ -77,7 +77,7 @@ typedef struct sg_rec_opts {
     int kind;                 /* sg_rec_kind; default SG_REC_VAE */
     uint64_t seed;            /* default SG_DEFAULT_SEED */
     /* vae / dae */
-    int epochs;               /* default vae 300, dae 200 (the best one is kept, see below) */
+    int epochs;               /* default 200 (the best one is kept, see below) */
     int batch;                /* users per step, default 500 */
     int hidden;               /* default 600 */
     int latent;               /* default 200 */
@@ -92,13 +92,14 @@ typedef struct sg_rec_opts {
     float l2;                 /* coupled L2 on weights: dae default 0.01/batch, vae 0 */
     /* vae, RecVAE's training (Shenbin et al. 2020); the network is unchanged */
     float gamma;              /* > 0: user u's KL weight is gamma * |x_u| (her items) in
-                               * place of the annealed beta; default vae 0.0015 (RecVAE's
-                               * 0.005 on ML-20M), 0 = off */
+                               * place of the annealed beta (RecVAE: 0.005 on ML-20M;
+                               * 0.0015 best on MovieLens-small validation users);
+                               * default 0 = off */
     int prior;                /* sg_rec_prior: SG_REC_PRIOR_NORMAL (default) or _COMPOSITE */
     int enc_passes;           /* > 0: alternating updates, per epoch this many encoder
                                * passes (input dropout) then one decoder pass (no dropout),
-                               * each with its own Adam; default vae 3 (RecVAE's), 0:
-                               * joint updates */
+                               * each with its own Adam (RecVAE: 3); default 0: joint
+                               * updates */
     /* ease */
     double lambda;            /* > 0 fixed; <= 0 chooses on validation from a grid */
     /* model selection without validation sets */
@@ -112,8 +113,8 @@ typedef struct sg_rec_opts {
 } sg_rec_opts;
 
 /* Defaults for 'kind' (the paper's: [I-600-200-600-I], batch 500, lr 1e-3,
- * dropout 0.5, beta cap 0.2; dae: l2 0.01/500; vae: RecVAE's training with
- * gamma 0.0015, 3 encoder passes, normal prior, 300 epochs). */
+ * dropout 0.5, beta cap 0.2, 200 epochs; dae: l2 0.01/500; RecVAE's training
+ * off: gamma 0, normal prior, no alternating passes). */
 void sg_rec_opts_default(sg_rec_opts *o, int kind);
 
 typedef struct sg_rec_report {
