@@ -1,0 +1,46 @@
+#!/usr/bin/env bash
+# uplift_replay.sh -- is the forecast's replay honest for a given learner?
+#
+#   bench/uplift_replay.sh SEED [train uplift options...]
+#   e.g. bench/uplift_replay.sh 1 --learner dr
+#
+# The forecast of `plan` values the plan's rule replayed on the training log
+# (uplift_plan.c).  Here, on the world campaign of SEED (`stratagem world`, the
+# demo's truth), the model is trained with the given options, the replayed rule
+# is rebuilt from the model file (bench_uplift_replay.c; budget 200 per 10,000
+# customers at 0.10, i.e. 4,000 of the 20,000 log rows), and its value on the
+# log rows is compared: the doubly robust estimate the forecast uses against
+# the TRUE value of the same rule on the same rows (`world score`).  A ratio
+# well above 1 means the effects the rule selects on carry the rows' own
+# outcome noise, and the forecast will be too rosy.  Needs build/ (make).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+SEED=${1:?usage: bench/uplift_replay.sh SEED [train uplift options]}
+shift
+BUILD=${BUILD:-build}
+SG="$BUILD/stratagem"
+OUT=bench/out/uplift_replay
+COIL=../shared/data/coil2000-ticdata/ticdata.csv
+[ -f "$COIL" ] || COIL=data/coil2000-ticdata/ticdata.csv
+export OPENBLAS_CORETYPE="${OPENBLAS_CORETYPE:-SkylakeX}"
+mkdir -p "$OUT"
+cc -std=c11 -O2 -Iinclude bench/bench_uplift_replay.c "$BUILD/libstratagem.a" \
+    -lopenblas -lsqlite3 -lpq -ljansson -lpng -lmicrohttpd -lm -lpthread -fopenmp \
+    -o "$OUT/bench_uplift_replay"
+"$SG" -q world log --customers "$COIL" --seed "$SEED" --out "$OUT/log.csv" >/dev/null
+"$SG" -q train uplift --data "$OUT/log.csv" --treatment treatment --control control \
+    --outcome margin --propensity propensity --id customer_id --ignore converted "$@" \
+    --out "$OUT/model.sgm" >/dev/null
+"$OUT/bench_uplift_replay" "$OUT/model.sgm" 4000 0.10 >"$OUT/replay_rows.csv" 2>"$OUT/replay.txt"
+awk -F, 'NR == FNR { if (FNR > 1) id[FNR - 2] = $1; next }
+         FNR == 1 { print "customer_id,action"; next } { print id[$1] "," $2 }' \
+    "$OUT/log.csv" "$OUT/replay_rows.csv" >"$OUT/replay_plan.csv"
+true_eff=$("$SG" -q world score --customers "$OUT/log.csv" --plan "$OUT/replay_plan.csv" \
+    --budget 400 --cost email=0.10,coupon10=0.10,coupon20=0.10 |
+    awk '/plan TRUE effect/ { print $4 }')
+dr=$(sed -n 's/.*doubly robust \([0-9.e+-]*\),.*/\1/p' "$OUT/replay.txt")
+dm=$(sed -n 's/.*model alone \([0-9.e+-]*\) .*/\1/p' "$OUT/replay.txt")
+awk -v t="$true_eff" -v dr="$dr" -v dm="$dm" -v s="$SEED" -v o="$*" 'BEGIN {
+    tv = t / 20000
+    printf "seed %s, options [%s]: replayed rule per log row: true %.5f, doubly robust %.5f " \
+           "(ratio %.2f), model alone %.5f (ratio %.2f)\n", s, o, tv, dr, dr / tv, dm, dm / tv }'
