@@ -7,8 +7,9 @@
 # The forecast of `plan` values the plan's rule replayed on the training log
 # (uplift_plan.c).  Here, on the world campaign of SEED (`stratagem world`, the
 # demo's truth), the model is trained with the given options, the replayed rule
-# is rebuilt from the model file (bench_uplift_replay.c; budget 200 per 10,000
-# customers at 0.10, i.e. 4,000 of the 20,000 log rows), and its value on the
+# is rebuilt from the model file (bench_uplift_replay.c: plan's solver on the
+# log's out-of-fold effects; the demo's budget of 200 per 10,000 customers at
+# 0.10, scaled to the 20,000 log rows: 400), and its value on the
 # log rows is compared: the doubly robust estimate the forecast uses against
 # the TRUE value of the same rule on the same rows (`world score`).  A ratio
 # well above 1 means the effects the rule selects on carry the rows' own
@@ -31,7 +32,7 @@ cc -std=c11 -O2 -Iinclude bench/bench_uplift_replay.c "$BUILD/libstratagem.a" \
 "$SG" -q train uplift --data "$OUT/log.csv" --treatment treatment --control control \
     --outcome margin --propensity propensity --id customer_id --ignore converted "$@" \
     --out "$OUT/model.sgm" >/dev/null
-"$OUT/bench_uplift_replay" "$OUT/model.sgm" 4000 0.10 >"$OUT/replay_rows.csv" 2>"$OUT/replay.txt"
+"$OUT/bench_uplift_replay" "$OUT/model.sgm" 400 0.10 >"$OUT/replay_rows.csv" 2>"$OUT/replay.txt"
 awk -F, 'NR == FNR { if (FNR > 1) id[FNR - 2] = $1; next }
          FNR == 1 { print "customer_id,action"; next } { print id[$1] "," $2 }' \
     "$OUT/log.csv" "$OUT/replay_rows.csv" >"$OUT/replay_plan.csv"
