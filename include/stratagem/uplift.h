@@ -299,6 +299,8 @@ typedef struct sg_uplift_plan_result {
     double *arm_effect;         /* (A) forecast effect per arm: caller's buffer or NULL */
     int64_t n_log;              /* log rows behind the forecast */
     int64_t n_log_treated;      /* of them treated by the plan's rule */
+    double budget_log;          /* that rule's budget: the plan's, or its spend where the
+                                 * budget does not bind, scaled to the log's rows */
     double log_ess;             /* effective sample size of the plan's rule on the log */
     int n_boot;
     /* exploration: caller's buffers (N) or NULL; filled for every plan (without

@@ -584,6 +584,25 @@ int cli_plan_uplift(int argc, char **argv)
     print_forecast("random arm", &res.random, conv);
     printf("the model's own sum of predicted effects for the plan is %.6g; the forecast keeps "
            "%.3f of it (winner's curse correction)\n", res.plan.naive_effect, res.shrink);
+    /* The verdict against doing nothing: the net in money, the effect for conversions
+     * (whose cost is in other units). */
+    double v_lo = conv ? res.plan.effect_lo : res.plan.net_lo;
+    double v_hi = conv ? res.plan.effect_hi : res.plan.net_hi;
+    const char *verdict = res.plan.treated == 0 ? "nothing" : v_lo > 0 ? "gain"
+                          : v_hi < 0 ? "loss" : "unclear";
+    if (!strcmp(verdict, "loss"))
+        printf("verdict: LOSS: the plan's %s is forecast below zero (90%% interval %.4g to %.4g); "
+               "doing nothing is better\n", conv ? "effect" : "net", v_lo, v_hi);
+    else if (!strcmp(verdict, "unclear"))
+        printf("verdict: UNCLEAR: the 90%% interval of the plan's %s (%.4g to %.4g) includes "
+               "zero; this log cannot show that the plan beats doing nothing\n",
+               conv ? "effect" : "net", v_lo, v_hi);
+    else if (!strcmp(verdict, "nothing"))
+        printf("verdict: NOTHING to do: no customer's predicted gain beats the cost of an "
+               "action\n");
+    else if (!strcmp(verdict, "gain"))
+        printf("verdict: GAIN: the plan's %s is above zero with 90%% confidence\n",
+               conv ? "effect" : "net");
 
     json_t *fc = forecast_json(&res.plan, po.level), *arms = json_object(), *costs = json_object();
     for (int a = 0; a < A; a++) {
@@ -592,6 +611,7 @@ int cli_plan_uplift(int argc, char **argv)
         if (a) json_object_set_new(costs, labels[a], json_real(arm_cost[a]));
     }
     json_object_set_new(fc, "arms", arms);
+    json_object_set_new(fc, "verdict", json_string(verdict));
     json_object_set_new(root, "model", json_string(model));
     json_object_set_new(root, "customers", json_integer(n));
     json_object_set_new(root, "objective", json_string(conv ? "conversions" : "value"));
@@ -617,9 +637,12 @@ int cli_plan_uplift(int argc, char **argv)
                                                   res.stats.value, "bound", res.stats.bound,
                                                   "lambda", res.stats.lambda, "rounds",
                                                   res.stats.rounds));
-    json_object_set_new(root, "log", json_pack("{s:I, s:I, s:f, s:i, s:f}", "rows",
+    json_object_set_new(root, "log", json_pack("{s:I, s:I, s:o, s:f, s:i, s:f}", "rows",
                                                (json_int_t)res.n_log, "treated_by_rule",
-                                               (json_int_t)res.n_log_treated, "ess", res.log_ess,
+                                               (json_int_t)res.n_log_treated, "budget_of_rule",
+                                               isinf(res.budget_log) ? json_null()
+                                                                     : json_real(res.budget_log),
+                                               "ess", res.log_ess,
                                                "bootstrap", res.n_boot, "correction", res.shrink));
     if (ws) {
         /* stored before the summary is written, so the summary carries "plan_id" */

@@ -528,7 +528,18 @@ int sg_uplift_plan(const sg_uplift *m, const double *gain, int64_t N,
     pl.gain = GL;
     /* the optimised part's budget per customer, on the log's rows */
     double scale_opt = n_sub > 0 ? (double)L / (double)n_sub : 0.0;
-    pl.budget = isinf(budget_opt) ? budget_opt : budget_opt * scale_opt;
+    /* When the budget does not bind, the plan stops where no gain beats its cost; the
+     * log's out-of-fold effects, from fewer models each, are noisier and pass that bar
+     * more often, so the rule on the log would spend more than the plan does (on a log
+     * without effects: a plan of nobody forecast to lose money).  The log then gets
+     * the plan's own spend, so both treat the same share of their rows. */
+    double spend = 0, max_cost = 0;
+    for (int64_t i = 0; i < N; i++)
+        if (!exf[i]) spend += arm_cost[plan[i]];
+    for (int a = 1; a < A; a++) max_cost = SG_MAX(max_cost, arm_cost[a]);
+    double budget_log = spend + max_cost < budget_opt ? spend : budget_opt;
+    r.budget_log = isinf(budget_log) ? budget_log : budget_log * scale_opt;
+    pl.budget = r.budget_log;
     if (o->cap) {
         for (int a = 0; a < A; a++)
             cap_log[a] = cap_opt[a] < 0 ? -1 : (int64_t)llround((double)cap_opt[a] * scale_opt);
