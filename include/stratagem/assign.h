@@ -43,8 +43,10 @@
  * one round without caps, usually 3-10 with binding caps), and at most
  * 20 N A + 20 N bytes besides the inputs.  Ties are broken by index (lower
  * customer, then lower arm first), so results are deterministic.  The solver
- * keeps its running cost <= budget exactly; the final feasibility check (and
- * sg_assign_evaluate) allows a relative 1e-9 for the order of summation.
+ * keeps its running cost <= budget up to a relative 1e-12, so that decimal
+ * costs that spend the budget exactly (0.1 + 0.1 + 0.1 for 0.3) fit despite
+ * binary rounding; the final feasibility check (and sg_assign_evaluate) allows
+ * a relative 1e-9 for the order of summation.
  *
  * See LICENSE for copyright. */
 #ifndef SG_ASSIGN_H

@@ -22,9 +22,13 @@
 #include "stratagem/log.h"
 #include "stratagem/mem.h"
 
-/* Relative slack for comparing sums of costs with the budget in checks (not in
- * the greedy, which compares exactly). */
+/* Relative slack for comparing sums of costs with the budget in checks, and
+ * the smaller one the solver itself allows: costs such as 0.05 and 0.10 are not
+ * exact in binary, so a sum that spends the budget exactly can come out a few
+ * units in the last place above it, and an exact comparison would leave an
+ * action that fits unbought (seen: 0.05 of a budget of 300 left unspent). */
 #define BUDGET_RTOL 1e-9
+#define SOLVER_RTOL 1e-12
 
 typedef struct inc {
     double key;     /* efficiency (greedy) or value gained (fill); sorted descending */
@@ -145,6 +149,12 @@ static inline int eligible(const solver *s, int64_t i, int a)
 static int budget_fits(double used, double budget)
 {
     return used <= budget + BUDGET_RTOL * (budget > 1.0 ? budget : 1.0);
+}
+
+/* Whether spending 'used' stays within 'budget' for the solver's own choices. */
+static inline int fits(double used, double budget)
+{
+    return used <= budget + SOLVER_RTOL * (budget > 1.0 ? budget : 1.0);
 }
 
 /* Totals and feasibility of a plan.  Returns SG_OK or SG_EINVAL with the reason. */
@@ -371,7 +381,7 @@ static double greedy(solver *s, int64_t n_inc, int64_t *cap_skips)
         int to = s->hull[i * s->H + k - 1];
         int from = k >= 2 ? s->hull[i * s->H + k - 2] : 0;
         double dc = cost_at(p, i, to) - cost_at(p, i, from);
-        if (used + dc > s->budget) {
+        if (!fits(used + dc, s->budget)) {
             if (!broke) {
                 broke = 1;
                 lambda = s->incs[t].key;
@@ -489,6 +499,7 @@ typedef struct core {
     double lambda, best_v, tol;
     int improved;
     int64_t nodes, max_nodes;
+    double slack;          /* budget rounding allowed (SOLVER_RTOL) */
 } core;
 
 static void dfs(core *cs, int k, double cur_v, double left)
@@ -514,7 +525,7 @@ static void dfs(core *cs, int k, double cur_v, double left)
         int64_t j = (int64_t)k * cs->A + o;
         int a = cs->opt[j];
         double c = cs->c[j];
-        if (c > 0 && c > left) continue;
+        if (c > 0 && c > left + cs->slack) continue;
         if (a != 0 && cs->capl[a] <= 0) continue;
         if (a != 0) cs->capl[a]--;
         cs->cur[k] = o;
@@ -693,6 +704,7 @@ static int core_search(solver *s, int32_t *x, double lambda, int K, int64_t max_
     }
     cs.lambda = isinf(left) ? 0.0 : lambda;
     cs.tol = 1e-12 * (1.0 + fabs(cs.best_v));
+    cs.slack = SOLVER_RTOL * (s->budget > 1.0 ? s->budget : 1.0);
     cs.max_nodes = max_nodes;
     cs.improved = 0;
     dfs(&cs, 0, 0.0, left);
@@ -741,7 +753,7 @@ static void fill(solver *s, int32_t *x)
                 if (a == cur || !eligible(s, i, a) || s->count[a] >= s->cap[a]) continue;
                 double dv = net_at(p, i, a) - vcur;
                 double dc = cost_at(p, i, a) - ccur;
-                if (!(dv > 0) || used + dc > s->budget) continue;
+                if (!(dv > 0) || !fits(used + dc, s->budget)) continue;
                 if (best_a < 0 || dv > best_dv || (dv == best_dv && dc < best_dc)) {
                     best_a = a;
                     best_dv = dv;
@@ -760,7 +772,7 @@ static void fill(solver *s, int32_t *x)
             int64_t i = (int64_t)(s->incs[t].id / (uint64_t)A);
             int a = (int)(s->incs[t].id % (uint64_t)A);
             double dc = cost_at(p, i, a) - cost_at(p, i, x[i]);
-            if (used + dc > s->budget || s->count[a] >= s->cap[a]) continue;
+            if (!fits(used + dc, s->budget) || s->count[a] >= s->cap[a]) continue;
             used += dc;
             s->count[x[i]]--;
             s->count[a]++;
@@ -944,7 +956,7 @@ static double single_arm_plan(const sg_assign_problem *p, const int64_t *cap,
     for (int64_t t = 0; t < p->N; t++) {
         int64_t i = order ? order[t] : t;
         double c = cost_at(p, i, a);
-        int take = n < cap[a] && used + c <= p->budget;
+        int take = n < cap[a] && fits(used + c, p->budget);
         if (take) {
             used += c;
             v += net_at(p, i, a);
@@ -1025,7 +1037,7 @@ int sg_assign_random(const sg_assign_problem *p, sg_rng *rng, int32_t *arm, sg_a
         if (p->A == 1) continue;
         int a = 1 + (int)sg_rng_below(rng, (uint64_t)p->A - 1);
         double c = cost_at(p, i, a);
-        if (count[a] < cap[a] && used + c <= p->budget) {
+        if (count[a] < cap[a] && fits(used + c, p->budget)) {
             used += c;
             count[a]++;
             arm[i] = a;
