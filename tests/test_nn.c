@@ -1,4 +1,4 @@
-/* test_nn.c -- layers, losses, parameter block and AdamW of src/nn.
+/* test_nn.c -- layers, losses, parameter block, AdamW and layer norm of src/nn.
  *
  * Every backward is checked against central differences of its forward on tiny
  * shapes with a fixed seed (float kernels, eps 1e-2, objective summed in
@@ -475,6 +475,46 @@ static void activation_grads(void **state)
         sg_free(a.c);
         sg_free(dinp);
     }
+}
+
+typedef struct swish_ctx {
+    float *inp, *out, *c;
+    size_t n;
+} swish_ctx;
+
+static double swish_obj(void *p)
+{
+    swish_ctx *a = p;
+    sg_swish_forward(a->out, a->inp, a->n);
+    return dot_cd(a->c, a->out, a->n);
+}
+
+/* nn-2.3: swish gradcheck on [-4,4] (backward takes the input), values by hand,
+ * finite at +-100, accumulates */
+static void swish_grad(void **state)
+{
+    (void)state;
+    sg_rng r;
+    sg_rng_init(&r, SEED + 8);
+    size_t n = 24;
+    swish_ctx a = {alloc_f(n), alloc_f(n), alloc_f(n), n};
+    float *dinp = alloc_f(n);
+    fill_uniform(a.inp, n, -4, 4, &r);
+    fill_uniform(a.c, n, -1, 1, &r);
+    for (size_t i = 0; i < n; i++) dinp[i] = 0.5f;
+    sg_swish_backward(dinp, a.c, a.inp, n);
+    for (size_t i = 0; i < n; i++) dinp[i] -= 0.5f;
+    assert_true(grad_check("swish", swish_obj, &a, a.inp, dinp, n) < GC_TOL);
+    float x[4] = {0.0f, 1.0f, -100.0f, 100.0f}, y[4];
+    sg_swish_forward(y, x, 4);
+    assert_close(y[0], 0.0, 1e-7);
+    assert_close(y[1], 1.0 / (1.0 + exp(-1.0)), 1e-6);
+    assert_close(y[2], 0.0, 1e-6);
+    assert_close(y[3], 100.0, 1e-4);
+    sg_free(a.inp);
+    sg_free(a.out);
+    sg_free(a.c);
+    sg_free(dinp);
 }
 
 /* nn-2.2: activation values, in-place forward, sigmoid stable at +-100 */
@@ -1313,6 +1353,97 @@ static void xor_learns(void **state)
     sg_params_free(p);
 }
 
+/* ---------------------------------------------------------------------------
+ * nn-7: layer norm */
+
+typedef struct ln_ctx {
+    int B, C;
+    float *inp, *out, *gamma, *beta, *mean, *rstd, *c;
+} ln_ctx;
+
+static double ln_obj(void *p)
+{
+    ln_ctx *t = p;
+    sg_layernorm_forward(t->out, t->mean, t->rstd, t->inp, t->gamma, t->beta, t->B, t->C, 0.1f);
+    return dot_cd(t->c, t->out, (size_t)t->B * t->C);
+}
+
+/* nn-7.1: layer norm: with gain 1 and shift 0 rows come out with mean 0 and
+ * variance var/(var+eps); gradcheck of dinp, dgamma, dbeta; gradients accumulate;
+ * the same bytes with 1 and 2 threads */
+static void layernorm_grad(void **state)
+{
+    (void)state;
+    sg_rng r;
+    sg_rng_init(&r, SEED + 9);
+    ln_ctx t = {.B = 5, .C = 7};
+    size_t n = (size_t)t.B * t.C;
+    t.inp = alloc_f(n);
+    t.out = alloc_f(n);
+    t.c = alloc_f(n);
+    t.gamma = alloc_f((size_t)t.C);
+    t.beta = alloc_f((size_t)t.C);
+    t.mean = alloc_f((size_t)t.B);
+    t.rstd = alloc_f((size_t)t.B);
+    fill_uniform(t.inp, n, -2, 2, &r);
+    fill_uniform(t.c, n, -1, 1, &r);
+    for (int j = 0; j < t.C; j++) t.gamma[j] = 1.0f;
+    ln_obj(&t);
+    for (int b = 0; b < t.B; b++) {
+        double m = 0.0, v = 0.0, mi = 0.0, vi = 0.0;
+        for (int j = 0; j < t.C; j++) {
+            m += (double)t.out[b * t.C + j];
+            mi += (double)t.inp[b * t.C + j];
+        }
+        m /= t.C;
+        mi /= t.C;
+        for (int j = 0; j < t.C; j++) {
+            double d = (double)t.out[b * t.C + j] - m, di0 = (double)t.inp[b * t.C + j] - mi;
+            v += d * d;
+            vi += di0 * di0;
+        }
+        assert_close(m, 0.0, 1e-5);
+        assert_close(v / t.C, (vi / t.C) / (vi / t.C + 0.1), 1e-4);
+    }
+    fill_uniform(t.gamma, (size_t)t.C, 0.5f, 1.5f, &r);
+    fill_uniform(t.beta, (size_t)t.C, -0.5f, 0.5f, &r);
+    float *di = alloc_f(n), *dg = alloc_f((size_t)t.C), *db = alloc_f((size_t)t.C);
+    ln_obj(&t);
+    sg_layernorm_backward(di, dg, db, t.c, t.inp, t.mean, t.rstd, t.gamma, t.B, t.C);
+    assert_true(grad_check("layernorm dinp", ln_obj, &t, t.inp, di, n) < GC_TOL);
+    assert_true(grad_check("layernorm dgamma", ln_obj, &t, t.gamma, dg, (size_t)t.C) < GC_TOL);
+    assert_true(grad_check("layernorm dbeta", ln_obj, &t, t.beta, db, (size_t)t.C) < GC_TOL);
+    /* accumulates: a second backward doubles every gradient */
+    float *d2 = alloc_f(n);
+    memcpy(d2, di, n * sizeof *d2);
+    ln_obj(&t);
+    sg_layernorm_backward(d2, NULL, NULL, t.c, t.inp, t.mean, t.rstd, t.gamma, t.B, t.C);
+    for (size_t i = 0; i < n; i++) assert_close(d2[i], 2.0 * (double)di[i], 1e-5);
+    /* thread-count invariant on a size past the parallel threshold */
+    int B = 300, C = 250;
+    size_t nb = (size_t)B * C;
+    float *x = alloc_f(nb), *g = alloc_f((size_t)C), *be = alloc_f((size_t)C);
+    float *y1 = alloc_f(nb), *y2 = alloc_f(nb), *mu = alloc_f((size_t)B), *rs = alloc_f((size_t)B);
+    float *dx1 = alloc_f(nb), *dx2 = alloc_f(nb), *dg1 = alloc_f((size_t)C);
+    float *dg2 = alloc_f((size_t)C);
+    fill_uniform(x, nb, -3, 3, &r);
+    fill_uniform(g, (size_t)C, 0.5f, 1.5f, &r);
+    for (int threads = 1; threads <= 2; threads++) {
+        set_threads(threads);
+        float *y = threads == 1 ? y1 : y2, *dx = threads == 1 ? dx1 : dx2;
+        float *dgt = threads == 1 ? dg1 : dg2;
+        sg_layernorm_forward(y, mu, rs, x, g, be, B, C, 0.1f);
+        sg_layernorm_backward(dx, dgt, NULL, x, x, mu, rs, g, B, C);
+    }
+    set_threads(2);
+    assert_memory_equal(y1, y2, nb * sizeof *y1);
+    assert_memory_equal(dx1, dx2, nb * sizeof *dx1);
+    assert_memory_equal(dg1, dg2, (size_t)C * sizeof *dg1);
+    float *bufs[] = {t.inp, t.out, t.c, t.gamma, t.beta, t.mean, t.rstd, di, dg, db, d2, x, g,
+                     be, y1, y2, mu, rs, dx1, dx2, dg1, dg2};
+    for (size_t i = 0; i < sizeof bufs / sizeof bufs[0]; i++) sg_free(bufs[i]);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1320,6 +1451,7 @@ int main(void)
         cmocka_unit_test(dense_backward_grad),     cmocka_unit_test(sparse_forward_vs_dense),
         cmocka_unit_test(sparse_backward_grad),    cmocka_unit_test(sparse_thread_invariant),
         cmocka_unit_test(activation_grads),        cmocka_unit_test(activation_values),
+        cmocka_unit_test(swish_grad),              cmocka_unit_test(layernorm_grad),
         cmocka_unit_test(dropout_grad),            cmocka_unit_test(dropout_stats),
         cmocka_unit_test(csr_dropout),             cmocka_unit_test(csr_helpers),
         cmocka_unit_test(log_softmax_grad),        cmocka_unit_test(multinomial_dense),

@@ -353,8 +353,10 @@ static double gc_loss(gc_ctx *c)
 }
 
 /* Whole-network gradient check on tiny shapes; returns the worst relative error.
- * 'gamma' and 'prior' set RecVAE's per-user KL weight and prior (vae). */
-static double network_grad_check(int kind, float l2, float gamma, int prior)
+ * 'gamma' and 'prior' set RecVAE's per-user KL weight and prior (vae), 'encoder'
+ * its encoder (dense: 3 layers, differences of 5e-3 rather than 1e-2, where the
+ * composite prior's curvature costs 4%). */
+static double network_grad_check(int kind, float l2, float gamma, int prior, int encoder)
 {
     sg_interactions *x = clustered(6, 5);
     sg_recommender m;
@@ -367,17 +369,29 @@ static double network_grad_check(int kind, float l2, float gamma, int prior)
     m.opts.l2 = l2;
     m.opts.gamma = gamma;
     m.opts.prior = prior;
+    m.opts.encoder = encoder;
+    m.opts.enc_layers = 3;
     m.n_items = sg_interactions_n_items(x);
     assert_int_equal(sg_vae_build(&m, 1, 1, NULL), SG_OK);
-    /* larger weights than the init so the check is not all near zero */
+    /* larger weights than the init so the check is not all near zero (the dense
+     * encoder's layer norms give O(1) values already: scaled by 3 they make the loss
+     * too curved for differences of 1e-2; its layer norm gains and shifts move off
+     * 1 and 0) */
     float *w = sg_params_data(m.params);
     size_t n = sg_params_count(m.params);
-    for (size_t i = 0; i < n; i++) w[i] *= 3.0f;
+    float up = encoder == SG_REC_ENCODER_DENSE ? 1.0f : 3.0f;
+    for (size_t i = 0; i < n; i++) w[i] *= up;
+    sg_rng r;
+    sg_rng_init(&r, 5);
+    for (int t = 0; t < sg_params_n_tensors(m.params); t++) {
+        if (!strstr(sg_params_name(m.params, t), ".ln")) continue;
+        float *v = sg_params_tensor(m.params, t);
+        for (size_t i = 0; i < sg_params_size(m.params, t); i++)
+            v[i] += 0.5f * (float)sg_rng_normal(&r);
+    }
     /* the old encoder: the current one moved a little (its outputs are constants) */
     float *old = calloc(n, sizeof *old);
     assert_non_null(old);
-    sg_rng r;
-    sg_rng_init(&r, 5);
     for (size_t i = 0; i < n; i++) old[i] = w[i] + 0.3f * (float)sg_rng_normal(&r);
     gc_ctx c = {&m, sg_interactions_row_ptr(x), sg_interactions_col_idx(x), 4, 0.7f, old};
     double loss;
@@ -387,14 +401,15 @@ static double network_grad_check(int kind, float l2, float gamma, int prior)
     double worst = 0.0;
     /* every parameter the batch touches: columns of items nobody has get a zero
      * gradient for enc.w0, and are checked too (both sides must agree) */
+    float h = encoder == SG_REC_ENCODER_DENSE ? 5e-3f : 1e-2f;
     for (size_t i = 0; i < n; i++) {
         float x0 = w[i];
-        w[i] = x0 + 1e-2f;
+        w[i] = x0 + h;
         double fp = gc_loss(&c);
-        w[i] = x0 - 1e-2f;
+        w[i] = x0 - h;
         double fm = gc_loss(&c);
         w[i] = x0;
-        double num = (fp - fm) / 2e-2;
+        double num = (fp - fm) / (2.0 * (double)h);
         double den = fmax(fmax(fabs(num), fabs((double)g[i])), 1e-2);
         double rel = fabs(num - (double)g[i]) / den;
         if (rel > worst) worst = rel;
@@ -411,11 +426,12 @@ static double network_grad_check(int kind, float l2, float gamma, int prior)
 static void network_gradients(void **state)
 {
     (void)state;
-    double v = network_grad_check(SG_REC_VAE, 0.0f, 0.0f, SG_REC_PRIOR_NORMAL);
-    double d = network_grad_check(SG_REC_DAE, 0.01f, 0.0f, SG_REC_PRIOR_NORMAL);
-    double vg = network_grad_check(SG_REC_VAE, 0.0f, 0.2f, SG_REC_PRIOR_NORMAL);
-    double vc = network_grad_check(SG_REC_VAE, 0.0f, 0.0f, SG_REC_PRIOR_COMPOSITE);
-    double vgc = network_grad_check(SG_REC_VAE, 0.0f, 0.2f, SG_REC_PRIOR_COMPOSITE);
+    const int mlp = SG_REC_ENCODER_MLP;
+    double v = network_grad_check(SG_REC_VAE, 0.0f, 0.0f, SG_REC_PRIOR_NORMAL, mlp);
+    double d = network_grad_check(SG_REC_DAE, 0.01f, 0.0f, SG_REC_PRIOR_NORMAL, mlp);
+    double vg = network_grad_check(SG_REC_VAE, 0.0f, 0.2f, SG_REC_PRIOR_NORMAL, mlp);
+    double vc = network_grad_check(SG_REC_VAE, 0.0f, 0.0f, SG_REC_PRIOR_COMPOSITE, mlp);
+    double vgc = network_grad_check(SG_REC_VAE, 0.0f, 0.2f, SG_REC_PRIOR_COMPOSITE, mlp);
     if (v > 2e-2 || d > 2e-2 || vg > 2e-2 || vc > 2e-2 || vgc > 2e-2)
         print_error("worst relative error: vae %.4g, dae %.4g, gamma %.4g, composite %.4g, "
                     "both %.4g\n", v, d, vg, vc, vgc);
@@ -609,6 +625,99 @@ static void recvae_learns(void **state)
     sg_interactions_free(x);
 }
 
+/* recommend-3.6: the vae with RecVAE's dense encoder (3 layers: sums of earlier
+ * layers, swish, layer norm) matches central differences, with the normal prior,
+ * gamma, and the composite prior (whose old encoder has the dense layers too) */
+static void dense_encoder_gradients(void **state)
+{
+    (void)state;
+    const int dense = SG_REC_ENCODER_DENSE;
+    double v = network_grad_check(SG_REC_VAE, 0.0f, 0.0f, SG_REC_PRIOR_NORMAL, dense);
+    double vg = network_grad_check(SG_REC_VAE, 0.0f, 0.2f, SG_REC_PRIOR_NORMAL, dense);
+    double vgc = network_grad_check(SG_REC_VAE, 0.0f, 0.2f, SG_REC_PRIOR_COMPOSITE, dense);
+    if (v > 2e-2 || vg > 2e-2 || vgc > 2e-2)
+        print_error("worst relative error, dense encoder: %.4g, gamma %.4g, composite %.4g\n",
+                    v, vg, vgc);
+    assert_true(v <= 2e-2);
+    assert_true(vg <= 2e-2);
+    assert_true(vgc <= 2e-2);
+}
+
+/* recommend-3.7: the dense encoder learns and beats popularity, is the same bytes
+ * with 1 and 2 threads, saves as format version 3 and loads with its options; the
+ * default (mlp) model is still written as version 2; dense is refused for the dae */
+static void dense_encoder_learns(void **state)
+{
+    (void)state;
+    sg_interactions *x = clustered(N_USERS, 1);
+    sg_rec_opts o;
+    small_opts(&o, SG_REC_VAE);
+    o.encoder = SG_REC_ENCODER_DENSE;
+    o.enc_layers = 3;
+    o.epochs = 15;
+    o.on_progress = record;
+#ifdef _OPENMP
+    omp_set_num_threads(1);
+#endif
+    sg_recommender *a = train_ok(x, &o, NULL);
+    double first = first_loss, last = last_loss;
+#ifdef _OPENMP
+    omp_set_num_threads(2);
+#endif
+    sg_recommender *m = train_ok(x, &o, NULL);
+    if (!(last < 0.85 * first)) print_error("loss %.4f -> %.4f\n", first, last);
+    assert_true(last < 0.85 * first);
+    size_t la, lm;
+    unsigned char *pa = payload(a, &la), *pm = payload(m, &lm);
+    assert_int_equal(la, lm);
+    assert_memory_equal(pa, pm, la);
+    uint32_t v;
+    memcpy(&v, pm + 4, 4);
+    assert_int_equal(v, 3);
+    sg_recommender *n = NULL;
+    assert_int_equal(sg_recommender_load_mem(&n, pm, lm, NULL), SG_OK);
+    const sg_rec_opts *on = sg_recommender_opts(n);
+    assert_int_equal(on->encoder, SG_REC_ENCODER_DENSE);
+    assert_int_equal(on->enc_layers, 3);
+    sg_rec_metrics mn = eval_fresh(n, 22), mv = eval_fresh(m, 22);
+    assert_true(mn.ndcg100 == mv.ndcg100);
+    sg_rec_opts po;
+    sg_rec_opts_default(&po, SG_REC_POP);
+    sg_recommender *p = train_ok(x, &po, NULL);
+    sg_rec_metrics mp = eval_fresh(p, 22);
+    if (!(mv.ndcg100 > mp.ndcg100 + 0.1))
+        print_error("dense encoder ndcg %.4f; pop ndcg %.4f\n", mv.ndcg100, mp.ndcg100);
+    assert_true(mv.ndcg100 > mp.ndcg100 + 0.1);
+    /* the default encoder keeps the version-2 bytes */
+    small_opts(&o, SG_REC_VAE);
+    o.epochs = 1;
+    sg_recommender *d = train_ok(x, &o, NULL);
+    size_t ld;
+    unsigned char *pd = payload(d, &ld);
+    memcpy(&v, pd + 4, 4);
+    assert_int_equal(v, 2);
+    /* bad options are refused */
+    sg_recommender *bad = NULL;
+    o.encoder = 2;
+    assert_int_equal(sg_recommender_train(&bad, x, NULL, NULL, &o, NULL, NULL), SG_EINVAL);
+    o.encoder = SG_REC_ENCODER_DENSE;
+    o.enc_layers = 0;
+    assert_int_equal(sg_recommender_train(&bad, x, NULL, NULL, &o, NULL, NULL), SG_EINVAL);
+    small_opts(&o, SG_REC_DAE);
+    o.encoder = SG_REC_ENCODER_DENSE;
+    assert_int_equal(sg_recommender_train(&bad, x, NULL, NULL, &o, NULL, NULL), SG_EINVAL);
+    assert_null(bad);
+    sg_free(pa);
+    sg_free(pm);
+    sg_free(pd);
+    sg_recommender_free(a);
+    sg_recommender_free(m);
+    sg_recommender_free(n);
+    sg_recommender_free(p);
+    sg_recommender_free(d);
+    sg_interactions_free(x);
+}
+
 /* ---------------------------------------------------------------------------
  * files */
 
@@ -738,10 +847,10 @@ static void old_version(void **state)
     assert_int_equal(sg_recommender_opts(n)->epochs, 1);
     sg_recommender_free(n);
     n = NULL;
-    v = 3;
+    v = 4;
     memcpy(buf + 4, &v, 4);
     assert_int_equal(sg_recommender_load_mem(&n, buf, len, &err), SG_EPARSE);
-    assert_non_null(strstr(err.msg, "version 3"));
+    assert_non_null(strstr(err.msg, "version 4"));
     assert_null(n);
     free(old);
     sg_free(buf);
@@ -1011,7 +1120,8 @@ int main(void)
         cmocka_unit_test(ease_learns),
         cmocka_unit_test(network_gradients), cmocka_unit_test(vae_learns),
         cmocka_unit_test(dae_learns),        cmocka_unit_test(deterministic),
-        cmocka_unit_test(recvae_learns),     cmocka_unit_test(old_version),
+        cmocka_unit_test(recvae_learns),     cmocka_unit_test(dense_encoder_gradients),
+        cmocka_unit_test(dense_encoder_learns), cmocka_unit_test(old_version),
         cmocka_unit_test(save_load),         cmocka_unit_test(corrupt_model),
         cmocka_unit_test(exclusions),        cmocka_unit_test(bad_arguments),
         cmocka_unit_test(evaluate_pop),      cmocka_unit_test(alloc_failures),

@@ -80,6 +80,25 @@ void sg_leaky_relu_backward(float *dinp, const float *dout, const float *out, si
 void sg_sigmoid_forward(float *out, const float *inp, size_t n);
 void sg_sigmoid_backward(float *dinp, const float *dout, const float *out, size_t n);
 
+/* Swish (SiLU): f(x) = x sigmoid(x).  Unlike the activations above, its backward takes
+ * the forward INPUT: dinp += dout * s (1 + x (1 - s)), s = sigmoid(x). */
+void sg_swish_forward(float *out, const float *inp, size_t n);
+void sg_swish_backward(float *dinp, const float *dout, const float *inp, size_t n);
+
+/* ---------------------------------------------------------------------------
+ * layer norm (layernorm.c; added for RecVAE's encoder)
+ *
+ * Each of the B rows of inp (B,C) is normalised over its C features:
+ * out = gamma (inp - mean) rstd + beta, rstd = 1/sqrt(var + eps) (biased variance),
+ * [out] mean, rstd (B) kept for the backward.  out must not alias inp.  Results do
+ * not depend on the thread count. */
+void sg_layernorm_forward(float *out, float *mean, float *rstd, const float *inp,
+                          const float *gamma, const float *beta, int B, int C, float eps);
+/* Accumulates dinp (B,C), dgamma, dbeta (C); each may be NULL to skip it. */
+void sg_layernorm_backward(float *dinp, float *dgamma, float *dbeta, const float *dout,
+                           const float *inp, const float *mean, const float *rstd,
+                           const float *gamma, int B, int C);
+
 /* ---------------------------------------------------------------------------
  * dropout */
 

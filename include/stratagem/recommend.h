@@ -10,6 +10,8 @@
  *         'gamma' times the user's number of items, and per epoch 'enc_passes'
  *         encoder-only passes then one decoder-only pass without dropout;
  *         gamma = 0 and enc_passes = 0 (the defaults) give Mult-VAE training.
+ *         'encoder' dense swaps the encoder's tanh layer for RecVAE's
+ *         (sg_rec_encoder); the default mlp keeps the Mult-VAE network.
  *   dae   Mult-DAE: the same with a deterministic I-200-600-I network, no KL,
  *         and an L2 penalty on the weights.
  *   ease  EASE (Steck 2019): item-item weights B = I - P diag(1/diag P) with
@@ -73,6 +75,15 @@ typedef enum sg_rec_prior {
     SG_REC_PRIOR_COMPOSITE = 1,
 } sg_rec_prior;
 
+/* vae encoder.  DENSE (RecVAE's): enc_layers hidden layers of 'hidden' units, layer k
+ * h_k = LayerNorm(swish(h_{k-1} W_k + b_k + h_1 + ... + h_{k-1})) (eps 0.1; the first
+ * reads the normalised, dropped-out input), then the Gaussian heads on the last;
+ * MLP: the Mult-VAE's one tanh layer. */
+typedef enum sg_rec_encoder {
+    SG_REC_ENCODER_MLP = 0,
+    SG_REC_ENCODER_DENSE = 1,
+} sg_rec_encoder;
+
 typedef struct sg_rec_opts {
     int kind;                 /* sg_rec_kind; default SG_REC_VAE */
     uint64_t seed;            /* default SG_DEFAULT_SEED */
@@ -100,6 +111,8 @@ typedef struct sg_rec_opts {
                                * passes (input dropout) then one decoder pass (no dropout),
                                * each with its own Adam (RecVAE: 3); default 0: joint
                                * updates */
+    int encoder;              /* sg_rec_encoder: SG_REC_ENCODER_MLP (default) or _DENSE */
+    int enc_layers;           /* dense encoder: hidden layers, default 5 (RecVAE's) */
     /* ease */
     double lambda;            /* > 0 fixed; <= 0 chooses on validation from a grid */
     /* model selection without validation sets */

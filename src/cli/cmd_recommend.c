@@ -110,6 +110,10 @@ static const char HELP_TRAIN_RECOMMEND[] =
     "                         posterior as of the previous epoch + 2/20 N(0,e^10 I)\n"
     "  --enc-passes N [0]     > 0: alternate, per epoch N encoder-only passes (with dropout)\n"
     "                         then one decoder-only pass (no dropout); 0: joint updates\n"
+    "  --encoder NAME [mlp]   mlp: one tanh layer; dense: RecVAE's encoder, --enc-layers\n"
+    "                         layers of --hidden units, each fed the sum of the earlier\n"
+    "                         layers' outputs, with swish and layer norm\n"
+    "  --enc-layers N [5]     dense encoder: hidden layers (1..100)\n"
     "ease:\n"
     "  --lambda X             L2 weight (default: chosen on validation from 5..5000, else 500)\n"
     "  --max-items N          refuse more items than this (I x I matrices; default 30000)\n"
@@ -358,6 +362,8 @@ int cli_train_recommend(int argc, char **argv)
 {
     const char *data = NULL, *user = NULL, *item = NULL, *rating = NULL, *model = "vae";
     const char *out = NULL, *vfold = NULL, *vheld = NULL, *log_file = NULL, *prior = NULL;
+    const char *encoder = NULL;
+    int enc_layers = -1;
     double min_rating = NAN, lr = -1, dropout = -1, beta_cap = -1, l2 = -1, lambda = 0;
     double gamma = NAN;
     int enc_passes = -1;
@@ -382,6 +388,7 @@ int cli_train_recommend(int argc, char **argv)
         {"max-items", 0, OPT_INT, &max_items, 0}, {"eval-every", 0, OPT_INT, &eval_every, 0},
         {"gamma", 0, OPT_DOUBLE, &gamma, 0},      {"prior", 0, OPT_STR, &prior, 0},
         {"enc-passes", 0, OPT_INT, &enc_passes, 0},
+        {"encoder", 0, OPT_STR, &encoder, 0},     {"enc-layers", 0, OPT_INT, &enc_layers, 0},
         {"log-file", 0, OPT_STR, &log_file, 0},   {NULL, 0, 0, NULL, 0},
     };
     char *pos[1];
@@ -430,6 +437,19 @@ int cli_train_recommend(int argc, char **argv)
             return cli_usage_error(cmd, "--prior must be normal or composite (got '%s')", prior);
     }
     if (enc_passes > 1000) return cli_usage_error(cmd, "--enc-passes must be in 0..1000");
+    if (encoder) {
+        if (strcmp(encoder, "mlp") == 0) o.encoder = SG_REC_ENCODER_MLP;
+        else if (strcmp(encoder, "dense") == 0) o.encoder = SG_REC_ENCODER_DENSE;
+        else
+            return cli_usage_error(cmd, "--encoder must be mlp or dense (got '%s')", encoder);
+        if (o.encoder == SG_REC_ENCODER_DENSE && kind != SG_REC_VAE)
+            return cli_usage_error(cmd, "--encoder dense needs --model vae");
+    }
+    if (enc_layers >= 0) {
+        if (enc_layers < 1 || enc_layers > 100)
+            return cli_usage_error(cmd, "--enc-layers must be in 1..100");
+        o.enc_layers = enc_layers;
+    }
     o.lambda = lambda;
     o.refit = !no_refit;
     if (o.epochs < 1) return cli_usage_error(cmd, "--epochs must be >= 1");
@@ -479,6 +499,9 @@ int cli_train_recommend(int argc, char **argv)
                         "%d\n", (double)o.gamma,
                         o.prior == SG_REC_PRIOR_COMPOSITE ? "composite" : "normal",
                         o.enc_passes);
+            if (o.encoder == SG_REC_ENCODER_DENSE)
+                fprintf(stderr, "stratagem: RecVAE encoder: %d dense layers of %d (swish, layer "
+                        "norm)\n", o.enc_layers, o.hidden);
         }
         else if (kind == SG_REC_DAE)
             fprintf(stderr, "stratagem: network %d-%d-%d-%d, %d epochs, batch %d, lr %g, "

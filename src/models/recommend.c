@@ -15,9 +15,12 @@
  * kind, u64 seed, the options (i32 epochs, batch, hidden, latent; f32 lr,
  * dropout, beta_cap; i64 anneal_steps; f32 l2; f64 lambda, val_users; i32
  * refit, eval_every, max_items; version 2 adds f32 gamma, i32 prior, enc_passes;
- * version 1 files load with those off), the training interactions
+ * version 3 adds i32 encoder, enc_layers; older files load with those off), the
+ * training interactions
  * (interactions_private.h), then per kind: pop u32 I + I f32; ease f64 lambda,
  * u32 I, I*I f32; vae/dae the parameter block (nn_private.h, no Adam state).
+ * A model is written in the oldest version that holds it: version 2 unless the
+ * dense encoder is on, so files of the default models are as before.
  * See LICENSE for copyright. */
 #include <math.h>
 #include <stdint.h>
@@ -32,7 +35,7 @@
 #include "stratagem/model.h"
 
 #define REC_MAGIC 0x4d524753u /* "SGRM" */
-#define REC_VERSION 2u
+#define REC_VERSION 3u
 #define REC_VERSION_MIN 1u     /* oldest version read */
 #define SCORE_CHUNK 256        /* users scored at once */
 #define EVAL_K 100             /* longest list the metrics need */
@@ -83,6 +86,9 @@ void sg_rec_opts_default(sg_rec_opts *o, int kind)
     o->gamma = 0.0f;
     o->prior = SG_REC_PRIOR_NORMAL;
     o->enc_passes = 0;
+    /* RecVAE's dense encoder is opt-in too (bench/recommend_results.md, fourth round) */
+    o->encoder = SG_REC_ENCODER_MLP;
+    o->enc_layers = 5;
     o->lambda = 0.0;
     o->val_users = 0.1;
     o->refit = 1;
@@ -109,6 +115,13 @@ static int check_opts(const sg_rec_opts *o, sg_error *err)
             o->prior > SG_REC_PRIOR_COMPOSITE || o->enc_passes < 0 || o->enc_passes > 1000) {
             return sg_error_set(err, SG_EINVAL, "recommender: need gamma >= 0, prior normal or "
                                 "composite, encoder passes in 0..1000");
+        }
+        if (o->encoder < SG_REC_ENCODER_MLP || o->encoder > SG_REC_ENCODER_DENSE ||
+            (o->encoder == SG_REC_ENCODER_DENSE &&
+             (o->kind != SG_REC_VAE || o->enc_layers < 1 || o->enc_layers > 100))) {
+            return sg_error_set(err, SG_EINVAL, "recommender: encoder must be mlp or dense "
+                                "(dense: vae only, 1..100 layers; got %d, %d layers)",
+                                o->encoder, o->enc_layers);
         }
         if (!(o->lr > 0.0f) || !(o->dropout >= 0.0f && o->dropout < 1.0f) ||
             !(o->beta_cap >= 0.0f) || !(o->l2 >= 0.0f) || o->anneal_steps < 0) {
@@ -640,7 +653,14 @@ int sg_recommender_evaluate(const sg_recommender *m, const sg_interactions *fold
 /* ---------------------------------------------------------------------------
  * files */
 
-static void write_opts(sg_wbuf *w, const sg_rec_opts *o)
+/* The oldest format version that holds the model's options: 3 only for a vae
+ * with the dense encoder (the encoder means nothing to the other kinds). */
+static uint32_t opts_version(const sg_recommender *m)
+{
+    return m->kind == SG_REC_VAE && m->opts.encoder != SG_REC_ENCODER_MLP ? 3u : 2u;
+}
+
+static void write_opts(sg_wbuf *w, const sg_rec_opts *o, uint32_t version)
 {
     sg_wbuf_i32(w, o->epochs);
     sg_wbuf_i32(w, o->batch);
@@ -659,6 +679,10 @@ static void write_opts(sg_wbuf *w, const sg_rec_opts *o)
     sg_wbuf_f32(w, o->gamma);
     sg_wbuf_i32(w, o->prior);
     sg_wbuf_i32(w, o->enc_passes);
+    if (version >= 3) {
+        sg_wbuf_i32(w, o->encoder);
+        sg_wbuf_i32(w, o->enc_layers);
+    }
 }
 
 static int read_opts(sg_rbuf *r, sg_rec_opts *o, uint32_t version, sg_error *err)
@@ -702,6 +726,21 @@ static int read_opts(sg_rbuf *r, sg_rec_opts *o, uint32_t version, sg_error *err
         o->prior = prior;
         o->enc_passes = passes;
     }
+    o->encoder = SG_REC_ENCODER_MLP;
+    o->enc_layers = 5;
+    if (version >= 3) {
+        int32_t enc, layers;
+        if ((rc = sg_rbuf_i32(r, &enc, "encoder", err)) ||
+            (rc = sg_rbuf_i32(r, &layers, "encoder layers", err)))
+            return rc;
+        if (enc < SG_REC_ENCODER_MLP || enc > SG_REC_ENCODER_DENSE || layers < 1 ||
+            layers > 100) {
+            return sg_error_set(err, SG_EPARSE, "corrupt recommender: encoder %d, %d layers",
+                                enc, layers);
+        }
+        o->encoder = enc;
+        o->enc_layers = layers;
+    }
     return SG_OK;
 }
 
@@ -711,10 +750,11 @@ int sg_recommender_save_mem(const sg_recommender *m, unsigned char **buf, size_t
     sg_wbuf w;
     sg_wbuf_init(&w);
     sg_wbuf_u32(&w, REC_MAGIC);
-    sg_wbuf_u32(&w, REC_VERSION);
+    uint32_t version = opts_version(m);
+    sg_wbuf_u32(&w, version);
     sg_wbuf_u32(&w, (uint32_t)m->kind);
     sg_wbuf_u64(&w, m->opts.seed);
-    write_opts(&w, &m->opts);
+    write_opts(&w, &m->opts, version);
     sg_interactions_write(m->data, &w);
     size_t I = (size_t)m->n_items;
     switch (m->kind) {

@@ -26,6 +26,15 @@
  *                part has its own Adam step count over its slice of the block.
  * Without these options the training loop is the plain Mult-VAE's, unchanged.
  *
+ * RecVAE's encoder (encoder dense, vae only), L = enc_layers layers of H units
+ * replacing the one tanh layer (RecVAE's code: sums of the earlier layers, not
+ * concatenations):
+ *   pre_1 = x_in W_1 + b_1 (sparse),  pre_k = h_{k-1} W_k + b_k + h_1 + ... + h_{k-1},
+ *   h_k = LayerNorm(swish(pre_k)) (eps 0.1), heads mu, lv on h_L.
+ * Backward, k = L..1, with R = sum_{j>k} dpre_j: dh_k = dpre_{k+1} W_{k+1}^T + R
+ * (h_L's from the heads), then through the layer norm and the swish to dpre_k.
+ * Tensors per layer: enc.w<k-1>, enc.b<k-1>, enc.ln<k-1>.g (init 1), .b (init 0).
+ *
  * Cost: the input layer reads only the nonzeros of x (sparse CSR layer, never a
  * dense (B,I) input); the output layer is three (B,H)x(H,I)-sized GEMMs through
  * sg_sgemm, and the softmax over I items is one fused pass per row (max, one
@@ -40,6 +49,7 @@
  * thread count.  See LICENSE for copyright. */
 #include <math.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -54,6 +64,8 @@
 enum { STREAM_INIT = 1, STREAM_SHUFFLE = 2, STREAM_DROPOUT = 3, STREAM_NOISE = 4 };
 
 #define EVAL_CHUNK 256   /* users per forward pass at evaluation */
+#define MAX_LAYERS 100   /* dense encoder layers (check_opts) */
+#define LN_EPS 0.1f      /* RecVAE's layer norm epsilon */
 
 /* ---------------------------------------------------------------------------
  * network definition */
@@ -67,35 +79,65 @@ enum { D_ENC_W0, D_ENC_B0, D_DEC_W0, D_DEC_B0, D_DEC_W1, D_DEC_B1, D_COUNT };
 typedef struct net {
     int vae;                  /* 1 vae, 0 dae */
     int I, H, Z, E;           /* E = encoder width: H (vae) or Z (dae) */
+    int L;                    /* dense encoder: layers (0: the one tanh layer) */
     float *enc_w0, *enc_b0;   /* (I,E), (E) */
+    /* dense encoder: layer k (0-based) weights (H,H) for k >= 1, biases (H), layer
+     * norm gain and shift (H); layer 0's weights are enc_w0, enc_b0 */
+    float *enc_w[MAX_LAYERS], *enc_b[MAX_LAYERS], *ln_g[MAX_LAYERS], *ln_b[MAX_LAYERS];
     float *enc_wmu, *enc_bmu; /* (H,Z), (Z)  vae only */
     float *enc_wlv, *enc_blv; /* (H,Z), (Z)  vae only */
     float *dec_w0, *dec_b0;   /* (Z,H), (H) */
     float *dec_w1, *dec_b1;   /* (H,I), (I) */
 } net;
 
+/* Layers of the dense encoder, 0 for the tanh one. */
+static int dense_layers(const sg_recommender *m)
+{
+    if (m->kind != SG_REC_VAE || m->opts.encoder != SG_REC_ENCODER_DENSE) return 0;
+    int L = m->opts.enc_layers;
+    return L < 1 ? 1 : L > MAX_LAYERS ? MAX_LAYERS : L;
+}
+
+/* Index of the decoder's first tensor: the encoder's tensors come before it. */
+static int dec_tensor(const sg_recommender *m)
+{
+    int L = dense_layers(m);
+    if (m->kind != SG_REC_VAE) return D_DEC_W0;
+    return L > 0 ? 4 * L + 4 : T_DEC_W0;
+}
+
 /* Pointers into params (p = 0) or grads (p = 1). */
 static net net_view(const sg_recommender *m, int grads)
 {
     net n;
+    memset(&n, 0, sizeof n);
     sg_params *P = m->params;
     n.vae = m->kind == SG_REC_VAE;
     n.I = m->n_items;
     n.H = m->opts.hidden;
     n.Z = m->opts.latent;
     n.E = n.vae ? n.H : n.Z;
+    n.L = dense_layers(m);
 #define T(i) (grads ? sg_params_grad(P, (i)) : sg_params_tensor(P, (i)))
     if (n.vae) {
-        n.enc_w0 = T(T_ENC_W0);
-        n.enc_b0 = T(T_ENC_B0);
-        n.enc_wmu = T(T_ENC_WMU);
-        n.enc_bmu = T(T_ENC_BMU);
-        n.enc_wlv = T(T_ENC_WLV);
-        n.enc_blv = T(T_ENC_BLV);
-        n.dec_w0 = T(T_DEC_W0);
-        n.dec_b0 = T(T_DEC_B0);
-        n.dec_w1 = T(T_DEC_W1);
-        n.dec_b1 = T(T_DEC_B1);
+        /* the heads follow the encoder's layers: tensor 2 (tanh) or 4 L (dense) */
+        int h = n.L > 0 ? 4 * n.L : T_ENC_WMU;
+        for (int k = 0; k < n.L; k++) {
+            n.enc_w[k] = T(4 * k);
+            n.enc_b[k] = T(4 * k + 1);
+            n.ln_g[k] = T(4 * k + 2);
+            n.ln_b[k] = T(4 * k + 3);
+        }
+        n.enc_w0 = T(0);
+        n.enc_b0 = T(1);
+        n.enc_wmu = T(h);
+        n.enc_bmu = T(h + 1);
+        n.enc_wlv = T(h + 2);
+        n.enc_blv = T(h + 3);
+        n.dec_w0 = T(h + 4);
+        n.dec_b0 = T(h + 5);
+        n.dec_w1 = T(h + 6);
+        n.dec_b1 = T(h + 7);
     } else {
         n.enc_w0 = T(D_ENC_W0);
         n.enc_b0 = T(D_ENC_B0);
@@ -123,9 +165,38 @@ int sg_vae_build(sg_recommender *m, int train, int init, sg_error *err)
         {"enc.w0", 2, {I, Z}}, {"enc.b0", 1, {Z}}, {"dec.w0", 2, {Z, H}},
         {"dec.b0", 1, {H}},    {"dec.w1", 2, {H, I}}, {"dec.b1", 1, {I}},
     };
+    int L = dense_layers(m);
     sg_params_free(m->params);
     m->params = NULL;
-    int rc = sg_params_new(&m->params, vae ? vs : ds, vae ? T_COUNT : D_COUNT, train, err);
+    int rc;
+    if (L > 0) {
+        /* dense encoder: per layer w, b, ln.g, ln.b, then the heads and the decoder */
+        int n_t = 4 * L + 8;
+        sg_tensor_spec *sp = sg_calloc((size_t)n_t, sizeof *sp);
+        char(*names)[24] = sg_calloc((size_t)4 * L, sizeof *names);
+        if (!sp || !names) {
+            sg_free(sp);
+            sg_free(names);
+            return sg_error_set(err, SG_ENOMEM, "recommender: out of memory building the "
+                                "network");
+        }
+        for (int k = 0; k < L; k++) {
+            snprintf(names[4 * k], sizeof names[0], "enc.w%d", k);
+            snprintf(names[4 * k + 1], sizeof names[0], "enc.b%d", k);
+            snprintf(names[4 * k + 2], sizeof names[0], "enc.ln%d.g", k);
+            snprintf(names[4 * k + 3], sizeof names[0], "enc.ln%d.b", k);
+            sp[4 * k] = (sg_tensor_spec){names[4 * k], 2, {k == 0 ? I : H, H}};
+            sp[4 * k + 1] = (sg_tensor_spec){names[4 * k + 1], 1, {H}};
+            sp[4 * k + 2] = (sg_tensor_spec){names[4 * k + 2], 1, {H}};
+            sp[4 * k + 3] = (sg_tensor_spec){names[4 * k + 3], 1, {H}};
+        }
+        memcpy(sp + 4 * L, vs + T_ENC_WMU, 8 * sizeof *sp);
+        rc = sg_params_new(&m->params, sp, n_t, train, err);
+        sg_free(sp);
+        sg_free(names);
+    } else {
+        rc = sg_params_new(&m->params, vae ? vs : ds, vae ? T_COUNT : D_COUNT, train, err);
+    }
     if (rc) return rc;
     if (!init) return SG_OK;
     /* Glorot-uniform weights, N(0, 0.001) biases, as the paper's code; drawn in
@@ -138,7 +209,11 @@ int sg_vae_build(sg_recommender *m, int train, int init, sg_error *err)
         int shape[SG_MAX_DIMS];
         int nd = sg_params_shape(m->params, t, shape);
         float *w = sg_params_tensor(m->params, t);
-        if (nd == 2) {
+        if (t < 4 * L && t % 4 >= 2) {
+            /* layer norm: gain 1, shift 0, nothing drawn */
+            float v = t % 4 == 2 ? 1.0f : 0.0f;
+            for (int i = 0; i < shape[0]; i++) w[i] = v;
+        } else if (nd == 2) {
             sg_init_xavier_uniform(w, shape[0], shape[1], &r);
         } else {
             sg_init_normal(w, (size_t)shape[0], 0.0f, 0.001f, &r);
@@ -261,6 +336,11 @@ typedef struct acts {
     double *kl;               /* (B) KL of each row */
     float *kdz;               /* (B,Z) composite prior: d KL_b / d z (unweighted) */
     float *oh1, *omu, *olv;   /* (B,H), (B,Z), (B,Z) composite prior: the old encoder */
+    /* dense encoder (L layers): per layer k (B,H) each; h1 above is h of layer L-1 */
+    float *pre, *act, *hl;    /* (L,B,H) swish input, layer norm input, layer output */
+    float *mean, *rstd;       /* (L,B) layer norm statistics */
+    float *hsum;              /* (B,H) forward: h_0 + ... + h_k */
+    float *dres, *dact, *dpre; /* (B,H) training: residual gradient sum, layer grads */
 } acts;
 
 static void acts_free(acts *a)
@@ -289,6 +369,8 @@ static int acts_alloc(acts *a, const net *n, int B, int64_t nnz_max, int train, 
     if (n->vae) nf += 4 * Bz * (size_t)n->Z;
     if (train) nf += 2 * Bz * (size_t)n->H + 3 * Bz * (size_t)n->Z + 2 * Bz * (size_t)n->E;
     if (rows) nf += Bz * (size_t)n->H + 3 * Bz * (size_t)n->Z;
+    size_t BH = Bz * (size_t)n->H, L = (size_t)n->L;
+    if (L > 0) nf += 3 * L * BH + 2 * L * Bz + BH + (train ? 3 * BH : 0);
     a->rp_x = sg_malloc_array(Bz + 1, sizeof *a->rp_x);
     a->rp_in = sg_malloc_array(Bz + 1, sizeof *a->rp_in);
     a->col_x = sg_malloc_array(nnz_max > 0 ? (size_t)nnz_max : 1, sizeof *a->col_x);
@@ -334,6 +416,19 @@ static int acts_alloc(acts *a, const net *n, int B, int64_t nnz_max, int train, 
         TAKE(a->omu, Bz * (size_t)n->Z);
         TAKE(a->olv, Bz * (size_t)n->Z);
     }
+    if (L > 0) {
+        TAKE(a->pre, L * BH);
+        TAKE(a->act, L * BH);
+        TAKE(a->hl, L * BH);
+        TAKE(a->mean, L * Bz);
+        TAKE(a->rstd, L * Bz);
+        TAKE(a->hsum, BH);
+        if (train) {
+            TAKE(a->dres, BH);
+            TAKE(a->dact, BH);
+            TAKE(a->dpre, BH);
+        }
+    }
 #undef TAKE
     return SG_OK;
 }
@@ -346,6 +441,38 @@ static int acts_alloc(acts *a, const net *n, int B, int64_t nnz_max, int train, 
 static void encode(const net *n, const acts *a, int B, float *h1, float *mu, float *lv)
 {
     int E = n->E, H = n->H, Z = n->Z, I = n->I;
+    if (n->L > 0) {
+        /* dense encoder: the layers' inputs and outputs stay in a (for the backward);
+         * the last layer's output goes to h1 */
+        size_t BH = (size_t)B * H, stride = (size_t)a->B_max * H;
+        for (int k = 0; k < n->L; k++) {
+            float *pre = a->pre + k * stride, *act = a->act + k * stride;
+            float *out = k == n->L - 1 ? h1 : a->hl + k * stride;
+            float *mean = a->mean + (size_t)k * a->B_max, *rstd = a->rstd + (size_t)k * a->B_max;
+            if (k == 0) {
+                sg_sparse_dense_forward(pre, a->rp_in, a->col_in, a->val_in, n->enc_w[0],
+                                        n->enc_b[0], B, I, H);
+            } else {
+                sg_dense_forward(pre, a->hl + (k - 1) * stride, n->enc_w[k], n->enc_b[k], B, H,
+                                 H);
+                const float *hs = a->hsum;
+                SG_PAR_SIMD(BH > SG_NN_PAR_WORK)
+                for (size_t q = 0; q < BH; q++) pre[q] += hs[q];
+            }
+            sg_swish_forward(act, pre, BH);
+            sg_layernorm_forward(out, mean, rstd, act, n->ln_g[k], n->ln_b[k], B, H, LN_EPS);
+            if (k == 0) {
+                memcpy(a->hsum, out, BH * sizeof *out);
+            } else if (k < n->L - 1) {
+                float *hs = a->hsum;
+                SG_PAR_SIMD(BH > SG_NN_PAR_WORK)
+                for (size_t q = 0; q < BH; q++) hs[q] += out[q];
+            }
+        }
+        sg_dense_forward(mu, h1, n->enc_wmu, n->enc_bmu, B, H, Z);
+        sg_dense_forward(lv, h1, n->enc_wlv, n->enc_blv, B, H, Z);
+        return;
+    }
     /* h1 = tanh(x_in W0 + b0): sparse input layer, O(nnz * E) */
     sg_sparse_dense_forward(h1, a->rp_in, a->col_in, a->val_in, n->enc_w0, n->enc_b0, B, I, E);
     sg_tanh_forward(h1, h1, (size_t)B * E);
@@ -439,6 +566,40 @@ static void zero_grad(sg_params *P)
 /* Which parameters a step updates: all (joint), the encoder's or the decoder's. */
 enum { PART_ALL = 0, PART_ENC = 1, PART_DEC = 2 };
 
+/* Dense encoder backward from the gradient of its output in a->dh1 (consumed).
+ * Layers k = L-1..0: dh -> layer norm -> swish -> dpre_k; dres accumulates the
+ * dpre of the layers above, which every earlier output fed through the sums. */
+static void dense_encoder_backward(const net *n, const net *g, acts *a, int B)
+{
+    int H = n->H, I = n->I;
+    size_t BH = (size_t)B * H, stride = (size_t)a->B_max * H;
+    float *dh = a->dh1;
+    memset(a->dres, 0, BH * sizeof *a->dres);
+    for (int k = n->L - 1; k >= 0; k--) {
+        const float *pre = a->pre + k * stride, *act = a->act + k * stride;
+        const float *mean = a->mean + (size_t)k * a->B_max;
+        const float *rstd = a->rstd + (size_t)k * a->B_max;
+        memset(a->dact, 0, BH * sizeof *a->dact);
+        sg_layernorm_backward(a->dact, g->ln_g[k], g->ln_b[k], dh, act, mean, rstd, n->ln_g[k],
+                              B, H);
+        memset(a->dpre, 0, BH * sizeof *a->dpre);
+        sg_swish_backward(a->dpre, a->dact, pre, BH);
+        if (k == 0) {
+            sg_sparse_dense_backward(g->enc_w[0], g->enc_b[0], a->dpre, a->rp_in, a->col_in,
+                                     a->val_in, B, I, H);
+            break;
+        }
+        /* dh_{k-1} = dpre_k W_k^T + sum_{j >= k} dpre_j */
+        float *dr = a->dres;
+        const float *dp = a->dpre;
+        SG_PAR_SIMD(BH > SG_NN_PAR_WORK)
+        for (size_t q = 0; q < BH; q++) dr[q] += dp[q];
+        memcpy(dh, a->dres, BH * sizeof *dh);
+        sg_dense_backward(dh, g->enc_w[k], g->enc_b[k], a->dpre, a->hl + (k - 1) * stride,
+                          n->enc_w[k], B, H, H);
+    }
+}
+
 /* Backward from the logit gradient in a->logits (already scaled by 1/B) and
  * the KL weight 'kl' (beta/B; vae only), or with a->per_row the row weights
  * a->wrow times 'kl' (1/B) (and for the composite prior a->kdz).  The output layer's gradients
@@ -508,6 +669,10 @@ static void backward(const net *n, const net *g, acts *a, int B, float kl, int c
     } else {
         /* the dae's code is z itself */
         memcpy(a->dh1, a->dz, BZ * sizeof *a->dh1);
+    }
+    if (n->L > 0) {
+        dense_encoder_backward(n, g, a, B);
+        return;
     }
     /* encoder tanh, then the sparse input layer (no input gradient) */
     memset(a->dpre1, 0, BE * sizeof *a->dpre1);
@@ -647,13 +812,21 @@ typedef struct trainer {
 static net net_old(const sg_recommender *m, const net *n, float *enc)
 {
     net o = *n;
-    sg_params *P = m->params;
-    o.enc_w0 = enc + sg_params_offset(P, T_ENC_W0);
-    o.enc_b0 = enc + sg_params_offset(P, T_ENC_B0);
-    o.enc_wmu = enc + sg_params_offset(P, T_ENC_WMU);
-    o.enc_bmu = enc + sg_params_offset(P, T_ENC_BMU);
-    o.enc_wlv = enc + sg_params_offset(P, T_ENC_WLV);
-    o.enc_blv = enc + sg_params_offset(P, T_ENC_BLV);
+    const float *base = sg_params_data(m->params);
+#define REBASE(p) ((p) = enc + ((p) - base))
+    REBASE(o.enc_w0);
+    REBASE(o.enc_b0);
+    REBASE(o.enc_wmu);
+    REBASE(o.enc_bmu);
+    REBASE(o.enc_wlv);
+    REBASE(o.enc_blv);
+    for (int k = 0; k < o.L; k++) {
+        REBASE(o.enc_w[k]);
+        REBASE(o.enc_b[k]);
+        REBASE(o.ln_g[k]);
+        REBASE(o.ln_b[k]);
+    }
+#undef REBASE
     return o;
 }
 
@@ -776,7 +949,7 @@ int sg_vae_fit(sg_recommender *m, const sg_interactions *x, const sg_interaction
     int enc_passes = vae && o->enc_passes > 0 ? o->enc_passes : 0;
     t.composite = vae && o->prior == SG_REC_PRIOR_COMPOSITE;
     int per_row = vae && (t.composite || o->gamma > 0.0f);
-    t.n_enc = sg_params_offset(m->params, vae ? T_DEC_W0 : D_DEC_W0);
+    t.n_enc = sg_params_offset(m->params, dec_tensor(m));
     int fail;
     int64_t nnz_max = max_batch_nnz(rp, n_users, B, &fail);
     size_t n_params = sg_params_count(m->params);

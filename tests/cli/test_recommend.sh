@@ -71,6 +71,17 @@ expect 3.6 2 "--prior must be normal or composite" -- "$SG" train recommend \
     --data "$T/s/train.csv" --user user --item item --prior wide --out "$T/bad.sgm"
 expect 3.7 2 "--gamma must be >= 0" -- "$SG" train recommend \
     --data "$T/s/train.csv" --user user --item item --gamma -1 --out "$T/bad.sgm"
+# RecVAE's encoder (--encoder dense) learns the structure too; it needs the vae
+expect 3.8 0 "" -- "$SG" -q train recommend --data "$T/s/train.csv" --user user --item item \
+    --model vae --seed 1 --epochs 8 --batch 50 --encoder dense --enc-layers 2 --out "$T/dvae.sgm"
+"$SG" -q evaluate --model "$T/dvae.sgm" --foldin "$T/s/test_foldin.csv" \
+    --heldout "$T/s/test_heldout.csv" --json > "$T/dvae.json" 2>&1
+awk -v p="$(ndcg pop)" -v v="$(ndcg dvae)" 'BEGIN { exit !(v > p + 0.15 && v > 0.6) }' &&
+    ok 3.9 || bad 3.9 "ndcg@100 pop $(ndcg pop), dense-encoder vae $(ndcg dvae)"
+expect 3.10 2 "--encoder dense needs --model vae" -- "$SG" train recommend \
+    --data "$T/s/train.csv" --user user --item item --model dae --encoder dense --out "$T/bad.sgm"
+expect 3.11 2 "--encoder must be mlp or dense" -- "$SG" train recommend \
+    --data "$T/s/train.csv" --user user --item item --encoder wide --out "$T/bad.sgm"
 
 # 4. recommend: best first, never an item the user has, from the user's own group
 # a training user of group 0 (liked items 1..10)
