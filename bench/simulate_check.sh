@@ -1,7 +1,7 @@
 #!/bin/bash
 # The customer simulator's forecasts against the known truth of `stratagem world`.
 #
-#   bench/simulate_check.sh [SEED ...]        (default seeds 1 2 3; ~1 min per seed)
+#   bench/simulate_check.sh [SEED ...]        (default seeds 1 2 3; ~30 s per seed)
 #
 # Per seed: the world's 20,000-row campaign log and 10,000 new customers; an uplift model
 # and its budgeted plan (budget 200, 0.10 per contact, as in the demo); three plans that

@@ -328,6 +328,39 @@ static void crn_determinism(void **state)
     sg_table_free(log);
 }
 
+/* simulator-2.3: patience 0 (the default) keeps every network's last epoch; patience
+ * N > 0 keeps the best one, so over the same epochs its validation loss is lower */
+static void last_or_best_epoch(void **state)
+{
+    (void)state;
+    sg_table *log = make_log(300, 6, 1);
+    sg_sim_opts o;
+    sim_opts(&o);
+    assert_int_equal(o.patience, 0);
+    o.epochs = 30;   /* on 240 training rows, with a high learning rate: overfits */
+    o.hidden = 32;
+    o.lr = 1e-2;
+    sg_simulator *m = NULL;
+    sg_sim_train_report last, best;
+    assert_int_equal(sg_simulator_train(&m, log, &o, &last, NULL), SG_OK);
+    for (int k = 0; k < o.n_models * 2; k++) assert_int_equal(last.epochs[k], 30);
+    sg_simulator_free(m);
+    o.patience = 100;   /* never runs out within 30 epochs: the same training, best kept */
+    assert_int_equal(sg_simulator_train(&m, log, &o, &best, NULL), SG_OK);
+    int earlier = 0;
+    for (int k = 0; k < o.n_models * 2; k++) {
+        assert_true(best.epochs[k] >= 1 && best.epochs[k] <= 30);
+        earlier += best.epochs[k] < 30;
+    }
+    print_message("networks keeping an earlier epoch: %d of %d; validation loss %.4f (best) "
+                  "against %.4f (last)\n", earlier, o.n_models * 2, best.valid_nll,
+                  last.valid_nll);
+    assert_true(earlier > 0);
+    assert_true(best.valid_nll < last.valid_nll);
+    sg_simulator_free(m);
+    sg_table_free(log);
+}
+
 /* simulator-3.1: same seed -> same bytes; save/load round trip; truncation */
 static void files(void **state)
 {
@@ -446,6 +479,7 @@ int main(void)
         cmocka_unit_test(network_grad),    cmocka_unit_test(known_effect),
         cmocka_unit_test(crn_determinism), cmocka_unit_test(files),
         cmocka_unit_test(bad_input),       cmocka_unit_test(alloc_failures),
+        cmocka_unit_test(last_or_best_epoch),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -15,10 +15,12 @@
  * for a continuous outcome, a Gaussian on the offset within each mode; a learned
  * table adds an offset per (action, earlier levels), the interaction small data
  * teach the layers slowly (the money per conversion of each action).  Trained by
- * maximum likelihood (Adam), each network stopping early on its own validation
- * loss.  An ensemble of 'n_models' networks per outcome, member k trained on
- * bootstrap resample k of the training rows, carries the uncertainty of the fit
- * into the sampled distribution: draw r uses member r mod n_models.
+ * maximum likelihood (Adam) for a fixed number of epochs, keeping the last
+ * weights (early stopping on the validation loss, 'patience' > 0, shrinks the
+ * differences between customers and under-forecasts targeted plans).  An ensemble
+ * of 'n_models' networks per outcome, member k trained on bootstrap resample k of
+ * the training rows, carries the uncertainty of the fit into the sampled
+ * distribution: draw r uses member r mod n_models.
  *
  * Common random numbers: for a given draw and customer the plan and the
  * all-control world use the same random stream, so their difference (the
@@ -47,14 +49,16 @@ typedef struct sg_sim_opts {
     const char *const *ignore;       /* not features (NULL-terminated, NULL = none) */
     int max_discrete;                /* default 50 (as synth.h) */
     int max_modes;                   /* default 10 */
-    int n_models;                    /* ensemble size, default 5 */
+    int n_models;                    /* ensemble size, default 10 */
     int hidden;                      /* default 16 (small: campaign signals are weak) */
-    int epochs;                      /* at most, default 100 */
+    int epochs;                      /* default 25 (at most, with patience > 0) */
     int batch;                       /* default 256 */
     double lr;                       /* default 1e-3 */
     double weight_decay;             /* decoupled, default 1e-4 */
     double valid;                    /* validation share, default 0.2 */
-    int patience;                    /* epochs without a better validation loss; default 5 */
+    int patience;                    /* 0 (default): train 'epochs' epochs, keep the last;
+                                      * N > 0: stop after N epochs without a better
+                                      * validation loss and keep the best */
     uint64_t seed;                   /* default SG_DEFAULT_SEED */
     void (*on_progress)(void *ud, const char *stage, int done, int total);
     void *ud;
@@ -66,8 +70,9 @@ typedef struct sg_sim_train_report {
     int64_t n_used, n_skipped;       /* rows used; rows without treatment or an outcome */
     int64_t n_train, n_valid;
     int n_features, n_arms, n_outcomes;
-    double valid_nll;                /* mean validation negative log-likelihood per row */
-    int epochs[16];                  /* epochs kept per network (first 16) */
+    double valid_nll;                /* mean validation negative log-likelihood per row,
+                                      * of the weights kept */
+    int epochs[16];                  /* epoch kept per network (first 16) */
     /* validation rows, per arm and outcome: rows, observed mean, simulated mean */
     int64_t arm_rows[SG_SIM_MAX_ARMS];
     double obs_mean[SG_SIM_MAX_ARMS][SG_SIM_MAX_OUTCOMES];
