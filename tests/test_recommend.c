@@ -625,6 +625,70 @@ static void recvae_learns(void **state)
     sg_interactions_free(x);
 }
 
+/* recommend-3.8: the moving average of the weights (--ema).  With validation
+ * users the weights kept are the averaged ones that were scored (the model
+ * returned scores the reported best validation NDCG); a decay that rounds to the
+ * last weights gives the bytes of training without it, so swapping the average
+ * in and out for validation leaves training alone; a real decay changes the
+ * model, still learns, and is the same bytes with 1 and 2 threads */
+static void ema_weights(void **state)
+{
+    (void)state;
+    sg_interactions *x = clustered(N_USERS, 3);
+    sg_split_opts so;
+    sg_split_opts_default(&so);
+    so.test_users = 0.0;
+    so.val_users = 0.25;
+    so.seed = 3;
+    sg_user_split sp;
+    assert_int_equal(sg_interactions_split(&sp, x, &so, NULL), SG_OK);
+    sg_rec_opts o;
+    small_opts(&o, SG_REC_VAE);
+    o.epochs = 12;
+    sg_error err;
+    sg_recommender *m[4] = {NULL, NULL, NULL, NULL};
+    sg_rec_report rep[4];
+    float decay[4] = {0.0f, 1e-30f, 0.9f, 0.9f};
+    for (int k = 0; k < 4; k++) {
+#ifdef _OPENMP
+        omp_set_num_threads(k == 3 ? 1 : 2);
+#endif
+        o.ema = decay[k];
+        int rc = sg_recommender_train(&m[k], sp.train, sp.val_foldin, sp.val_heldout, &o,
+                                      &rep[k], &err);
+        if (rc) print_error("train: %s\n", err.msg);
+        assert_int_equal(rc, SG_OK);
+        sg_rec_metrics met;
+        assert_int_equal(sg_recommender_evaluate(m[k], sp.val_foldin, sp.val_heldout, &met,
+                                                 &err), SG_OK);
+        if (met.ndcg100 != rep[k].best_val_ndcg)
+            print_error("decay %g: kept weights score %.6f, reported best %.6f\n",
+                        (double)decay[k], met.ndcg100, rep[k].best_val_ndcg);
+        assert_true(met.ndcg100 == rep[k].best_val_ndcg);
+    }
+    size_t l[4];
+    unsigned char *b[4];
+    for (int k = 0; k < 4; k++) b[k] = payload(m[k], &l[k]);
+    assert_int_equal(l[0], l[1]);
+    assert_memory_equal(b[0], b[1], l[0]);
+    assert_int_equal(l[0], l[2]);
+    assert_true(memcmp(b[0], b[2], l[0]) != 0);
+    assert_int_equal(l[2], l[3]);
+    assert_memory_equal(b[2], b[3], l[2]);
+    assert_true(rep[2].best_val_ndcg > 0.3);
+    /* a decay outside [0, 1) is refused */
+    sg_recommender *bad = NULL;
+    o.ema = 1.0f;
+    assert_int_equal(sg_recommender_train(&bad, sp.train, NULL, NULL, &o, NULL, NULL), SG_EINVAL);
+    assert_null(bad);
+    for (int k = 0; k < 4; k++) {
+        sg_free(b[k]);
+        sg_recommender_free(m[k]);
+    }
+    sg_user_split_deinit(&sp);
+    sg_interactions_free(x);
+}
+
 /* recommend-3.6: the vae with RecVAE's dense encoder (3 layers: sums of earlier
  * layers, swish, layer norm) matches central differences, with the normal prior,
  * gamma, and the composite prior (whose old encoder has the dense layers too) */
@@ -1121,7 +1185,8 @@ int main(void)
         cmocka_unit_test(network_gradients), cmocka_unit_test(vae_learns),
         cmocka_unit_test(dae_learns),        cmocka_unit_test(deterministic),
         cmocka_unit_test(recvae_learns),     cmocka_unit_test(dense_encoder_gradients),
-        cmocka_unit_test(dense_encoder_learns), cmocka_unit_test(old_version),
+        cmocka_unit_test(dense_encoder_learns),
+        cmocka_unit_test(ema_weights), cmocka_unit_test(old_version),
         cmocka_unit_test(save_load),         cmocka_unit_test(corrupt_model),
         cmocka_unit_test(exclusions),        cmocka_unit_test(bad_arguments),
         cmocka_unit_test(evaluate_pop),      cmocka_unit_test(alloc_failures),

@@ -113,6 +113,10 @@ typedef struct sg_rec_opts {
                                * updates */
     int encoder;              /* sg_rec_encoder: SG_REC_ENCODER_MLP (default) or _DENSE */
     int enc_layers;           /* dense encoder: hidden layers, default 5 (RecVAE's) */
+    float ema;                /* vae/dae: in [0, 1); > 0 evaluates and keeps an exponential
+                               * moving average of the weights, updated after every step
+                               * with this decay (Polyak averaging); default 0 = the last
+                               * weights.  Training only: not stored in the model file */
     /* ease */
     double lambda;            /* > 0 fixed; <= 0 chooses on validation from a grid */
     /* model selection without validation sets */

@@ -102,6 +102,8 @@ static const char HELP_TRAIN_RECOMMEND[] =
     "  --dropout X [0.5]  --beta-cap X [0.2]  --anneal-steps N [0: beta = min(cap, step/N)\n"
     "  reaches the cap after 20% of the epochs]  --l2 X [dae 2e-5, vae 0]\n"
     "  --eval-every N [1]     validate every N epochs\n"
+    "  --ema D [0]            > 0: keep and validate a moving average of the weights, updated\n"
+    "                         after every step with decay D (Polyak averaging); 0: last weights\n"
     "vae, RecVAE's training (Shenbin et al. 2020; same network; opt-in: the defaults are the\n"
     "paper's Mult-VAE training; bench/recommend_results.md compares them):\n"
     "  --gamma X [0]          > 0: a user's KL weight is X times her number of items, in place\n"
@@ -367,6 +369,7 @@ int cli_train_recommend(int argc, char **argv)
     double min_rating = NAN, lr = -1, dropout = -1, beta_cap = -1, l2 = -1, lambda = 0;
     double gamma = NAN;
     int enc_passes = -1;
+    double ema = NAN;
     double val_users = -1;
     int epochs = -1, batch = -1, hidden = -1, latent = -1, threads = 0, no_refit = 0;
     int max_items = -1, eval_every = -1, help = 0, n_pos;
@@ -389,6 +392,7 @@ int cli_train_recommend(int argc, char **argv)
         {"gamma", 0, OPT_DOUBLE, &gamma, 0},      {"prior", 0, OPT_STR, &prior, 0},
         {"enc-passes", 0, OPT_INT, &enc_passes, 0},
         {"encoder", 0, OPT_STR, &encoder, 0},     {"enc-layers", 0, OPT_INT, &enc_layers, 0},
+        {"ema", 0, OPT_DOUBLE, &ema, 0},
         {"log-file", 0, OPT_STR, &log_file, 0},   {NULL, 0, 0, NULL, 0},
     };
     char *pos[1];
@@ -449,6 +453,10 @@ int cli_train_recommend(int argc, char **argv)
         if (enc_layers < 1 || enc_layers > 100)
             return cli_usage_error(cmd, "--enc-layers must be in 1..100");
         o.enc_layers = enc_layers;
+    }
+    if (!isnan(ema)) {
+        if (!(ema >= 0 && ema < 1)) return cli_usage_error(cmd, "--ema must be in [0, 1)");
+        o.ema = (float)ema;
     }
     o.lambda = lambda;
     o.refit = !no_refit;

@@ -89,6 +89,7 @@ void sg_rec_opts_default(sg_rec_opts *o, int kind)
     /* RecVAE's dense encoder is opt-in too (bench/recommend_results.md, fourth round) */
     o->encoder = SG_REC_ENCODER_MLP;
     o->enc_layers = 5;
+    o->ema = 0.0f;
     o->lambda = 0.0;
     o->val_users = 0.1;
     o->refit = 1;
@@ -110,6 +111,10 @@ static int check_opts(const sg_rec_opts *o, sg_error *err)
             o->latent > 100000 || o->batch > 1000000) {
             return sg_error_set(err, SG_EINVAL, "recommender: batch %d, hidden %d, latent %d: "
                                 "each must be in 1..100000", o->batch, o->hidden, o->latent);
+        }
+        if (!(o->ema >= 0.0f && o->ema < 1.0f)) {
+            return sg_error_set(err, SG_EINVAL, "recommender: ema decay %g must be in [0, 1)",
+                                (double)o->ema);
         }
         if (!(o->gamma >= 0.0f && o->gamma < 1e6f) || o->prior < SG_REC_PRIOR_NORMAL ||
             o->prior > SG_REC_PRIOR_COMPOSITE || o->enc_passes < 0 || o->enc_passes > 1000) {
@@ -728,6 +733,7 @@ static int read_opts(sg_rbuf *r, sg_rec_opts *o, uint32_t version, sg_error *err
     }
     o->encoder = SG_REC_ENCODER_MLP;
     o->enc_layers = 5;
+    o->ema = 0.0f;
     if (version >= 3) {
         int32_t enc, layers;
         if ((rc = sg_rbuf_i32(r, &enc, "encoder", err)) ||

@@ -805,6 +805,7 @@ typedef struct trainer {
     int64_t t_enc, t_dec;     /* Adam steps of the alternating parts */
     double beta;              /* KL weight of the last step (mean over rows with gamma) */
     sg_rng drop, noise;
+    float *ema;               /* moving average of the whole block (opts.ema > 0) */
 } trainer;
 
 /* The network whose encoder tensors sit in 'enc' (a copy of the block's first
@@ -923,8 +924,25 @@ static int train_pass(trainer *t, const sg_interactions *x, int64_t *order, sg_r
                          len, o->lr, 0.9f, 0.999f, 1e-8f, 0.0f, step);
         }
         if (part != PART_DEC) t->step++;
+        if (t->ema) {
+            float d = o->ema, *w = sg_params_data(m->params);
+            size_t n = sg_params_count(m->params);
+            for (size_t k = 0; k < n; k++) t->ema[k] = d * t->ema[k] + (1.0f - d) * w[k];
+        }
     }
     return SG_OK;
+}
+
+/* Swap the weights with their moving average (twice restores them). */
+static void ema_swap(trainer *t)
+{
+    float *w = sg_params_data(t->m->params);
+    size_t n = sg_params_count(t->m->params);
+    for (size_t k = 0; k < n; k++) {
+        float v = w[k];
+        w[k] = t->ema[k];
+        t->ema[k] = v;
+    }
 }
 
 int sg_vae_fit(sg_recommender *m, const sg_interactions *x, const sg_interactions *vf,
@@ -957,7 +975,10 @@ int sg_vae_fit(sg_recommender *m, const sg_interactions *x, const sg_interaction
     int have_val = vf && vh && sg_interactions_n_users(vh) > 0;
     if (have_val) best = sg_malloc_array(n_params, sizeof *best);
     if (t.composite) t.old_enc = sg_malloc_array(t.n_enc, sizeof *t.old_enc);
+    if (o->ema > 0.0f && (t.ema = sg_malloc_array(n_params, sizeof *t.ema)))
+        memcpy(t.ema, sg_params_data(m->params), n_params * sizeof *t.ema);
     if (fail || !order || (have_val && !best) || (t.composite && !t.old_enc) ||
+        (o->ema > 0.0f && !t.ema) ||
         acts_alloc(&t.a, &t.n, B, nnz_max, 1, per_row)) {
         rc = sg_error_set(err, SG_ENOMEM, "recommender: out of memory for training buffers "
                           "(batch %d, %d items)", B, t.n.I);
@@ -1001,17 +1022,19 @@ int sg_vae_fit(sg_recommender *m, const sg_interactions *x, const sg_interaction
                                     ep == epochs);
         if (eval_now) {
             sg_rec_metrics met;
+            if (t.ema) ema_swap(&t);   /* evaluate (and keep) the averaged weights */
             rc = sg_rec_eval_csr(m, sg_interactions_row_ptr(vf), sg_interactions_col_idx(vf),
                                  sg_interactions_n_users(vf), sg_interactions_row_ptr(vh),
                                  sg_interactions_col_idx(vh), sg_interactions_n_users(vh), &met,
                                  err);
-            if (rc) goto done;
-            ndcg = met.ndcg100;
-            if (ndcg > best_ndcg) {
-                best_ndcg = ndcg;
+            if (!rc && met.ndcg100 > best_ndcg) {
+                best_ndcg = met.ndcg100;
                 best_epoch = ep;
                 memcpy(best, sg_params_data(m->params), n_params * sizeof *best);
             }
+            if (t.ema) ema_swap(&t);
+            if (rc) goto done;
+            ndcg = met.ndcg100;
         }
         SG_LOG(SG_LOG_DEBUG, "recommend", "%s epoch %d/%d: loss %.4f, beta %.3f, val ndcg@100 "
                "%.4f, %.2f s", stage, ep, epochs, loss_epoch, t.beta, ndcg, sg_rec_now() - t0);
@@ -1023,6 +1046,8 @@ int sg_vae_fit(sg_recommender *m, const sg_interactions *x, const sg_interaction
     }
     if (have_val && best_epoch > 0) {
         memcpy(sg_params_data(m->params), best, n_params * sizeof *best);
+    } else if (t.ema) {
+        memcpy(sg_params_data(m->params), t.ema, n_params * sizeof *t.ema);
     }
     if (rep) {
         rep->best_epoch = have_val ? best_epoch : epochs;
@@ -1034,6 +1059,7 @@ done:
     sg_free(order);
     sg_free(best);
     sg_free(t.old_enc);
+    sg_free(t.ema);
     return rc;
 }
 
