@@ -565,6 +565,32 @@ static void deterministic(void **state)
     sg_interactions_free(x);
 }
 
+/* Train with 1 thread, then with 2: the training loss must fall by 15% and the
+ * two models must be the same bytes.  Returns the second model, its bytes in *pm. */
+static sg_recommender *train_learns_1_2_threads(const sg_interactions *x, const sg_rec_opts *o,
+                                               unsigned char **pm, size_t *lm)
+{
+#ifdef _OPENMP
+    omp_set_num_threads(1);
+#endif
+    sg_recommender *a = train_ok(x, o, NULL);
+    double first = first_loss, last = last_loss;
+#ifdef _OPENMP
+    omp_set_num_threads(2);
+#endif
+    sg_recommender *m = train_ok(x, o, NULL);
+    if (!(last < 0.85 * first)) print_error("loss %.4f -> %.4f\n", first, last);
+    assert_true(last < 0.85 * first);
+    size_t la;
+    unsigned char *pa = payload(a, &la);
+    *pm = payload(m, lm);
+    assert_int_equal(la, *lm);
+    assert_memory_equal(pa, *pm, la);
+    sg_free(pa);
+    sg_recommender_free(a);
+    return m;
+}
+
 /* recommend-3.5: RecVAE's training (gamma |x_u| KL weight, composite prior,
  * alternating encoder / decoder passes) learns, beats popularity, is the same
  * bytes with 1 and 2 threads, and keeps its options through a save / load */
@@ -579,22 +605,10 @@ static void recvae_learns(void **state)
     o.enc_passes = 2;
     o.epochs = 15;
     o.on_progress = record;
-#ifdef _OPENMP
-    omp_set_num_threads(1);
-#endif
-    sg_recommender *a = train_ok(x, &o, NULL);
-    double first = first_loss, last = last_loss;
-#ifdef _OPENMP
-    omp_set_num_threads(2);
-#endif
-    sg_recommender *m = train_ok(x, &o, NULL);
-    if (!(last < 0.85 * first)) print_error("loss %.4f -> %.4f\n", first, last);
-    assert_true(last < 0.85 * first);
+    size_t lm;
+    unsigned char *pm = NULL;
+    sg_recommender *m = train_learns_1_2_threads(x, &o, &pm, &lm);
     assert_true(last_epochs[1].beta > 0.0);   /* mean gamma |x_u| */
-    size_t la, lm;
-    unsigned char *pa = payload(a, &la), *pm = payload(m, &lm);
-    assert_int_equal(la, lm);
-    assert_memory_equal(pa, pm, la);
     sg_recommender *n = NULL;
     assert_int_equal(sg_recommender_load_mem(&n, pm, lm, NULL), SG_OK);
     const sg_rec_opts *on = sg_recommender_opts(n);
@@ -616,9 +630,7 @@ static void recvae_learns(void **state)
     o.gamma = -1.0f;
     assert_int_equal(sg_recommender_train(&bad, x, NULL, NULL, &o, NULL, NULL), SG_EINVAL);
     assert_null(bad);
-    sg_free(pa);
     sg_free(pm);
-    sg_recommender_free(a);
     sg_recommender_free(m);
     sg_recommender_free(n);
     sg_recommender_free(p);
@@ -720,21 +732,9 @@ static void dense_encoder_learns(void **state)
     o.enc_layers = 3;
     o.epochs = 15;
     o.on_progress = record;
-#ifdef _OPENMP
-    omp_set_num_threads(1);
-#endif
-    sg_recommender *a = train_ok(x, &o, NULL);
-    double first = first_loss, last = last_loss;
-#ifdef _OPENMP
-    omp_set_num_threads(2);
-#endif
-    sg_recommender *m = train_ok(x, &o, NULL);
-    if (!(last < 0.85 * first)) print_error("loss %.4f -> %.4f\n", first, last);
-    assert_true(last < 0.85 * first);
-    size_t la, lm;
-    unsigned char *pa = payload(a, &la), *pm = payload(m, &lm);
-    assert_int_equal(la, lm);
-    assert_memory_equal(pa, pm, la);
+    size_t lm;
+    unsigned char *pm = NULL;
+    sg_recommender *m = train_learns_1_2_threads(x, &o, &pm, &lm);
     uint32_t v;
     memcpy(&v, pm + 4, 4);
     assert_int_equal(v, 3);
@@ -771,10 +771,8 @@ static void dense_encoder_learns(void **state)
     o.encoder = SG_REC_ENCODER_DENSE;
     assert_int_equal(sg_recommender_train(&bad, x, NULL, NULL, &o, NULL, NULL), SG_EINVAL);
     assert_null(bad);
-    sg_free(pa);
     sg_free(pm);
     sg_free(pd);
-    sg_recommender_free(a);
     sg_recommender_free(m);
     sg_recommender_free(n);
     sg_recommender_free(p);
