@@ -114,6 +114,17 @@ static void fast_opts(sg_uplift_opts *o, int learner)
     o->gbdt.n_threads = 1;
 }
 
+/* A plain T-learner that fits noise: one deep, uncalibrated model per arm. */
+static void noisy_t_opts(sg_uplift_opts *o)
+{
+    fast_opts(o, SG_UPLIFT_T);
+    o->pooled = 0;
+    o->calibrate = 0;
+    o->gbdt.max_depth = 6;
+    o->gbdt.max_leaves = 31;
+    o->gbdt.min_child_weight = 2;
+}
+
 static void quiet(int level, const char *module, const char *msg, void *ud)
 {
     (void)level;
@@ -617,13 +628,8 @@ static void plan_not_inflated(void **state)
     g.eb = 0.08;     /* arm b: +8 points for everyone */
     sg_table *t = gen_table(&g, NULL);
     sg_uplift_opts o;
-    fast_opts(&o, SG_UPLIFT_T);
-    o.pooled = 0;
-    o.calibrate = 0;
+    noisy_t_opts(&o);
     o.gbdt.n_trees = 150;
-    o.gbdt.max_depth = 6;
-    o.gbdt.max_leaves = 31;
-    o.gbdt.min_child_weight = 2;
     sg_uplift *m = NULL;
     sg_error err;
     assert_int_equal(sg_uplift_train(&m, t, &o, NULL, &err), SG_OK);
@@ -681,13 +687,8 @@ static void plan_slack_budget(void **state)
     g.ea = g.eb = 0;
     sg_table *t = gen_table(&g, NULL);
     sg_uplift_opts o;
-    fast_opts(&o, SG_UPLIFT_T);
-    o.pooled = 0;
-    o.calibrate = 0;
+    noisy_t_opts(&o);
     o.repeats = 2;
-    o.gbdt.max_depth = 6;
-    o.gbdt.max_leaves = 31;
-    o.gbdt.min_child_weight = 2;
     sg_uplift *m = NULL;
     sg_error err;
     assert_int_equal(sg_uplift_train(&m, t, &o, NULL, &err), SG_OK);
