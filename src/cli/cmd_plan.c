@@ -588,21 +588,23 @@ int cli_plan_uplift(int argc, char **argv)
      * (whose cost is in other units). */
     double v_lo = conv ? res.plan.effect_lo : res.plan.net_lo;
     double v_hi = conv ? res.plan.effect_hi : res.plan.net_hi;
-    const char *verdict = res.plan.treated == 0 ? "nothing" : v_lo > 0 ? "gain"
-                          : v_hi < 0 ? "loss" : "unclear";
-    if (!strcmp(verdict, "loss"))
-        printf("verdict: LOSS: the plan's %s is forecast below zero (90%% interval %.4g to %.4g); "
-               "doing nothing is better\n", conv ? "effect" : "net", v_lo, v_hi);
-    else if (!strcmp(verdict, "unclear"))
-        printf("verdict: UNCLEAR: the 90%% interval of the plan's %s (%.4g to %.4g) includes "
-               "zero; this log cannot show that the plan beats doing nothing\n",
-               conv ? "effect" : "net", v_lo, v_hi);
-    else if (!strcmp(verdict, "nothing"))
+    const char *what = conv ? "effect" : "net", *verdict;
+    if (res.plan.treated == 0) {
+        verdict = "nothing";
         printf("verdict: NOTHING to do: no customer's predicted gain beats the cost of an "
                "action\n");
-    else if (!strcmp(verdict, "gain"))
-        printf("verdict: GAIN: the plan's %s is above zero with 90%% confidence\n",
-               conv ? "effect" : "net");
+    } else if (v_lo > 0) {
+        verdict = "gain";
+        printf("verdict: GAIN: the plan's %s is above zero with 90%% confidence\n", what);
+    } else if (v_hi < 0) {
+        verdict = "loss";
+        printf("verdict: LOSS: the plan's %s is forecast below zero (90%% interval %.4g to %.4g); "
+               "doing nothing is better\n", what, v_lo, v_hi);
+    } else {
+        verdict = "unclear";
+        printf("verdict: UNCLEAR: the 90%% interval of the plan's %s (%.4g to %.4g) includes "
+               "zero; this log cannot show that the plan beats doing nothing\n", what, v_lo, v_hi);
+    }
 
     json_t *fc = forecast_json(&res.plan, po.level), *arms = json_object(), *costs = json_object();
     for (int a = 0; a < A; a++) {
