@@ -95,6 +95,26 @@ void cli_scored_deinit(cli_scored *s);
 /* The id text of selected row k (the id column, else the 1-based row number). */
 const char *cli_row_id(const cli_scored *s, int64_t k, char *buf, size_t cap);
 
+/* ---- customer ids (idmap.c) ---- */
+/* A map from id text to a row number (open addressing).  Keys are borrowed:
+ * they must outlive the map. */
+typedef struct cli_idmap {
+    int64_t cap;
+    const char **key;
+    int64_t *val;
+} cli_idmap;
+/* Room for n keys; -1 when out of memory (cli_idmap_deinit is then still safe). */
+int cli_idmap_init(cli_idmap *m, int64_t n);
+void cli_idmap_deinit(cli_idmap *m);
+/* 1 if inserted; 0 if the key was already there (its value is kept). */
+int cli_idmap_put(cli_idmap *m, const char *k, int64_t v);
+/* 1 and *v if found, else 0. */
+int cli_idmap_get(const cli_idmap *m, const char *k, int64_t *v);
+/* EXIT_OK if column 'col' of rows[0..n) (NULL = 0..n-1) holds no id twice; else
+ * prints "FILE:LINE: customer 'X' appears twice (first at line M)" and returns
+ * EXIT_DATA (EXIT_RUNTIME when out of memory). */
+int cli_check_unique_ids(const sg_table *t, int col, const int64_t *rows, int64_t n);
+
 /* ---- subcommands ---- */
 int cmd_train(int argc, char **argv);
 int cmd_predict(int argc, char **argv);

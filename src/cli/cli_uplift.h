@@ -34,11 +34,6 @@ int cli_has_option(int argc, char **argv, const char *name);
 int cli_parse_arm_values(const char *cmd, const char *opt, const char *spec, char **labels, int A,
                          double *out, uint8_t *seen);
 
-/* EXIT_OK if column 'col' of rows[0..n) (NULL = 0..n-1) holds no id twice; else
- * prints "FILE:LINE: customer 'X' appears twice (first at line M)" and returns
- * EXIT_DATA (EXIT_RUNTIME when out of memory). */
-int cli_check_unique_ids(const sg_table *t, int col, const int64_t *rows, int64_t n);
-
 /* Help texts: "train" (train uplift), "plan", "predict", "evaluate"; NULL otherwise. */
 const char *cli_uplift_help(const char *topic);
 

@@ -489,16 +489,6 @@ done:
 
 /* ---------------------------------------------------------------- simulate */
 
-typedef struct id_row {
-    const char *id;
-    int64_t row;
-} id_row;
-
-static int cmp_id_row(const void *a, const void *b)
-{
-    return strcmp(((const id_row *)a)->id, ((const id_row *)b)->id);
-}
-
 int cmd_simulate(int argc, char **argv)
 {
     const char *model = NULL, *plan = NULL, *data = NULL, *id = NULL, *json = NULL, *out = NULL;
@@ -540,8 +530,9 @@ int cmd_simulate(int argc, char **argv)
     }
     if (!id) id = sg_simulator_id_name(m);
     sg_table *c = NULL, *p = NULL;
-    id_row *index = NULL;
+    cli_idmap index = {0, NULL, NULL};
     int32_t *arm = NULL;
+    int64_t *plan_row = NULL;       /* per customer: the plan row naming her, or -1 */
     double *buf = NULL;
     sg_sim_result res;
     memset(&res, 0, sizeof res);
@@ -561,11 +552,12 @@ int cmd_simulate(int argc, char **argv)
         rc = EXIT_USAGE;
         goto done;
     }
-    /* customers by id text; plan rows -> arms */
-    index = sg_malloc_array((size_t)(n > 0 ? n : 1), sizeof *index);
+    /* customers by id text (unique: loaded with the id column); plan rows -> arms */
     arm = sg_calloc((size_t)(n > 0 ? n : 1), sizeof *arm);
+    plan_row = sg_malloc_array((size_t)(n > 0 ? n : 1), sizeof *plan_row);
     char **texts = NULL;
-    if (!index || !arm || !(texts = sg_calloc((size_t)(n > 0 ? n : 1), sizeof *texts))) {
+    if (cli_idmap_init(&index, n) || !arm || !plan_row ||
+        !(texts = sg_calloc((size_t)(n > 0 ? n : 1), sizeof *texts))) {
         sg_free(texts);
         fprintf(stderr, "stratagem: out of memory\n");
         rc = EXIT_RUNTIME;
@@ -579,21 +571,29 @@ int cmd_simulate(int argc, char **argv)
             rc = EXIT_RUNTIME;
             break;
         }
-        index[i] = (id_row){texts[i], i};
+        cli_idmap_put(&index, texts[i], i);
+        plan_row[i] = -1;
     }
-    if (rc == EXIT_OK) qsort(index, (size_t)n, sizeof *index, cmp_id_row);
     int64_t unknown = 0, bad = 0, treated = 0;
     double cost = 0, uplift = 0;
     for (int64_t r = 0; r < np && rc == EXIT_OK; r++) {
         char act[512];
         sg_table_cell(p, r, 0, cell, sizeof cell);
         sg_table_cell(p, r, pact, act, sizeof act);
-        id_row key = {cell, 0};
-        id_row *hit = bsearch(&key, index, (size_t)n, sizeof *index, cmp_id_row);
-        if (!hit) {
+        int64_t row;
+        if (!cli_idmap_get(&index, cell, &row)) {
             unknown++;
             continue;
         }
+        if (plan_row[row] >= 0) {
+            fprintf(stderr, "stratagem: %s:%lld: customer '%s' appears twice (first at line "
+                    "%lld); a plan gives each customer at most one action\n", plan,
+                    (long long)sg_table_row_line(p, r), cell,
+                    (long long)sg_table_row_line(p, plan_row[row]));
+            rc = EXIT_DATA;
+            break;
+        }
+        plan_row[row] = r;
         int a = sg_simulator_find_arm(m, act);
         if (a < 0) {
             if (bad++ < 10)
@@ -601,7 +601,7 @@ int cmd_simulate(int argc, char **argv)
                         "actions\n", plan, (long long)sg_table_row_line(p, r), act);
             continue;
         }
-        arm[hit->row] = a;
+        arm[row] = a;
         treated += a != 0;
         if (pcost >= 0 && sg_table_num(p, pcost)) {
             double v = sg_table_num(p, pcost)[r];
@@ -724,8 +724,9 @@ int cmd_simulate(int argc, char **argv)
 done:
     sg_sim_result_deinit(&res);
     sg_free(buf);
-    sg_free(index);
+    cli_idmap_deinit(&index);
     sg_free(arm);
+    sg_free(plan_row);
     sg_table_free(c);
     sg_table_free(p);
     sg_simulator_free(m);

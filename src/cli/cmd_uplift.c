@@ -104,97 +104,6 @@ int cli_parse_arm_values(const char *cmd, const char *opt, const char *spec, cha
     return 0;
 }
 
-/* Open-addressing map from id text to a value. Keys are borrowed. */
-typedef struct strmap {
-    int64_t cap;
-    const char **key;
-    int32_t *val;
-} strmap;
-
-static uint64_t str_hash(const char *s)
-{
-    uint64_t h = 1469598103934665603ull;
-    for (; *s; s++) h = (h ^ (unsigned char)*s) * 1099511628211ull;
-    return h;
-}
-
-static int strmap_init(strmap *m, int64_t n)
-{
-    int64_t cap = 16;
-    while (cap < 2 * n + 16) cap *= 2;
-    m->cap = cap;
-    m->key = sg_calloc((size_t)cap, sizeof *m->key);
-    m->val = sg_calloc((size_t)cap, sizeof *m->val);
-    return m->key && m->val ? 0 : -1;
-}
-
-static void strmap_deinit(strmap *m)
-{
-    sg_free(m->key);
-    sg_free(m->val);
-}
-
-/* 1 if inserted, 0 if the key was already there. */
-static int strmap_put(strmap *m, const char *k, int32_t v)
-{
-    for (uint64_t h = str_hash(k) & (uint64_t)(m->cap - 1);; h = (h + 1) & (uint64_t)(m->cap - 1)) {
-        if (!m->key[h]) {
-            m->key[h] = k;
-            m->val[h] = v;
-            return 1;
-        }
-        if (!strcmp(m->key[h], k)) return 0;
-    }
-}
-
-static int strmap_get(const strmap *m, const char *k, int32_t *v)
-{
-    for (uint64_t h = str_hash(k) & (uint64_t)(m->cap - 1);; h = (h + 1) & (uint64_t)(m->cap - 1)) {
-        if (!m->key[h]) return 0;
-        if (!strcmp(m->key[h], k)) {
-            *v = m->val[h];
-            return 1;
-        }
-    }
-}
-
-int cli_check_unique_ids(const sg_table *t, int col, const int64_t *rows, int64_t n)
-{
-    strmap map = {0, NULL, NULL};
-    char **txt = sg_calloc((size_t)(n ? n : 1), sizeof *txt);
-    char buf[512];
-    int rc = EXIT_OK;
-    if (!txt || strmap_init(&map, n)) {
-        fprintf(stderr, "stratagem: out of memory\n");
-        rc = EXIT_RUNTIME;
-        goto done;
-    }
-    for (int64_t k = 0; k < n; k++) {
-        int64_t i = rows ? rows[k] : k;
-        if (!(txt[k] = sg_strdup(sg_table_cell(t, i, col, buf, sizeof buf)))) {
-            fprintf(stderr, "stratagem: out of memory\n");
-            rc = EXIT_RUNTIME;
-            goto done;
-        }
-        int32_t first;
-        if (strmap_get(&map, txt[k], &first)) {
-            int64_t i0 = rows ? rows[first] : first;
-            fprintf(stderr, "stratagem: %s:%lld: customer '%s' appears twice (first at line %lld); "
-                    "a plan gives each customer at most one action\n", sg_table_name(t),
-                    (long long)sg_table_row_line(t, i), txt[k],
-                    (long long)sg_table_row_line(t, i0));
-            rc = EXIT_DATA;
-            goto done;
-        }
-        strmap_put(&map, txt[k], (int32_t)k);
-    }
-done:
-    for (int64_t k = 0; txt && k < n; k++) sg_free(txt[k]);
-    sg_free(txt);
-    strmap_deinit(&map);
-    return rc;
-}
-
 static int parse_objective(const char *cmd, const char *s, int *target)
 {
     if (!strcmp(s, "value")) *target = SG_UPLIFT_VALUE;
@@ -711,7 +620,7 @@ int cli_evaluate_plan(int argc, char **argv)
     sg_uplift *m = NULL;
     sg_uplift_log g;
     memset(&g, 0, sizeof g);
-    strmap map = {0, NULL, NULL};
+    cli_idmap map = {0, NULL, NULL};
     int32_t *plan_arm = NULL, *parm_of_label = NULL;
     double *pi = NULL, *mu = NULL, *y = NULL, *mum = NULL, *prop = NULL;
     json_t *root = NULL;
@@ -746,7 +655,7 @@ int cli_evaluate_plan(int argc, char **argv)
     /* plan actions as log arms; ids to actions */
     char buf[512], ibuf[512];
     plan_arm = sg_malloc_array((size_t)(P ? P : 1), sizeof *plan_arm);
-    if (strmap_init(&map, P) || !plan_arm) {
+    if (cli_idmap_init(&map, P) || !plan_arm) {
         fprintf(stderr, "stratagem: out of memory\n");
         rc = EXIT_RUNTIME;
         goto done;
@@ -776,7 +685,7 @@ int cli_evaluate_plan(int argc, char **argv)
             rc = EXIT_RUNTIME;
             break;
         }
-        if (!strmap_put(&map, id_text[r], a)) {
+        if (!cli_idmap_put(&map, id_text[r], a)) {
             fprintf(stderr, "stratagem: %s:%lld: customer '%s' appears twice in the plan\n", plan,
                     (long long)sg_table_row_line(pt, r), id_text[r]);
             rc = EXIT_DATA;
@@ -797,8 +706,8 @@ int cli_evaluate_plan(int argc, char **argv)
     }
     int64_t matched = 0, treated = 0;
     for (int64_t i = 0; !rc && i < N; i++) {
-        int32_t a = 0;
-        if (strmap_get(&map, sg_table_cell(t, g.row[i], jid, buf, sizeof buf), &a)) matched++;
+        int64_t a = 0;
+        if (cli_idmap_get(&map, sg_table_cell(t, g.row[i], jid, buf, sizeof buf), &a)) matched++;
         pi[i * A + a] = 1;
         treated += a > 0;
         y[i] = target == SG_UPLIFT_CONV ? (g.y[i] > 0) : g.y[i];
@@ -969,7 +878,7 @@ int cli_evaluate_plan(int argc, char **argv)
 done:
     cli_list_free(ign);
     json_decref(root);
-    strmap_deinit(&map);
+    cli_idmap_deinit(&map);
     sg_free(plan_arm);
     sg_free(parm_of_label);
     sg_free(pi);

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # test_world.sh BUILD_DIR -- 'stratagem world' end to end on a small CoIL-like file:
 # help and usage errors, log and customers files (columns, ids, determinism),
-# outcomes of a plan, scores of hand-made plans and their forecast check, and
+# outcomes of a plan, scores of hand-made plans and their forecast check, the
+# plan join of 'stratagem simulate', and
 # errors that name the file, line and column.
 # Prints one line per case and closes with "N passed, N failed".
 set -u
@@ -118,5 +119,21 @@ expect 4.7 0 '"share_of_best"' -- "$SG" world score --customers "$T/cust.csv" --
 printf '{"plan": 1}\n' > "$T/bad.json"
 expect 4.8 3 "bad.json: no \"forecast\"" -- "$SG" world score --customers "$T/cust.csv" --plan "$T/plan.csv" \
     --budget 3 --cost "$C" --summary "$T/bad.json"
+
+# 5. simulate: the plan is joined to the customers by id text, once per customer
+"$SG" -q train simulate --data "$T/log.csv" --treatment treatment --control control \
+    --outcome converted,margin --id customer_id --propensity propensity --models 2 --epochs 2 \
+    --out "$T/sim.sgm" > /dev/null 2>&1 || bad 5.0 "train simulate failed"
+expect 5.1 0 "simulate: 100 customers, 30 treated by the plan" -- "$SG" simulate --model "$T/sim.sgm" \
+    --plan "$T/plan.csv" --data "$T/cust.csv" --draws 20
+expect 5.2 0 "1 plan rows name customers not in" -- "$SG" simulate --model "$T/sim.sgm" \
+    --plan "$T/plan_unk.csv" --data "$T/cust.csv" --draws 20
+# row 41 repeats the customer of row 2 with another action
+awk -F, 'NR == 2 { first = $1 } NR == 41 { $1 = first } { print }' OFS=, "$T/plan.csv" > "$T/plan_dup2.csv"
+expect 5.3 3 "plan_dup2.csv:41: customer '[0-9]*' appears twice (first at line 2)" -- "$SG" simulate --model "$T/sim.sgm" \
+    --plan "$T/plan_dup2.csv" --data "$T/cust.csv" --draws 20
+sed '2s/,[a-z0-9]*,/,sms,/' "$T/plan.csv" > "$T/plan_sms.csv"
+expect 5.4 3 "plan_sms.csv:2: action 'sms' is not one of the simulator's actions" -- "$SG" simulate \
+    --model "$T/sim.sgm" --plan "$T/plan_sms.csv" --data "$T/cust.csv" --draws 20
 
 finish
