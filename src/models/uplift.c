@@ -39,7 +39,10 @@
 #define HURDLE_ZERO_SHARE 0.3   /* auto hurdle: at least this share of zeros */
 #define ES_MIN_ROWS 20          /* fewer training rows: no early stopping */
 #define CAL_MAX_SLOPE 3.0       /* calibration slopes are clipped to [0, this] */
-#define CAL_PRIOR_SD 0.5        /* prior sd of the calibration slope around 1 */
+#ifndef CAL_PRIOR_SD
+#define CAL_PRIOR_SD 1.0        /* prior sd of the calibration slope around 1 (bench/
+                                 * uplift_results.md, section 8, compares others) */
+#endif
 
 enum { PART_CONV = 0, PART_POS = 1, PART_VAL = 2 };
 
