@@ -164,6 +164,16 @@ expect 5.3 0 "verdict: \(UNCLEAR\|LOSS\|NOTHING\)" -- "$SG" -q plan --model "$T/
     --summary "$T/null_plan.json"
 grep -q '"verdict": "\(unclear\|loss\|nothing\)"' "$T/null_plan.json" && ok 5.4 ||
     bad 5.4 "no-effect log: $(grep verdict "$T/null_plan.json")"
+# the same log with a small real email effect (+0.03, its standard error about 0.03): every
+# customer is worth treating at 0.01, but the log cannot tell the plan's net from zero
+awk -F, 'BEGIN { OFS = "," } NR == 1 { print; next }
+  { if ($5 == "email") $7 = sprintf("%.4f", $7 + 0.03); print }' "$T/null_log.csv" > "$T/weak_log.csv"
+"$SG" -q train uplift --data "$T/weak_log.csv" "${TRAIN[@]}" --out "$T/weak.sgm" > /dev/null 2>&1
+expect 5.5 0 "verdict: UNCLEAR: the 90% interval of the plan's net" -- "$SG" -q plan \
+    --model "$T/weak.sgm" --data "$T/customers.csv" --budget 50 --cost email=0.01 --boot 200 \
+    --out "$T/weak_plan.csv" --summary "$T/weak_plan.json"
+grep -q '"verdict": "unclear"' "$T/weak_plan.json" && ok 5.6 ||
+    bad 5.6 "weak-effect log: $(grep verdict "$T/weak_plan.json")"
 if [ -n "${SG_TEST_PG:-}" ]; then
     PREFIX=ws-pg
     if command -v psql >/dev/null && psql -q "$SG_TEST_PG" -c "CREATE SCHEMA sgcli_$$" >/dev/null 2>&1; then
