@@ -2,6 +2,7 @@
 # uplift_budgets.sh -- plans and forecasts beyond the demo's budget and log size.
 #
 #   SEEDS="1 2 3" ROWS="5000 20000" BUDGETS="50 200 1000" bench/uplift_budgets.sh
+#   TRAIN_OPTS="--colsample 0.5" ... bench/uplift_budgets.sh   (extra train uplift options)
 #
 # On the world campaign of each seed (`stratagem world`, the demo's truth) with a
 # log of each size in ROWS, `train uplift` as the held-out campaign is run, then
@@ -29,9 +30,10 @@ for rows in ${ROWS:-5000 20000}; do
         "$SG" -q world log --customers "$COIL" --rows "$rows" --seed "$s" --out "$D/log.csv" >/dev/null
         "$SG" -q world customers --customers "$COIL" --rows 10000 --seed "$s" \
             --out "$D/customers.csv" >/dev/null
+        # shellcheck disable=SC2086
         "$SG" -q train uplift --data "$D/log.csv" --treatment treatment --control control \
             --outcome margin --propensity propensity --id customer_id --ignore converted \
-            --out "$D/model.sgm" >/dev/null
+            ${TRAIN_OPTS:-} --out "$D/model.sgm" >/dev/null
         for b in ${BUDGETS:-50 200 1000}; do
             "$SG" -q plan --model "$D/model.sgm" --data "$D/customers.csv" --budget "$b" \
                 --cost "$COST" --objective value --out "$D/plan_$b.csv" \
