@@ -261,13 +261,10 @@ static double true_ate(const double *mu, int n, int a)
 
 /* Train on a log with known effects; check the AIPW ATE of both arms (within
  * 3.5 standard errors, the standard error itself below 'max_se') and the
- * predicted effect of arm a where it works (x2 > 0) and where it does not.
- * The DR-learner's money log has 8,000 rows: on 5,000 its calibrated contrast
- * is 0.07 of the true 0.32, because the calibration slope it measures there
- * (about 0.3, noisy) is trusted under the calibration prior's sd of 1. */
+ * predicted effect of arm a where it works (x2 > 0) and where it does not. */
 static void check_recovery(int learner, int kind, double max_se, double tol_het)
 {
-    int n = kind ? (learner == SG_UPLIFT_DR ? 8000 : 5000) : 3000;
+    int n = kind ? 5000 : 3000;
     gen_opts g = gen_default(n, kind, 11);
     double *mu = malloc(sizeof *mu * (size_t)n * 3);
     sg_table *t = gen_table(&g, mu);

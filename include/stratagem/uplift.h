@@ -43,7 +43,7 @@
  * cross-fitted doubly robust pseudo-outcomes phi (below) are regressed on the
  * OOF effects over all log rows: phi = alpha + b tau.  The slope is shrunk
  * toward 1 by its robust (HC0) standard error (posterior mean under a
- * N(1, 1) prior) and clipped to [0, 3]; alpha keeps the arm's mean effect at
+ * N(1, 0.5^2) prior) and clipped to [0, 3]; alpha keeps the arm's mean effect at
  * the AIPW estimate.  Every effect the model predicts (and the stored OOF
  * effects) then goes through that line: a shared model that learns one arm's
  * effects too flat or too steep is put back on the scale the log shows, while

@@ -40,7 +40,7 @@
 #define ES_MIN_ROWS 20          /* fewer training rows: no early stopping */
 #define CAL_MAX_SLOPE 3.0       /* calibration slopes are clipped to [0, this] */
 #ifndef CAL_PRIOR_SD
-#define CAL_PRIOR_SD 1.0        /* prior sd of the calibration slope around 1 (bench/
+#define CAL_PRIOR_SD 0.5        /* prior sd of the calibration slope around 1 (bench/
                                  * uplift_results.md, section 8, compares others) */
 #endif
 
