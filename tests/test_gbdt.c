@@ -732,6 +732,75 @@ static void weights(void **state)
     data_free(&sub);
 }
 
+/* gbdt-7.2: offsets.  Boosting from a constant offset equal to the base score
+ * grows the same trees, so offset + margin is the plain model's margin; an
+ * offset that already holds the signal leaves the trees little to add; bad
+ * offsets are SG_EINVAL naming the row */
+static void offsets(void **state)
+{
+    (void)state;
+    data d = make_binary(3000, 5, 31), v = make_binary(500, 5, 32);
+    sg_gbdt_params p = small_params();
+    p.n_trees = 10;
+    sg_gbdt *plain = train_ok(&d, NULL, NULL, NULL, &p);
+    double base = plain->base_score;
+    double *off = malloc((size_t)d.N * sizeof *off), *offv = malloc((size_t)v.N * sizeof *offv);
+    for (int64_t i = 0; i < d.N; i++) off[i] = base;
+    sg_gbdt *m = NULL;
+    sg_error err;
+    assert_int_equal(sg_gbdt_train_offset(&m, d.X, d.y, NULL, off, d.N, d.D, NULL, NULL, NULL,
+                                          NULL, 0, &p, &err), SG_OK);
+    assert_true(m->base_score == 0.0);
+    double *a = malloc((size_t)d.N * sizeof *a), *b = malloc((size_t)d.N * sizeof *b);
+    assert_int_equal(sg_gbdt_predict(plain, d.X, d.N, 1, a, NULL), SG_OK);
+    assert_int_equal(sg_gbdt_predict(m, d.X, d.N, 1, b, NULL), SG_OK);
+    for (int64_t i = 0; i < d.N; i++) assert_true(fabs(a[i] - (base + b[i])) < 1e-5);
+    sg_gbdt_free(m);
+    m = NULL;
+
+    /* the label's own log-odds as the offset: the trees add little */
+    sg_rng r;
+    sg_rng_init(&r, 33);
+    for (int64_t i = 0; i < d.N; i++) {
+        off[i] = 3.0 * (double)d.X[i * d.D];
+        d.y[i] = sg_rng_uniform(&r) < sigmoid(off[i]) ? 1.0f : 0.0f;
+    }
+    for (int64_t i = 0; i < v.N; i++) offv[i] = 3.0 * (double)v.X[i * v.D];
+    p.n_trees = 20;
+    p.learning_rate = 0.1f;
+    sg_gbdt *np = train_ok(&d, NULL, NULL, NULL, &p);
+    assert_int_equal(sg_gbdt_train_offset(&m, d.X, d.y, NULL, off, d.N, d.D, NULL, v.X, v.y,
+                                          offv, v.N, &p, &err), SG_OK);
+    assert_int_equal(sg_gbdt_predict(np, d.X, d.N, 1, a, NULL), SG_OK);
+    assert_int_equal(sg_gbdt_predict(m, d.X, d.N, 1, b, NULL), SG_OK);
+    double sa = 0, sb = 0;
+    for (int64_t i = 0; i < d.N; i++) {
+        sa += (a[i] - np->base_score) * (a[i] - np->base_score);
+        sb += b[i] * b[i];
+    }
+    assert_true(sqrt(sb / (double)d.N) < 0.25 * sqrt(sa / (double)d.N));
+    sg_gbdt_free(m);
+    m = NULL;
+
+    /* validation rows without offsets; a non-finite offset */
+    assert_int_equal(sg_gbdt_train_offset(&m, d.X, d.y, NULL, off, d.N, d.D, NULL, v.X, v.y,
+                                          NULL, v.N, &p, &err), SG_EINVAL);
+    assert_non_null(strstr(err.msg, "validation offsets"));
+    off[7] = NAN;
+    assert_int_equal(sg_gbdt_train_offset(&m, d.X, d.y, NULL, off, d.N, d.D, NULL, NULL, NULL,
+                                          NULL, 0, &p, &err), SG_EINVAL);
+    assert_non_null(strstr(err.msg, "offset at row 7"));
+    assert_null(m);
+    free(a);
+    free(b);
+    free(off);
+    free(offv);
+    sg_gbdt_free(plain);
+    sg_gbdt_free(np);
+    data_free(&d);
+    data_free(&v);
+}
+
 /* ---------------------------------------------------------------- failures, logging */
 
 /* gbdt-8.1: every allocation failure in training, saving and loading is a clean
@@ -831,7 +900,8 @@ int main(void)
         cmocka_unit_test(save_load),         cmocka_unit_test(load_truncated),
         cmocka_unit_test(load_corrupt),      cmocka_unit_test(bad_inputs),
         cmocka_unit_test(numeric_failure),   cmocka_unit_test(early_stopping),
-        cmocka_unit_test(weights),           cmocka_unit_test(alloc_failures),
+        cmocka_unit_test(weights),           cmocka_unit_test(offsets),
+        cmocka_unit_test(alloc_failures),
         cmocka_unit_test(training_log),
     };
     return cmocka_run_group_tests_name("gbdt", tests, NULL, NULL);

@@ -61,6 +61,15 @@ int sg_gbdt_train(sg_gbdt **out, const float *X, const float *y, const float *w,
                   int D, const uint8_t *is_cat, const float *Xv, const float *yv, int64_t Nv,
                   const sg_gbdt_params *p, sg_error *err);
 
+/* The same, boosting from a given margin: row i's trees start at off[i] (N; and
+ * offv (Nv) for the validation rows, required when Nv > 0) instead of the base
+ * score, which is then 0, so the model's margin is what it adds to the offset
+ * (the caller adds the offset back at prediction).  Offsets must be finite. */
+int sg_gbdt_train_offset(sg_gbdt **out, const float *X, const float *y, const float *w,
+                         const double *off, int64_t N, int D, const uint8_t *is_cat,
+                         const float *Xv, const float *yv, const double *offv, int64_t Nv,
+                         const sg_gbdt_params *p, sg_error *err);
+
 /* Predictions for X (N,D) into out (N, caller-allocated): probabilities for
  * LOGLOSS, values for SQUARED.  'margin' != 0 gives the raw additive score
  * instead.  Uses the model's n_threads.  Errors: SG_EINVAL (NULL model, or

@@ -1343,9 +1343,27 @@ int sg_gbdt_train(sg_gbdt **out, const float *X, const float *y, const float *w,
                   int D, const uint8_t *is_cat, const float *Xv, const float *yv, int64_t Nv,
                   const sg_gbdt_params *p, sg_error *err)
 {
+    return sg_gbdt_train_offset(out, X, y, w, NULL, N, D, is_cat, Xv, yv, NULL, Nv, p, err);
+}
+
+int sg_gbdt_train_offset(sg_gbdt **out, const float *X, const float *y, const float *w,
+                         const double *off, int64_t N, int D, const uint8_t *is_cat,
+                         const float *Xv, const float *yv, const double *offv, int64_t Nv,
+                         const sg_gbdt_params *p, sg_error *err)
+{
     double wsum = 0;
     int rc = check_inputs(out, X, y, w, N, D, Xv, yv, Nv, p, &wsum, err);
     if (rc) return rc;
+    if (off && Nv > 0 && !offv)
+        return sg_error_set(err, SG_EINVAL, "gbdt: training offsets need validation offsets too");
+    for (int s = 0; off && s < 2; s++) {
+        const double *o = s ? offv : off;
+        int64_t n = s ? Nv : N;
+        for (int64_t i = 0; i < n; i++)
+            if (!isfinite(o[i]))
+                return sg_error_set(err, SG_EINVAL, "gbdt: %soffset at row %lld is %g; offsets "
+                                    "must be finite", s ? "validation " : "", (long long)i, o[i]);
+    }
     const double t0 = now_s();
     const int logloss = p->objective == SG_GBDT_LOGLOSS;
     const char *loss_name = logloss ? "logloss" : "rmse";
@@ -1386,7 +1404,8 @@ int sg_gbdt_train(sg_gbdt **out, const float *X, const float *y, const float *w,
     SG_LOG(p->verbose > 0 ? SG_LOG_INFO : SG_LOG_DEBUG, "gbdt", "binned %d features into %lld bins in %.1f ms", D,
            (long long)t.total_bins, 1e3 * (now_s() - t0));
 
-    /* base score: (weighted) mean label, as log-odds for logloss */
+    /* base score: (weighted) mean label, as log-odds for logloss; with offsets the
+     * trees start from them and the base score is 0 */
     double sy = 0;
     for (int64_t i = 0; i < N; i++) sy += (w ? (double)w[i] : 1.0) * (double)y[i];
     double mean = sy / wsum;
@@ -1396,8 +1415,9 @@ int sg_gbdt_train(sg_gbdt **out, const float *X, const float *y, const float *w,
     } else {
         m->base_score = mean;
     }
-    for (int64_t i = 0; i < N; i++) t.F[i] = m->base_score;
-    for (int64_t i = 0; i < Nv; i++) t.Fv[i] = m->base_score;
+    if (off) m->base_score = 0;
+    for (int64_t i = 0; i < N; i++) t.F[i] = m->base_score + (off ? off[i] : 0.0);
+    for (int64_t i = 0; i < Nv; i++) t.Fv[i] = m->base_score + (off ? offv[i] : 0.0);
 
     double loss = grad_loss(&t, 1), vloss = Nv > 0 ? valid_loss(&t) : (double)NAN;
     if (!isfinite(loss) || (Nv > 0 && !isfinite(vloss))) {
