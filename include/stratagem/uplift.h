@@ -138,6 +138,10 @@ typedef struct sg_uplift_opts {
     double valid_frac;          /* GBDT: inner split that sets the number of trees; default 0.2 */
     double prop_clip;           /* estimated propensities are clipped below at this; 0.01 */
     int calibrate;              /* 1: calibrate each arm's effects on the OOF log (see above) */
+    double linear_start;        /* > 0: the pooled GBDT's conversion model (a binary outcome,
+                                 * or P(y > 0) of a hurdle) boosts from a penalised logistic
+                                 * model with arm x feature terms, this its L2 penalty (on
+                                 * standardised features); 0: off */
     sg_gbdt_params gbdt;        /* GBDT settings (objective and seed are set per model) */
     sg_linear_params linear;    /* linear settings (kind is set per model) */
     uint64_t seed;              /* default SG_DEFAULT_SEED */

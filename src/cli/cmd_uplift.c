@@ -175,7 +175,7 @@ int cli_train_uplift(int argc, char **argv)
     int cv = 5, repeats = 3, per_arm = 0, calibrate = 1, threads = 0;
     int trees = -1, depth = -1, leaves = -1, es = -1, bins = -1;
     int help = 0, n_pos, min_rows = 30;
-    double lr = -1, l2 = -1, mcw = -1, subsample = -1, colsample = -1;
+    double lr = -1, l2 = -1, mcw = -1, subsample = -1, colsample = -1, lin_start = NAN;
     uint64_t seed = 20000;
     cli_opt opts[] = {
         {"data", 'd', OPT_STR, &data, 0},            {"treatment", 0, OPT_STR, &treatment, 0},
@@ -194,6 +194,7 @@ int cli_train_uplift(int argc, char **argv)
         {"mcw", 0, OPT_DOUBLE, &mcw, 0},             {"subsample", 0, OPT_DOUBLE, &subsample, 0},
         {"colsample", 0, OPT_DOUBLE, &colsample, 0}, {"bins", 0, OPT_INT, &bins, 0},
         {"early-stopping", 0, OPT_INT, &es, 0},      {"out", 'o', OPT_STR, &out, 0},
+        {"linear-start", 0, OPT_DOUBLE, &lin_start, 0},
         {NULL, 0, 0, NULL, 0},
     };
     char *pos[1];
@@ -237,6 +238,12 @@ int cli_train_uplift(int argc, char **argv)
     if (repeats < 1 || repeats > 16)
         return cli_usage_error("train", "--repeats must be 1..16 (got %d)", repeats);
     if (min_rows < 1) return cli_usage_error("train", "--min-arm-rows must be >= 1");
+    if (!isnan(lin_start)) {   /* the parser takes finite numbers only */
+        if (!(lin_start >= 0))
+            return cli_usage_error("train", "--linear-start must be a penalty >= 0 (0: off; got "
+                                   "%g)", lin_start);
+        o.linear_start = lin_start;
+    }
     o.gbdt.n_threads = threads;
     if (trees >= 0) o.gbdt.n_trees = trees;
     if (depth >= 0) o.gbdt.max_depth = depth;
@@ -937,6 +944,9 @@ static const char HELP_TRAIN_UPLIFT[] =
     "                         R x K models; the standard error is the fold models' spread\n"
     "  --calibrate 0|1        map each arm's effects through a line fitted to the doubly\n"
     "                         robust pseudo-outcomes of the out-of-fold log rows (default 1)\n"
+    "  --linear-start X       the shared model's conversion trees boost from a logistic model\n"
+    "                         with arm x feature terms, L2 penalty X on standardised features\n"
+    "                         (default 20000; 0: trees alone)\n"
     "  --seed N               random seed (default 20000)\n"
     "  --threads N            threads for boosting (default 0: all cores)\n"
     "GBDT settings (defaults in brackets):\n"

@@ -34,7 +34,8 @@
 #include "stratagem/rng.h"
 
 #define UPL_MAGIC 0x55504C31u   /* "UPL1" */
-#define UPL_VERSION 2u   /* 2: value range of each unit */
+#define UPL_VERSION 3u   /* 2: value range of each unit; 3: linear starts (type-3 units) */
+#define UPL_VERSION_MIN 2u   /* a model without linear starts is still written as 2 */
 #define BLOCK 8192              /* rows per prediction block */
 #define HURDLE_ZERO_SHARE 0.3   /* auto hurdle: at least this share of zeros */
 #define ES_MIN_ROWS 20          /* fewer training rows: no early stopping */
@@ -61,6 +62,10 @@ void sg_uplift_opts_default(sg_uplift_opts *o)
     o->valid_frac = 0.2;
     o->prop_clip = 0.01;
     o->calibrate = 1;
+    /* The conversion model boosts from a heavily penalised logistic model with
+     * arm x feature terms: on the world campaigns it lifted the weakest logs'
+     * plans most (bench/uplift_results.md, section 9). */
+    o->linear_start = 20000;
     /* Shallow trees and a fixed number of rounds: early stopping on the
      * outcome's loss stops before the (smaller) differences between arms are
      * learned; on bench/uplift.sh these settings gave the best plans. */
@@ -89,8 +94,10 @@ static void unit_deinit(upl_unit *u)
 {
     sg_gbdt_free(u->g);
     sg_linear_free(u->l);
+    sg_free(u->lin);
     u->g = NULL;
     u->l = NULL;
+    u->lin = NULL;
 }
 
 void sg_uplift_free(sg_uplift *m)
@@ -514,12 +521,140 @@ typedef struct fit_spec {
     int n_trees;          /* GBDT rounds; < 0: choose by early stopping and return it */
     uint64_t seed;
     const char *what;     /* for messages */
+    int lin_A;            /* > 0: a pooled GBDT (arm in column W - 1 of A arms) boosts
+                           * from a linear start with penalty lin_l2 */
+    double lin_l2;
 } fit_spec;
 
 /* A value-given-conversion prediction (log scale) clamped to the range fitted. */
 static double unit_clamp(const upl_unit *u, double f)
 {
     return f < u->lo ? u->lo : f > u->hi ? u->hi : f;
+}
+
+static int unit_predict(const upl_unit *u, const float *Z, int64_t n, double *out, sg_error *err);
+
+/* The linear start's margin for a pooled design row z (width D + 1, arm in z[D]). */
+static double lin_margin(const upl_unit *u, const float *z)
+{
+    int D = u->lin_D, a = (int)z[D];
+    const double *c = u->lin + (size_t)a * (size_t)(D + 1);
+    const double *fill = u->lin + (size_t)u->lin_A * (size_t)(D + 1);
+    double s = c[0];
+    for (int j = 0; j < D; j++) {
+        double x = (double)z[j];
+        s += c[1 + j] * (isnan(x) ? fill[j] : x);
+    }
+    return s;
+}
+
+/* Linear start of a pooled GBDT: a penalised logistic (loss 0) or ridge model
+ * with, per treatment arm, a dummy and a block of arm x feature interactions,
+ * on features standardised over the n rows (categorical and constant columns
+ * left out, missing values at the column mean).  Its margin, folded back to the
+ * raw features per arm (u->lin), is where the trees start: an effect that is a
+ * sum over many columns, which shallow trees approximate badly, is one
+ * direction for it.  train_stage1 gives one to the conversion part only (on the
+ * world campaigns a start for the value part too did worse: bench/uplift_results.md,
+ * section 9).  At most LIN_MAX_CELLS design values: larger data use evenly
+ * spaced rows, with the penalty scaled by the share used so the fit stays the
+ * full data's.  Fills u->lin and off (n). */
+#define LIN_MAX_CELLS 32000000.0
+static int fit_linear_start(upl_unit *u, const fit_spec *f, const float *Z, const float *y,
+                            int64_t n, double *off, sg_error *err)
+{
+    int D = f->W - 1, A = f->lin_A, rc = SG_OK;
+    double *cen = sg_calloc((size_t)D + 1, sizeof *cen);
+    double *sca = sg_calloc((size_t)D + 1, sizeof *sca);
+    int *keep = sg_malloc_array((size_t)D + 1, sizeof *keep);
+    float *Zl = NULL, *yl = NULL;
+    sg_linear *lm = NULL;
+    if (!cen || !sca || !keep) goto oom;
+    int Dk = 0;
+    for (int j = 0; j < D; j++) {
+        double s1 = 0, s2 = 0;
+        int64_t c = 0;
+        for (int64_t i = 0; i < n; i++) {
+            double x = (double)Z[i * f->W + j];
+            if (isnan(x)) continue;
+            s1 += x;
+            c++;
+        }
+        cen[j] = c ? s1 / (double)c : 0.0;
+        for (int64_t i = 0; i < n; i++) {
+            double x = (double)Z[i * f->W + j];
+            if (!isnan(x)) s2 += (x - cen[j]) * (x - cen[j]);
+        }
+        sca[j] = c > 1 ? sqrt(s2 / (double)(c - 1)) : 0.0;
+        if (sca[j] > 0 && isfinite(sca[j]) && !(f->is_cat && f->is_cat[j])) keep[Dk++] = j;
+    }
+    int Wl = Dk + (A - 1) * (Dk + 1);
+    int64_t step = 1;
+    if ((double)n * (double)Wl > LIN_MAX_CELLS)
+        step = (int64_t)ceil((double)n * (double)Wl / LIN_MAX_CELLS);
+    if (f->loss == 0 && step > 1) {
+        /* a subsample must keep both outcomes (the caller checked the full data has them) */
+        int64_t pos = 0, tot = 0;
+        for (int64_t i = 0; i < n; i += step, tot++) pos += y[i] > 0.5f;
+        if (pos == 0 || pos == tot) step = 1;
+    }
+    int64_t nl = (n + step - 1) / step;
+    Zl = sg_malloc_array((size_t)nl * (size_t)(Wl ? Wl : 1), sizeof *Zl);
+    yl = sg_malloc_array((size_t)nl, sizeof *yl);
+    if (!Zl || !yl) goto oom;
+    for (int64_t q = 0; q < nl; q++) {
+        const float *z = Z + q * step * f->W;
+        float *o = Zl + q * Wl, *dum = o + Dk, *blk = o + Dk + (A - 1);
+        int a = (int)z[D];
+        memset(o, 0, (size_t)Wl * sizeof *o);
+        for (int k = 0; k < Dk; k++) {
+            int j = keep[k];
+            double x = (double)z[j];
+            o[k] = isnan(x) ? 0.0f : (float)((x - cen[j]) / sca[j]);
+        }
+        if (a > 0) {
+            dum[a - 1] = 1.0f;
+            memcpy(blk + (size_t)(a - 1) * Dk, o, (size_t)Dk * sizeof *o);
+        }
+        yl[q] = y[q * step];
+    }
+    sg_linear_params lp;
+    sg_linear_params_default(&lp);
+    lp.kind = f->loss == 0 ? SG_LINEAR_LOGISTIC : SG_LINEAR_RIDGE;
+    lp.l2 = f->lin_l2 * (double)nl / (double)n;
+    if ((rc = sg_linear_train(&lm, Zl, yl, NULL, nl, Wl, &lp, err))) {
+        sg_error_prefix(err, "linear start: ");
+        goto done;
+    }
+    const double *beta = sg_linear_coef(lm);
+    u->lin = sg_calloc((size_t)A * (size_t)(D + 1) + (size_t)D, sizeof *u->lin);
+    if (!u->lin) goto oom;
+    u->lin_A = A;
+    u->lin_D = D;
+    u->lin_logistic = f->loss == 0;
+    for (int a = 0; a < A; a++) {
+        double *c = u->lin + (size_t)a * (size_t)(D + 1);
+        c[0] = sg_linear_intercept(lm) + (a > 0 ? beta[Dk + a - 1] : 0.0);
+        for (int k = 0; k < Dk; k++) {
+            int j = keep[k];
+            double b = beta[k] + (a > 0 ? beta[Dk + (A - 1) + (a - 1) * Dk + k] : 0.0);
+            c[1 + j] = b / sca[j];
+            c[0] -= b * cen[j] / sca[j];
+        }
+    }
+    memcpy(u->lin + (size_t)A * (size_t)(D + 1), cen, (size_t)D * sizeof *cen);
+    for (int64_t i = 0; i < n; i++) off[i] = lin_margin(u, Z + i * f->W);
+    goto done;
+oom:
+    rc = sg_error_set(err, SG_ENOMEM, "linear start: out of memory");
+done:
+    sg_linear_free(lm);
+    sg_free(cen);
+    sg_free(sca);
+    sg_free(keep);
+    sg_free(Zl);
+    sg_free(yl);
+    return rc;
 }
 
 /* Fit one model on Z (n, W) with labels y (n).  With n_trees < 0 (GBDT) an
@@ -531,7 +666,7 @@ static int fit_unit(upl_unit *u, const fit_spec *f, const float *Z, const float 
     int rc = SG_OK;
     float *Zt = NULL, *yt = NULL, *Zv = NULL, *yv = NULL;
     int64_t *perm = NULL;
-    double *pred = NULL;
+    double *pred = NULL, *off = NULL, *offt = NULL, *offv = NULL;
     memset(u, 0, sizeof *u);
     u->smear = 1.0;
     u->lo = -DBL_MAX;
@@ -550,10 +685,16 @@ static int fit_unit(upl_unit *u, const fit_spec *f, const float *Z, const float 
         sg_gbdt_params p = f->o->gbdt;
         p.objective = f->loss == 0 ? SG_GBDT_LOGLOSS : SG_GBDT_SQUARED;
         p.seed = f->seed;
+        if (f->lin_A > 0) {
+            off = sg_malloc_array((size_t)n, sizeof *off);
+            if (!off) goto oom;
+            if ((rc = fit_linear_start(u, f, Z, y, n, off, err))) goto fail;
+        }
         if (f->n_trees >= 0 || p.early_stopping <= 0 || f->o->valid_frac <= 0 || n < ES_MIN_ROWS) {
             if (f->n_trees >= 0) p.n_trees = f->n_trees > 0 ? f->n_trees : 1;
             p.early_stopping = 0;
-            rc = sg_gbdt_train(&u->g, Z, y, NULL, n, f->W, f->is_cat, NULL, NULL, 0, &p, err);
+            rc = sg_gbdt_train_offset(&u->g, Z, y, NULL, off, n, f->W, f->is_cat, NULL, NULL,
+                                      NULL, 0, &p, err);
         } else {
             /* inner split: a seeded permutation, the first share is the validation set */
             int64_t nv = (int64_t)ceil(f->o->valid_frac * (double)n), nt = n - nv;
@@ -564,6 +705,11 @@ static int fit_unit(upl_unit *u, const fit_spec *f, const float *Z, const float 
             yt = sg_malloc_array((size_t)nt, sizeof *yt);
             yv = sg_malloc_array((size_t)nv, sizeof *yv);
             if (!perm || !Zt || !Zv || !yt || !yv) goto oom;
+            if (off) {
+                offt = sg_malloc_array((size_t)nt, sizeof *offt);
+                offv = sg_malloc_array((size_t)nv, sizeof *offv);
+                if (!offt || !offv) goto oom;
+            }
             sg_rng rng;
             sg_rng_init(&rng, f->seed ^ 0x5EEDull);
             for (int64_t i = 0; i < n; i++) perm[i] = i;
@@ -576,14 +722,17 @@ static int fit_unit(upl_unit *u, const fit_spec *f, const float *Z, const float 
             for (int64_t i = 0; i < n; i++) {
                 if (flag[i]) {
                     memcpy(Zv + kv * f->W, Z + i * f->W, (size_t)f->W * sizeof *Z);
+                    if (off) offv[kv] = off[i];
                     yv[kv++] = y[i];
                 } else {
                     memcpy(Zt + kt * f->W, Z + i * f->W, (size_t)f->W * sizeof *Z);
+                    if (off) offt[kt] = off[i];
                     yt[kt++] = y[i];
                 }
             }
             sg_free(flag);
-            rc = sg_gbdt_train(&u->g, Zt, yt, NULL, nt, f->W, f->is_cat, Zv, yv, nv, &p, err);
+            rc = sg_gbdt_train_offset(&u->g, Zt, yt, NULL, offt, nt, f->W, f->is_cat, Zv, yv,
+                                      offv, nv, &p, err);
         }
         if (rc) goto fail;
         if (best) *best = sg_gbdt_n_trees(u->g);
@@ -597,9 +746,7 @@ static int fit_unit(upl_unit *u, const fit_spec *f, const float *Z, const float 
         /* Duan's smearing: E[y | y > 0] = exp(f(x)) * mean(exp(residual)) */
         pred = sg_malloc_array((size_t)n, sizeof *pred);
         if (!pred) goto oom;
-        rc = u->g ? sg_gbdt_predict(u->g, Z, n, 0, pred, err)
-                  : sg_linear_predict(u->l, Z, n, 0, pred, err);
-        if (rc) goto fail;
+        if ((rc = unit_predict(u, Z, n, pred, err))) goto fail;
         u->lo = u->hi = n > 0 ? (double)y[0] : 0.0;
         for (int64_t i = 1; i < n; i++) {
             u->lo = fmin(u->lo, (double)y[i]);
@@ -626,11 +773,23 @@ done:
     sg_free(yv);
     sg_free(perm);
     sg_free(pred);
+    sg_free(off);
+    sg_free(offt);
+    sg_free(offv);
     return rc;
 }
 
 static int unit_predict(const upl_unit *u, const float *Z, int64_t n, double *out, sg_error *err)
 {
+    if (u->g && u->lin) {
+        int rc = sg_gbdt_predict(u->g, Z, n, 1, out, err);
+        if (rc) return rc;
+        for (int64_t i = 0; i < n; i++) {
+            double v = out[i] + lin_margin(u, Z + i * (u->lin_D + 1));
+            out[i] = u->lin_logistic ? 1.0 / (1.0 + exp(-v)) : v;
+        }
+        return SG_OK;
+    }
     if (u->g) return sg_gbdt_predict(u->g, Z, n, 0, out, err);
     if (u->l) return sg_linear_predict(u->l, Z, n, 0, out, err);
     return sg_error_set(err, SG_EINTERNAL, "uplift: a model slot is empty");
@@ -766,6 +925,7 @@ static int train_stage1(trainer *tr, int *trees_out, sg_error *err)
         if (sc) memcpy(is_cat, sc, (size_t)D);
         if (m->pooled) is_cat[D] = 1;
     }
+    int lin_start = m->base == SG_LEARNER_GBDT && m->pooled && o->linear_start > 0;
 
     /* fit every (part, slot) on every fold */
     for (int p = 0; p < m->P; p++) {
@@ -793,7 +953,8 @@ static int train_stage1(trainer *tr, int *trees_out, sg_error *err)
                          fk / K + 1);
                 fit_spec fs = {o, m->base, pk == PART_CONV ? 0 : 1, W, is_cat,
                                k < 0 ? -1 : best, o->seed + 1000u * (uint64_t)(p * m->M + slot)
-                                                  + (uint64_t)fk, what};
+                                                  + (uint64_t)fk, what,
+                               lin_start && pk == PART_CONV ? A : 0, o->linear_start};
                 upl_unit tmp, *u = k < 0 ? &tmp : s1_unit(m, k, p, slot);
                 rc = fit_unit(u, &fs, Z, lab, n, pk == PART_POS, k < 0 ? &best : NULL, err);
                 if (rc) goto fail;
@@ -987,7 +1148,7 @@ static int train_stage2(trainer *tr, sg_error *err)
                              fk % K + 1, K, fk / K + 1);
                     fit_spec fs = {o, m->base, 1, D, is_cat, k < 0 ? -1 : best,
                                    o->seed + 7919u * (uint64_t)(1 + (s * A + a) * m->S + j)
-                                       + (uint64_t)fk, what};
+                                       + (uint64_t)fk, what, 0, 0.0};
                     upl_unit tmp, *u = k < 0 ? &tmp : s2_unit(m, s, a, k, j);
                     rc = fit_unit(u, &fs, Z, lab, n, 0, k < 0 ? &best : NULL, err);
                     if (rc) goto done;
@@ -1141,6 +1302,9 @@ int sg_uplift_train(sg_uplift **out, const sg_table *t, const sg_uplift_opts *o,
         o->min_arm_rows < 1)
         return sg_error_set(err, SG_EINVAL, "uplift: need 0 <= valid_frac < 1, 0 < prop_clip < 1 "
                             "and min_arm_rows >= 1");
+    if (!(o->linear_start >= 0) || !isfinite(o->linear_start))
+        return sg_error_set(err, SG_EINVAL, "uplift: the linear start's penalty is %g; need a "
+                            "finite number >= 0 (0: off)", o->linear_start);
 
     sg_uplift_log g;
     sg_uplift *m = NULL;
@@ -1273,6 +1437,13 @@ int sg_uplift_train(sg_uplift **out, const sg_table *t, const sg_uplift_opts *o,
                                                      ? "hurdle (conversion x value)" : "numeric",
            sg_uplift_learner_name(o->learner), o->base == SG_LEARNER_GBDT ? "gbdt" : "linear",
            m->pooled ? "pooled arms" : "one model per arm", K, m->R, (unsigned long long)o->seed);
+    if (o->linear_start > 0 && o->base == SG_LEARNER_GBDT && m->pooled &&
+        kind != SG_UPLIFT_NUMERIC)
+        SG_LOG(SG_LOG_INFO, "uplift", "the conversion model's trees start from a logistic model "
+               "with arm x feature terms (L2 penalty %g)", o->linear_start);
+    else if (o->linear_start > 0)
+        SG_LOG(SG_LOG_DEBUG, "uplift", "no linear start: it applies to the conversion part of a "
+               "shared GBDT outcome model (not --per-arm, --base linear or a numeric outcome)");
 
     /* propensities */
     if (need_prop) {
@@ -1636,7 +1807,7 @@ static int put_unit(sg_wbuf *w, const upl_unit *u, sg_error *err)
     unsigned char *b = NULL;
     size_t n = 0;
     int rc = SG_OK;
-    sg_wbuf_i32(w, u->g ? 1 : u->l ? 2 : 0);
+    sg_wbuf_i32(w, u->g ? (u->lin ? 3 : 1) : u->l ? 2 : 0);
     sg_wbuf_f64(w, u->smear);
     sg_wbuf_f64(w, u->lo);
     sg_wbuf_f64(w, u->hi);
@@ -1645,10 +1816,19 @@ static int put_unit(sg_wbuf *w, const upl_unit *u, sg_error *err)
     if (rc) return rc;
     put_blob(w, b, n);
     sg_free(b);
+    if (u->g && u->lin) {   /* type 3: a GBDT and its linear start */
+        sg_wbuf_i32(w, u->lin_A);
+        sg_wbuf_i32(w, u->lin_D);
+        sg_wbuf_i32(w, u->lin_logistic);
+        for (size_t k = 0; k < (size_t)u->lin_A * (size_t)(u->lin_D + 1) + (size_t)u->lin_D; k++)
+            sg_wbuf_f64(w, u->lin[k]);
+    }
     return SG_OK;
 }
 
-static int get_unit(sg_rbuf *r, upl_unit *u, int want_features, sg_error *err)
+/* One unit; a linear start (type 3) only where lin_A > 0 (pooled stage-1
+ * GBDTs of a format-3 file), with that many arms. */
+static int get_unit(sg_rbuf *r, upl_unit *u, int want_features, int lin_A, sg_error *err)
 {
     int32_t type;
     const unsigned char *b;
@@ -1659,10 +1839,35 @@ static int get_unit(sg_rbuf *r, upl_unit *u, int want_features, sg_error *err)
     if ((rc = sg_rbuf_f64(r, &u->lo, "value range", err))) return rc;
     if ((rc = sg_rbuf_f64(r, &u->hi, "value range", err))) return rc;
     if ((rc = get_blob(r, &b, &n, "model", err))) return rc;
-    if (type == 1) rc = sg_gbdt_load(&u->g, b, n, err);
+    if (type == 1 || (type == 3 && lin_A > 0)) rc = sg_gbdt_load(&u->g, b, n, err);
     else if (type == 2) rc = sg_linear_load(&u->l, b, n, err);
     else return sg_error_set(err, SG_EPARSE, "corrupt uplift model (model type %d)", type);
     if (rc) return rc;
+    if (type == 3) {
+        int32_t A, D, logistic;
+        if ((rc = sg_rbuf_i32(r, &A, "linear start arms", err)) ||
+            (rc = sg_rbuf_i32(r, &D, "linear start features", err)) ||
+            (rc = sg_rbuf_i32(r, &logistic, "linear start kind", err)))
+            return rc;
+        if (A != lin_A || D + 1 != want_features || (logistic != 0 && logistic != 1))
+            return sg_error_set(err, SG_EPARSE, "corrupt uplift model (a linear start of %d "
+                                "arms and %d features)", A, D);
+        size_t cnt = (size_t)A * (size_t)(D + 1) + (size_t)D;
+        if (cnt > (r->len - r->pos) / 8)
+            return sg_error_set(err, SG_EPARSE, "corrupt uplift model: the linear start exceeds "
+                                "the file");
+        u->lin = sg_malloc_array(cnt ? cnt : 1, sizeof *u->lin);
+        if (!u->lin) return sg_error_set(err, SG_ENOMEM, "out of memory loading a linear start");
+        u->lin_A = A;
+        u->lin_D = D;
+        u->lin_logistic = logistic;
+        for (size_t k = 0; k < cnt; k++) {
+            if ((rc = sg_rbuf_f64(r, &u->lin[k], "linear start", err))) return rc;
+            if (!isfinite(u->lin[k]))
+                return sg_error_set(err, SG_EPARSE, "corrupt uplift model (a linear start "
+                                    "coefficient is %g)", u->lin[k]);
+        }
+    }
     int w = u->g ? sg_gbdt_n_features(u->g) : sg_linear_n_features(u->l);
     if (w != want_features || !(u->smear > 0) || !isfinite(u->smear) || !(u->lo <= u->hi))
         return sg_error_set(err, SG_EPARSE, "corrupt uplift model (a model has %d features, "
@@ -1683,8 +1888,10 @@ int sg_uplift_save(const sg_uplift *m, const char *path, sg_error *err)
     sg_wbuf_init(&w);
     int rc = sg_schema_save(m->schema, &sb, &sn, err);
     if (rc) goto done;
+    int has_lin = 0;
+    for (int64_t k = 0; k < m->n_s1; k++) has_lin |= m->s1[k].lin != NULL;
     sg_wbuf_u32(&w, UPL_MAGIC);
-    sg_wbuf_u32(&w, UPL_VERSION);
+    sg_wbuf_u32(&w, has_lin ? UPL_VERSION : UPL_VERSION_MIN);
     sg_wbuf_i32(&w, m->A);
     sg_wbuf_i32(&w, m->K);
     sg_wbuf_i32(&w, m->R);
@@ -1720,7 +1927,7 @@ int sg_uplift_save(const sg_uplift *m, const char *path, sg_error *err)
         if ((rc = sg_schema_save(m->pschema, &sb, &sn, err))) goto done;
         put_blob(&w, sb, sn);
         for (int a = 0; a < m->A; a++) {
-            upl_unit u = {NULL, m->pm[a], 1.0, -DBL_MAX, DBL_MAX};
+            upl_unit u = {NULL, m->pm[a], 1.0, -DBL_MAX, DBL_MAX, NULL, 0, 0, 0};
             if ((rc = put_unit(&w, &u, err))) goto done;
         }
     }
@@ -1764,7 +1971,7 @@ int sg_uplift_load(sg_uplift **out, const char *path, sg_error *err)
         goto fail;
     }
     if ((rc = sg_rbuf_u32(&r, &version, "uplift version", err))) goto fail;
-    if (version != UPL_VERSION) {
+    if (version < UPL_VERSION_MIN || version > UPL_VERSION) {
         rc = sg_error_set(err, SG_EPARSE, "uplift model format %u, this program reads %u: "
                           "retrain the model with this version", version, UPL_VERSION);
         goto fail;
@@ -1824,11 +2031,13 @@ int sg_uplift_load(sg_uplift **out, const char *path, sg_error *err)
     m->s2 = sg_calloc((size_t)(m->n_s2 ? m->n_s2 : 1), sizeof *m->s2);
     if (!m->s1 || !m->s2) goto oom;
     for (int64_t k = 0; k < m->n_s1; k++)
-        if ((rc = get_unit(&r, &m->s1[k], s1_width(m), err))) goto fail;
+        if ((rc = get_unit(&r, &m->s1[k], s1_width(m),
+                           version >= 3 && base == SG_LEARNER_GBDT && pooled ? A : 0, err)))
+            goto fail;
     for (int64_t k = 0; k < m->n_s2; k++) {
         int a = (int)((k / ((int64_t)R * K * m->S)) % A);
         if (a == 0) continue;
-        if ((rc = get_unit(&r, &m->s2[k], m->D, err))) goto fail;
+        if ((rc = get_unit(&r, &m->s2[k], m->D, 0, err))) goto fail;
     }
     int32_t has_pm, cal;
     if ((rc = sg_rbuf_i32(&r, &cal, "calibration flag", err))) goto fail;
@@ -1859,8 +2068,8 @@ int sg_uplift_load(sg_uplift **out, const char *path, sg_error *err)
         if ((rc = sg_schema_load(&m->pschema, sb, sn, err))) goto fail;
         if (!(m->pm = sg_calloc((size_t)A, sizeof *m->pm))) goto oom;
         for (int a = 0; a < A; a++) {
-            upl_unit u = {NULL, NULL, 1.0, -DBL_MAX, DBL_MAX};
-            rc = get_unit(&r, &u, sg_schema_n_features(m->pschema), err);
+            upl_unit u = {NULL, NULL, 1.0, -DBL_MAX, DBL_MAX, NULL, 0, 0, 0};
+            rc = get_unit(&r, &u, sg_schema_n_features(m->pschema), 0, err);
             m->pm[a] = u.l;
             if (rc == SG_OK && !u.l) {
                 sg_gbdt_free(u.g);

@@ -17,6 +17,12 @@ typedef struct upl_unit {
     double lo, hi;         /* value-given-conversion models: the range of the log-values
                             * fitted; predictions are clamped to it (a linear model
                             * extrapolates, and exp() makes that absurd); else +-DBL_MAX */
+    /* Linear start of a pooled GBDT (NULL: none): the trees boost from the margin
+     * lin[a (D + 1)] + sum_j lin[a (D + 1) + 1 + j] x_j of the row's arm a (the
+     * design's column D), with a missing x_j read as lin[A (D + 1) + j]. */
+    double *lin;           /* (A (D + 1) + D) */
+    int lin_A, lin_D;
+    int lin_logistic;      /* 1: the unit predicts sigmoid(margin); 0: the margin */
 } upl_unit;
 
 struct sg_uplift {

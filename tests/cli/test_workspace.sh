@@ -96,6 +96,8 @@ expect 3.9 0 "" -- "$SG" -q train uplift --data "$WS:campaigns" "${TRAIN[@]}" --
 expect 3.10 3 "not a column of the campaign log" -- "$SG" feedback "$WS" --plan 1 --results "$T/wrong.csv"
 expect 3.11 2 "no plan 7" -- "$SG" feedback "$WS" --plan 7 --results "$T/results.csv"
 expect 3.12 0 "\"realised\"" -- "$SG" plans "$WS" --json
+expect 3.13 2 "linear-start must be a penalty >= 0" -- "$SG" train uplift --data "$WS:campaigns" \
+    "${TRAIN[@]}" --linear-start -1 --out "$T/bad.sgm"
 
 # 4. exploration: plan --explore / --thompson, propensities, feedback of the executed plan
 expect 4.1 0 "stored plan 2" -- "$SG" plan --model "$T/m1.sgm" --data "$WS:customers" --budget 50 \
