@@ -455,6 +455,24 @@ static unsigned char *slurp(const char *path, long *len)
     return b;
 }
 
+/* Prefixes of the model file bytes b (len), from 'from' on every 'step', written
+ * to path: each is a clean parse (or read) error, never a model. */
+static void truncations_fail(const char *path, const unsigned char *b, long len, long from,
+                             long step)
+{
+    for (long cut = from; cut < len; cut += step) {
+        FILE *f = fopen(path, "wb");
+        assert_non_null(f);
+        fwrite(b, 1, (size_t)cut, f);
+        fclose(f);
+        sg_uplift *bad = NULL;
+        sg_error err;
+        int rc = sg_uplift_load(&bad, path, &err);
+        assert_true(rc == SG_EPARSE || rc == SG_EIO);
+        assert_null(bad);
+    }
+}
+
 /* A log whose effect is a sum over many columns: twelve 0/1 features f1..f12
  * (each 1 with probability 0.3), arms "ctl" and "t" drawn 50/50 (propensity
  * 0.5), conversion sigmoid(-1.2 + 0.3 f1 + t (1.0 - 0.5 (s - 3.6))) with s the
@@ -548,16 +566,7 @@ static void linear_start(void **state)
     }
     long len;
     unsigned char *b = slurp(path, &len);
-    for (long cut = len / 2; cut < len; cut += len / 53 + 1) {
-        FILE *f = fopen(path, "wb");
-        assert_non_null(f);
-        fwrite(b, 1, (size_t)cut, f);
-        fclose(f);
-        sg_uplift *bad = NULL;
-        int rc = sg_uplift_load(&bad, path, &err);
-        assert_true(rc == SG_EPARSE || rc == SG_EIO);
-        assert_null(bad);
-    }
+    truncations_fail(path, b, len, len / 2, len / 53 + 1);
     free(b);
     unlink(path);
     sg_uplift_free(m2);
@@ -616,16 +625,7 @@ static void model_file_roundtrip(void **state)
     assert_int_equal(l1, l2);
     assert_memory_equal(b1, b2, (size_t)l1);
     /* truncations anywhere are clean parse errors */
-    for (long cut = 0; cut < l1; cut += l1 / 37 + 1) {
-        FILE *f = fopen(p2, "wb");
-        assert_non_null(f);
-        fwrite(b1, 1, (size_t)cut, f);
-        fclose(f);
-        sg_uplift *bad = NULL;
-        int rc = sg_uplift_load(&bad, p2, &err);
-        assert_true(rc == SG_EPARSE || rc == SG_EIO);
-        assert_null(bad);
-    }
+    truncations_fail(p2, b1, l1, 0, l1 / 37 + 1);
     free(b1);
     free(b2);
     unlink(p1);
