@@ -570,24 +570,28 @@ static int fit_linear_start(upl_unit *u, const fit_spec *f, const float *Z, cons
     float *Zl = NULL, *yl = NULL;
     sg_linear *lm = NULL;
     if (!cen || !sca || !keep) goto oom;
-    int Dk = 0;
-    for (int j = 0; j < D; j++) {
-        double s1 = 0, s2 = 0;
-        int64_t c = 0;
-        for (int64_t i = 0; i < n; i++) {
+    /* column means and standard deviations, two passes over the rows in order */
+    int64_t *cnt = sg_calloc((size_t)D + 1, sizeof *cnt);
+    if (!cnt) goto oom;
+    for (int64_t i = 0; i < n; i++)
+        for (int j = 0; j < D; j++) {
             double x = (double)Z[i * f->W + j];
             if (isnan(x)) continue;
-            s1 += x;
-            c++;
+            cen[j] += x;
+            cnt[j]++;
         }
-        cen[j] = c ? s1 / (double)c : 0.0;
-        for (int64_t i = 0; i < n; i++) {
+    for (int j = 0; j < D; j++) cen[j] = cnt[j] ? cen[j] / (double)cnt[j] : 0.0;
+    for (int64_t i = 0; i < n; i++)
+        for (int j = 0; j < D; j++) {
             double x = (double)Z[i * f->W + j];
-            if (!isnan(x)) s2 += (x - cen[j]) * (x - cen[j]);
+            if (!isnan(x)) sca[j] += (x - cen[j]) * (x - cen[j]);
         }
-        sca[j] = c > 1 ? sqrt(s2 / (double)(c - 1)) : 0.0;
+    int Dk = 0;
+    for (int j = 0; j < D; j++) {
+        sca[j] = cnt[j] > 1 ? sqrt(sca[j] / (double)(cnt[j] - 1)) : 0.0;
         if (sca[j] > 0 && isfinite(sca[j]) && !(f->is_cat && f->is_cat[j])) keep[Dk++] = j;
     }
+    sg_free(cnt);
     int Wl = Dk + (A - 1) * (Dk + 1);
     int64_t step = 1;
     if ((double)n * (double)Wl > LIN_MAX_CELLS)
