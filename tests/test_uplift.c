@@ -76,20 +76,26 @@ static char *gen_csv(const gen_opts *g, double *true_mu, size_t *len)
     return csv;
 }
 
-static sg_table *gen_table(const gen_opts *g, double *true_mu)
+/* A table from generated CSV text (freed here), keyed by column "cid". */
+static sg_table *table_from_csv(const char *name, char *csv, size_t len)
 {
-    size_t len;
-    char *csv = gen_csv(g, true_mu, &len);
     sg_load_opts o;
     sg_load_opts_default(&o);
     o.id_col = "cid";
     sg_table *t = NULL;
     sg_error err;
-    int rc = sg_table_load_mem(&t, "gen.csv", csv, len, &o, &err);
+    int rc = sg_table_load_mem(&t, name, csv, len, &o, &err);
     free(csv);
-    if (rc) fprintf(stderr, "gen_table: %s\n", err.msg);
+    if (rc) fprintf(stderr, "%s: %s\n", name, err.msg);
     assert_int_equal(rc, SG_OK);
     return t;
+}
+
+static sg_table *gen_table(const gen_opts *g, double *true_mu)
+{
+    size_t len;
+    char *csv = gen_csv(g, true_mu, &len);
+    return table_from_csv("gen.csv", csv, len);
 }
 
 static gen_opts gen_default(int n, int kind, uint64_t seed)
@@ -495,16 +501,7 @@ static sg_table *gen_sum_log(int n, uint64_t seed, double *true_eff)
         for (int j = 0; j < 12; j++) off += (size_t)snprintf(csv + off, cap - off, ",%d", f[j]);
         off += (size_t)snprintf(csv + off, cap - off, ",%s,0.5,%d\n", a ? "t" : "ctl", y);
     }
-    sg_load_opts o;
-    sg_load_opts_default(&o);
-    o.id_col = "cid";
-    sg_table *t = NULL;
-    sg_error err;
-    int rc = sg_table_load_mem(&t, "sum.csv", csv, off, &o, &err);
-    free(csv);
-    if (rc) fprintf(stderr, "gen_sum_log: %s\n", err.msg);
-    assert_int_equal(rc, SG_OK);
-    return t;
+    return table_from_csv("sum.csv", csv, off);
 }
 
 static double corr(const double *a, const double *b, int n)
