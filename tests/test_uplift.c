@@ -439,6 +439,76 @@ static void linear_value_clamped(void **state)
     sg_table_free(t);
 }
 
+/* uplift-2.9: group average effects (GATES).  Arm a adds 0.10 to conversion
+ * where x2 > 0 and nothing elsewhere: split in two by the predicted effect, the
+ * upper half's doubly robust effect is well above the lower half's.  Every
+ * group is checked against a reference built from sg_uplift_oof (sorting the
+ * rows by predicted effect) and sg_uplift_ate (the group as a mask); the group
+ * sizes add up to the log; bad arguments are errors. */
+static void gates(void **state)
+{
+    (void)state;
+    gen_opts g = gen_default(3000, 0, 11);
+    sg_table *t = gen_table(&g, NULL);
+    sg_uplift_opts o;
+    fast_opts(&o, SG_UPLIFT_T);
+    sg_uplift *m = NULL;
+    sg_error err;
+    assert_int_equal(sg_uplift_train(&m, t, &o, NULL, &err), SG_OK);
+    int64_t N = sg_uplift_n_log(m);
+    sg_uplift_group two[2], five[5];
+    assert_int_equal(sg_uplift_gates(m, SG_UPLIFT_VALUE, 1, 2, two, &err), SG_OK);
+    if (!(two[1].effect - two[0].effect > 0.05))
+        fprintf(stderr, "gates: halves %g (se %g), %g (se %g)\n", two[0].effect, two[0].se,
+                two[1].effect, two[1].se);
+    assert_true(two[1].effect - two[0].effect > 0.05);
+    assert_true(two[1].predicted > two[0].predicted);
+    assert_true(two[0].se > 0 && two[1].se > 0);
+    for (int a = 1; a <= 2; a++) {
+        assert_int_equal(sg_uplift_gates(m, SG_UPLIFT_VALUE, a, 5, five, &err), SG_OK);
+        const float *tau;
+        assert_int_equal(sg_uplift_oof(m, SG_UPLIFT_VALUE, NULL, NULL, NULL, NULL, &tau, &err),
+                         SG_OK);
+        /* reference: rank of each row by (tau, row), then the groups as masks */
+        int64_t *rank = malloc(sizeof *rank * (size_t)N);
+        uint8_t *mask = malloc((size_t)N);
+        for (int64_t i = 0; i < N; i++) {
+            rank[i] = 0;
+            for (int64_t j = 0; j < N; j++) {
+                float vi = tau[i * 3 + a], vj = tau[j * 3 + a];
+                rank[i] += vj < vi || (vj == vi && j < i);
+            }
+        }
+        int64_t total = 0;
+        for (int k = 0; k < 5; k++) {
+            int64_t lo = N * k / 5, hi = N * (k + 1) / 5;
+            double sp = 0, ate, se;
+            for (int64_t i = 0; i < N; i++) {
+                mask[i] = rank[i] >= lo && rank[i] < hi;
+                if (mask[i]) sp += (double)tau[i * 3 + a];
+            }
+            assert_int_equal(sg_uplift_ate(m, SG_UPLIFT_VALUE, a, mask, &ate, &se, &err), SG_OK);
+            assert_true(five[k].n == hi - lo);
+            assert_true(fabs(five[k].predicted - sp / (double)(hi - lo)) < 1e-9);
+            assert_true(fabs(five[k].effect - ate) < 1e-9 && fabs(five[k].se - se) < 1e-12);
+            if (k) assert_true(five[k].predicted >= five[k - 1].predicted);
+            total += five[k].n;
+        }
+        assert_true(total == N);
+        free(rank);
+        free(mask);
+    }
+    assert_int_equal(sg_uplift_gates(m, SG_UPLIFT_VALUE, 0, 5, five, &err), SG_EINVAL);
+    assert_int_equal(sg_uplift_gates(m, SG_UPLIFT_VALUE, 3, 5, five, &err), SG_EINVAL);
+    assert_int_equal(sg_uplift_gates(m, SG_UPLIFT_VALUE, 1, 0, five, &err), SG_EINVAL);
+    assert_int_equal(sg_uplift_gates(m, SG_UPLIFT_VALUE, 1, (int)(N / 2 + 1), five, &err),
+                     SG_EINVAL);
+    assert_non_null(strstr(err.msg, "groups"));
+    assert_int_equal(sg_uplift_gates(m, SG_UPLIFT_CONV, 1, 5, five, &err), SG_OK);
+    sg_uplift_free(m);
+    sg_table_free(t);
+}
+
 /* ---------------------------------------------------------------- model files */
 
 static char *tmp_path(const char *name)
@@ -1173,6 +1243,7 @@ int main(void)
         cmocka_unit_test(linear_value_clamped),
         cmocka_unit_test(model_file_roundtrip),
         cmocka_unit_test(linear_start),
+        cmocka_unit_test(gates),
         cmocka_unit_test(plan_constraints),
         cmocka_unit_test(plan_not_inflated),
         cmocka_unit_test(plan_slack_budget),

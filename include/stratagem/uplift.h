@@ -215,6 +215,26 @@ int sg_uplift_predict(const sg_uplift *m, const sg_table *t, const int64_t *rows
 int sg_uplift_ate(const sg_uplift *m, int target, int arm, const uint8_t *mask, double *ate,
                   double *se, sg_error *err);
 
+/* Group average effects (GATES; Chernozhukov, Demirer, Duflo and Fernandez-Val,
+ * "Generic machine learning inference on heterogeneous treatment effects"):
+ * the training log's rows sorted by their out-of-fold predicted effect of arm
+ * a (calibrated when the model is; ties in row order) and cut into G groups of
+ * sizes differing by at most one, lowest first.  Per group: its rows, the mean
+ * predicted effect, and the doubly robust average effect (as sg_uplift_ate over
+ * the group) with its standard error.  Effects rising across the groups show
+ * that the ranking works; effects near the predicted means, that the
+ * predictions' scale is honest.  Unlike a customer's own standard error (which
+ * leaves out the model's bias), these intervals hold for the group.  SG_EINVAL
+ * for a bad arm or target, or G outside 1..n_log / 2. */
+typedef struct sg_uplift_group {
+    int64_t n;                  /* log rows in the group */
+    double predicted;           /* their mean predicted effect */
+    double effect, se;          /* doubly robust average effect and its standard error */
+} sg_uplift_group;
+
+int sg_uplift_gates(const sg_uplift *m, int target, int arm, int G, sg_uplift_group *out,
+                    sg_error *err);
+
 /* Held-out metrics of arm a on the training log from the OOF effects (rows of
  * arm a and control, weighted 1 / propensity), with optional sampled curves. */
 int sg_uplift_oof_metrics(const sg_uplift *m, int target, int arm, const sg_uplift_curves *curves,

@@ -22,6 +22,8 @@ step "1. A campaign log (20,000 contacts) and 10,000 new customers on CoIL 2000,
 "$SG" -q world log --customers "$COIL" --rows 20000 --seed 1 --out "$CAMP/log.csv"
 "$SG" -q world customers --customers "$COIL" --rows 10000 --seed 1 --out "$CAMP/customers.csv"
 
+# Besides each arm's average effect, train prints the log in fifths by predicted
+# effect: the fifths' doubly robust effects show whether the ranking holds.
 step "2. Learn the effect of each action on margin from the log (cross-fitted; about a minute)"
 "$SG" -q train uplift --data "$CAMP/log.csv" --treatment treatment --control control \
     --outcome margin --propensity propensity --id customer_id --ignore converted \

@@ -166,6 +166,29 @@ done:
     sg_free(done);
 }
 
+/* The log rows in fifths by out-of-fold predicted effect, per arm: the mean
+ * prediction against the doubly robust effect (sg_uplift_gates). */
+static void print_gates(const sg_uplift *m, int A)
+{
+    enum { G = 5 };
+    if (sg_uplift_n_log(m) < 2 * G) return;
+    printf("\neffects by fifth of the predicted effect (out-of-fold log rows, lowest first): "
+           "mean predicted vs doubly robust\n");
+    printf("arm\tfifth\trows\tpredicted\teffect\tse\tlo95\thi95\n");
+    for (int a = 1; a < A; a++) {
+        sg_uplift_group g[G];
+        sg_error err;
+        if (sg_uplift_gates(m, SG_UPLIFT_VALUE, a, G, g, &err)) {
+            fprintf(stderr, "stratagem: warning: %s\n", err.msg);
+            return;
+        }
+        for (int k = 0; k < G; k++)
+            printf("%s\t%d\t%lld\t%.6g\t%.6g\t%.6g\t%.6g\t%.6g\n", sg_uplift_arm_label(m, a),
+                   k + 1, (long long)g[k].n, g[k].predicted, g[k].effect, g[k].se,
+                   g[k].effect - 1.96 * g[k].se, g[k].effect + 1.96 * g[k].se);
+    }
+}
+
 int cli_train_uplift(int argc, char **argv)
 {
     const char *data = NULL, *treatment = NULL, *control = NULL, *outcome = NULL;
@@ -327,6 +350,7 @@ int cli_train_uplift(int argc, char **argv)
         for (int a = 1; a < rep.A; a++)
             printf("conversions\t%s\tate %.6g\tse %.6g\n", rep.arms[a].label, rep.arms[a].ate_conv,
                    rep.arms[a].ate_conv_se);
+    print_gates(m, rep.A);
     if (segment) {
         char **segs = cli_split_list(segment);
         for (char **q = segs; q && *q; q++) print_segments(m, t, *q, q == segs);
