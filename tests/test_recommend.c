@@ -118,6 +118,8 @@ static void small_opts(sg_rec_opts *o, int kind)
     o->lr = 1e-2f;
     o->val_users = 0.0;
     o->anneal_steps = 200;
+    o->enc_passes = 0;   /* the Mult-VAE training unless a test says otherwise */
+    o->ema = 0.0f;
 }
 
 static sg_recommender *train_ok(const sg_interactions *x, const sg_rec_opts *o,
