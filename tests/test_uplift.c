@@ -120,6 +120,22 @@ static void fast_opts(sg_uplift_opts *o, int learner)
     o->gbdt.n_threads = 1;
 }
 
+/* A generated log (gen_default(n, kind, seed)) in *t and a T-learner with the
+ * fast settings trained on it. */
+static sg_uplift *train_fast_t(int n, int kind, uint64_t seed, sg_table **t)
+{
+    gen_opts g = gen_default(n, kind, seed);
+    *t = gen_table(&g, NULL);
+    sg_uplift_opts o;
+    fast_opts(&o, SG_UPLIFT_T);
+    sg_uplift *m = NULL;
+    sg_error err;
+    int rc = sg_uplift_train(&m, *t, &o, NULL, &err);
+    if (rc) fprintf(stderr, "train: %s\n", err.msg);
+    assert_int_equal(rc, SG_OK);
+    return m;
+}
+
 /* A plain T-learner that fits noise: one deep, uncalibrated model per arm. */
 static void noisy_t_opts(sg_uplift_opts *o)
 {
@@ -448,13 +464,9 @@ static void linear_value_clamped(void **state)
 static void gates(void **state)
 {
     (void)state;
-    gen_opts g = gen_default(3000, 0, 11);
-    sg_table *t = gen_table(&g, NULL);
-    sg_uplift_opts o;
-    fast_opts(&o, SG_UPLIFT_T);
-    sg_uplift *m = NULL;
+    sg_table *t;
+    sg_uplift *m = train_fast_t(3000, 0, 11, &t);
     sg_error err;
-    assert_int_equal(sg_uplift_train(&m, t, &o, NULL, &err), SG_OK);
     int64_t N = sg_uplift_n_log(m);
     sg_uplift_group two[2], five[5];
     assert_int_equal(sg_uplift_gates(m, SG_UPLIFT_VALUE, 1, 2, two, &err), SG_OK);
@@ -714,13 +726,9 @@ static void model_file_roundtrip(void **state)
 static void plan_constraints(void **state)
 {
     (void)state;
-    gen_opts g = gen_default(2000, 1, 41);
-    sg_table *t = gen_table(&g, NULL);
-    sg_uplift_opts o;
-    fast_opts(&o, SG_UPLIFT_T);
-    sg_uplift *m = NULL;
+    sg_table *t;
+    sg_uplift *m = train_fast_t(2000, 1, 41, &t);
     sg_error err;
-    assert_int_equal(sg_uplift_train(&m, t, &o, NULL, &err), SG_OK);
     gen_opts gc = gen_default(1000, 1, 42);
     sg_table *c = gen_table(&gc, NULL);
     int n = 1000;
@@ -1029,13 +1037,8 @@ typedef struct explore_fx {
 
 static void explore_setup(explore_fx *x)
 {
-    gen_opts g = gen_default(2000, 1, 61);
-    x->t = gen_table(&g, NULL);
-    sg_uplift_opts o;
-    fast_opts(&o, SG_UPLIFT_T);
+    x->m = train_fast_t(2000, 1, 61, &x->t);
     sg_error err;
-    x->m = NULL;
-    assert_int_equal(sg_uplift_train(&x->m, x->t, &o, NULL, &err), SG_OK);
     x->n = 1000;
     gen_opts gc = gen_default(x->n, 1, 62);
     x->c = gen_table(&gc, NULL);
