@@ -73,8 +73,8 @@ void sg_rec_opts_default(sg_rec_opts *o, int kind)
     /* vae: 300 epochs of alternating updates (3 encoder passes, then the
      * decoder) and averaged weights, beta still annealed to its cap: over ten
      * unseen MovieLens-small user sets (five splits, no validation files)
-     * this came within 0.012 NDCG@100 of EASE where the plain Mult-VAE
-     * training was 0.032 below (bench/recommend_splits.sh,
+     * this came within 0.015 NDCG@100 of EASE where the plain Mult-VAE
+     * training was 0.030 below (bench/recommend_splits.sh,
      * bench/recommend_results.md, seventh round) */
     o->epochs = kind == SG_REC_VAE ? 300 : 200;
     o->batch = 500;
