@@ -1581,18 +1581,6 @@ int sg_uplift_ate(const sg_uplift *m, int target, int arm, const uint8_t *mask, 
     return SG_OK;
 }
 
-typedef struct gate_key {
-    float v;
-    int64_t i;
-} gate_key;
-
-static int gate_key_cmp(const void *pa, const void *pb)
-{
-    const gate_key *a = pa, *b = pb;
-    if (a->v != b->v) return a->v < b->v ? -1 : 1;
-    return (a->i > b->i) - (a->i < b->i);
-}
-
 int sg_uplift_gates(const sg_uplift *m, int target, int arm, int G, sg_uplift_group *out,
                     sg_error *err)
 {
@@ -1604,20 +1592,20 @@ int sg_uplift_gates(const sg_uplift *m, int target, int arm, int G, sg_uplift_gr
         return sg_error_set(err, SG_EINVAL, "uplift: %d groups of %lld log rows; need 1 to %lld",
                             G, (long long)m->N, (long long)(m->N / 2));
     int s = store_of(m, target), A = m->A;
-    gate_key *k = sg_malloc_array((size_t)m->N, sizeof *k);
+    numkey *k = sg_malloc_array((size_t)m->N, sizeof *k);   /* by (effect, row) */
     if (!k) return sg_error_set(err, SG_ENOMEM, "out of memory grouping the log by effect");
-    for (int64_t i = 0; i < m->N; i++) k[i] = (gate_key){m->tau[s][i * A + arm], i};
-    qsort(k, (size_t)m->N, sizeof *k, gate_key_cmp);
+    for (int64_t i = 0; i < m->N; i++) k[i] = (numkey){(double)m->tau[s][i * A + arm], i};
+    qsort(k, (size_t)m->N, sizeof *k, numkey_cmp);
     for (int g = 0; g < G; g++) {
         int64_t lo = m->N * g / G, hi = m->N * (g + 1) / G, n = hi - lo;
         double sp = 0, sum = 0, sum2 = 0;
         for (int64_t q = lo; q < hi; q++) {
-            sp += (double)k[q].v;
-            sum += dr_pseudo(m, s, arm, k[q].i);
+            sp += k[q].v;
+            sum += dr_pseudo(m, s, arm, k[q].row);
         }
         double mean = sum / (double)n;
         for (int64_t q = lo; q < hi; q++) {   /* second pass: a stable variance */
-            double d = dr_pseudo(m, s, arm, k[q].i) - mean;
+            double d = dr_pseudo(m, s, arm, k[q].row) - mean;
             sum2 += d * d;
         }
         out[g].n = n;
