@@ -86,7 +86,8 @@ int main(int argc, char **argv)
     o.batch = batch;
     o.val_users = 0.0;
     o.enc_passes = 0;   /* the Mult-VAE epoch the peer implements: joint updates, */
-    o.ema = 0.0f;       /* last weights */
+    o.ema = 0.0f;       /* last weights, */
+    o.ensemble = 1;     /* one network */
     o.anneal_steps = (int64_t)(((n_users + batch - 1) / batch) * 100 / 0.2);
     o.on_progress = on_epoch;
     sg_recommender *m = NULL;

@@ -120,6 +120,7 @@ static void small_opts(sg_rec_opts *o, int kind)
     o->anneal_steps = 200;
     o->enc_passes = 0;   /* the Mult-VAE training unless a test says otherwise */
     o->ema = 0.0f;
+    o->ensemble = 1;
 }
 
 static sg_recommender *train_ok(const sg_interactions *x, const sg_rec_opts *o,
@@ -703,6 +704,106 @@ static void ema_weights(void **state)
     sg_interactions_free(x);
 }
 
+/* recommend-3.9: an ensemble of 3 vae networks: its first network is the model
+ * trained alone (with selection and refit), without selection its scores are the
+ * mean of the logits of the models trained alone from seeds s, s+1, s+2, its
+ * embeddings the first network's; a save / load keeps every network (version 4),
+ * and a damaged ensemble count or a cut in the last network is SG_EPARSE */
+static void ensemble(void **state)
+{
+    (void)state;
+    sg_interactions *x = clustered(N_USERS, 5);
+    const int64_t *rp = sg_interactions_row_ptr(x);
+    const int32_t *ci = sg_interactions_col_idx(x);
+    enum { B = 10 };
+    sg_rec_opts o;
+    small_opts(&o, SG_REC_VAE);
+    o.epochs = 6;
+    o.val_users = 0.25;
+    sg_rec_report r1, r3;
+    sg_recommender *one = train_ok(x, &o, &r1);
+    o.ensemble = 3;
+    sg_recommender *ens = train_ok(x, &o, &r3);
+    assert_int_equal(r1.best_epoch, r3.best_epoch);
+    assert_true(r1.best_val_ndcg == r3.best_val_ndcg);
+    assert_int_equal(ens->n_more, 2);
+    float *za = malloc(sizeof(float) * B * 8), *zb = malloc(sizeof(float) * B * 8);
+    assert_int_equal(sg_recommender_embed(one, rp, ci, B, za, NULL), SG_OK);
+    assert_int_equal(sg_recommender_embed(ens, rp, ci, B, zb, NULL), SG_OK);
+    assert_memory_equal(za, zb, sizeof(float) * B * 8);
+    assert_memory_equal(sg_params_data(one->params), sg_params_data(ens->params),
+                        sg_params_count(one->params) * sizeof(float));
+    sg_recommender_free(one);
+    sg_recommender_free(ens);
+
+    /* without selection: the mean of three models trained alone */
+    o.val_users = 0.0;
+    ens = train_ok(x, &o, NULL);
+    float *s = malloc(sizeof(float) * B * N_ITEMS), *t = malloc(sizeof(float) * B * N_ITEMS);
+    float *mean = calloc(B * N_ITEMS, sizeof(float));
+    assert_int_equal(sg_recommender_score(ens, rp, ci, B, s, NULL), SG_OK);
+    o.ensemble = 1;
+    for (int k = 0; k < 3; k++) {
+        o.seed = 7 + (uint64_t)k;
+        sg_recommender *m = train_ok(x, &o, NULL);
+        assert_int_equal(sg_recommender_score(m, rp, ci, B, t, NULL), SG_OK);
+        for (int i = 0; i < B * N_ITEMS; i++) mean[i] += t[i] / 3.0f;
+        if (k > 0) assert_true(memcmp(sg_params_data(m->params), sg_params_data(ens->params),
+                                      sg_params_count(m->params) * sizeof(float)) != 0);
+        sg_recommender_free(m);
+    }
+    for (int i = 0; i < B * N_ITEMS; i++) assert_float_equal(s[i], mean[i], 1e-4);
+
+    /* files */
+    size_t len, len2;
+    unsigned char *buf = payload(ens, &len);
+    uint32_t v;
+    memcpy(&v, buf + 4, 4);
+    assert_int_equal(v, 4);
+    sg_recommender *n = NULL;
+    sg_error err;
+    assert_int_equal(sg_recommender_load_mem(&n, buf, len, &err), SG_OK);
+    assert_int_equal(sg_recommender_opts(n)->ensemble, 3);
+    unsigned char *buf2 = payload(n, &len2);
+    assert_int_equal(len, len2);
+    assert_memory_equal(buf, buf2, len);
+    assert_int_equal(sg_recommender_score(n, rp, ci, B, t, NULL), SG_OK);
+    assert_memory_equal(s, t, sizeof(float) * B * N_ITEMS);
+    sg_recommender_free(n);
+    n = NULL;
+    /* the count after the options: magic, version, kind, seed (20 bytes), then
+     * 68 + 12 + 8 bytes of options */
+    const size_t at = 20 + 68 + 12 + 8;
+    int32_t cnt;
+    memcpy(&cnt, buf + at, 4);
+    assert_int_equal(cnt, 3);
+    int64_t live = sg_mem_live_bytes();
+    int32_t bad[3] = {0, 1001, 4};
+    for (int k = 0; k < 3; k++) {
+        memcpy(buf + at, &bad[k], 4);
+        assert_int_equal(sg_recommender_load_mem(&n, buf, len, &err), SG_EPARSE);
+        assert_null(n);
+        if (k < 2) assert_non_null(strstr(err.msg, "ensemble"));
+    }
+    memcpy(buf + at, &cnt, 4);
+    assert_int_equal(sg_recommender_load_mem(&n, buf, len - 5, &err), SG_EPARSE);
+    assert_null(n);
+    assert_int_equal(sg_mem_live_bytes(), live);
+    /* a size outside 1..1000 is refused at training */
+    o.ensemble = 0;
+    assert_int_equal(sg_recommender_train(&n, x, NULL, NULL, &o, NULL, &err), SG_EINVAL);
+    assert_null(n);
+    sg_free(buf);
+    sg_free(buf2);
+    free(za);
+    free(zb);
+    free(s);
+    free(t);
+    free(mean);
+    sg_recommender_free(ens);
+    sg_interactions_free(x);
+}
+
 /* recommend-3.6: the vae with RecVAE's dense encoder (3 layers: sums of earlier
  * layers, swish, layer norm) matches central differences, with the normal prior,
  * gamma, and the composite prior (whose old encoder has the dense layers too) */
@@ -911,10 +1012,10 @@ static void old_version(void **state)
     assert_int_equal(sg_recommender_opts(n)->epochs, 1);
     sg_recommender_free(n);
     n = NULL;
-    v = 4;
+    v = 5;
     memcpy(buf + 4, &v, 4);
     assert_int_equal(sg_recommender_load_mem(&n, buf, len, &err), SG_EPARSE);
-    assert_non_null(strstr(err.msg, "version 4"));
+    assert_non_null(strstr(err.msg, "version 5"));
     assert_null(n);
     free(old);
     sg_free(buf);
@@ -1067,16 +1168,17 @@ static void alloc_failures(void **state)
     (void)state;
     sg_interactions *x = clustered(20, 13);
     int64_t live = sg_mem_live_bytes();
-    for (int k = 0; k <= SG_REC_DAE + 1; k++) {
-        /* the last round: a vae with RecVAE's training */
-        int kind = k > SG_REC_DAE ? SG_REC_VAE : k;
+    for (int k = 0; k <= SG_REC_DAE + 2; k++) {
+        /* the last rounds: a vae with RecVAE's training, a dae ensemble */
+        int kind = k == SG_REC_DAE + 1 ? SG_REC_VAE : k > SG_REC_DAE ? SG_REC_DAE : k;
         sg_rec_opts o;
         small_opts(&o, kind);
-        if (k > SG_REC_DAE) {
+        if (k == SG_REC_DAE + 1) {
             o.gamma = 0.01f;
             o.prior = SG_REC_PRIOR_COMPOSITE;
             o.enc_passes = 2;
         }
+        if (k == SG_REC_DAE + 2) o.ensemble = 3;
         o.epochs = 2;
         o.batch = 8;
         o.hidden = 6;
@@ -1186,7 +1288,8 @@ int main(void)
         cmocka_unit_test(dae_learns),        cmocka_unit_test(deterministic),
         cmocka_unit_test(recvae_learns),     cmocka_unit_test(dense_encoder_gradients),
         cmocka_unit_test(dense_encoder_learns),
-        cmocka_unit_test(ema_weights), cmocka_unit_test(old_version),
+        cmocka_unit_test(ema_weights),       cmocka_unit_test(ensemble),
+        cmocka_unit_test(old_version),
         cmocka_unit_test(save_load),         cmocka_unit_test(corrupt_model),
         cmocka_unit_test(exclusions),        cmocka_unit_test(bad_arguments),
         cmocka_unit_test(evaluate_pop),      cmocka_unit_test(alloc_failures),

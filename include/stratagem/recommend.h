@@ -117,6 +117,12 @@ typedef struct sg_rec_opts {
                                * moving average of the weights, updated after every step
                                * with this decay (Polyak averaging); default 0 = the last
                                * weights.  Training only: not stored in the model file */
+    int ensemble;             /* vae/dae: networks trained and averaged (>= 1).  The
+                               * first is chosen and trained as with one; the others
+                               * repeat its final fit (same data and epoch count) with
+                               * seeds seed+1, seed+2, ...; scores are the mean of their
+                               * logits; embeddings are the first network's.  Default
+                               * vae 5, dae 1 */
     /* ease */
     double lambda;            /* > 0 fixed; <= 0 chooses on validation from a grid */
     /* model selection without validation sets */
@@ -129,9 +135,11 @@ typedef struct sg_rec_opts {
     void *ud;
 } sg_rec_opts;
 
-/* Defaults for 'kind' (the paper's: [I-600-200-600-I], batch 500, lr 1e-3,
- * dropout 0.5, beta cap 0.2, 200 epochs; dae: l2 0.01/500; RecVAE's training
- * off: gamma 0, normal prior, no alternating passes). */
+/* Defaults for 'kind': the paper's network and settings ([I-600-200-600-I],
+ * batch 500, lr 1e-3, dropout 0.5, beta cap 0.2; dae: 200 epochs, l2 0.01/500);
+ * the vae trains 300 epochs with RecVAE's alternating passes (enc_passes 3),
+ * averaged weights (ema 0.99) and an ensemble of 5 networks; gamma 0, normal
+ * prior, mlp encoder. */
 void sg_rec_opts_default(sg_rec_opts *o, int kind);
 
 typedef struct sg_rec_report {

@@ -105,6 +105,9 @@ static const char HELP_TRAIN_RECOMMEND[] =
     "  --ema D [vae 0.99, dae 0]  > 0: keep and validate a moving average of the weights,\n"
     "                         updated after every step with decay D (Polyak averaging); 0: last\n"
     "                         weights\n"
+    "  --ensemble N [vae 5, dae 1]  networks averaged: after the first is chosen and trained,\n"
+    "                         N-1 more repeat its final fit from seeds seed+1..; the scores\n"
+    "                         are the mean of their logits, embeddings the first network's\n"
     "vae, RecVAE's training (Shenbin et al. 2020; same network; the default vae training uses\n"
     "its alternating updates with beta annealing, averaged weights and 300 epochs; the paper's\n"
     "Mult-VAE training is --epochs 200 --enc-passes 0 --ema 0; bench/recommend_results.md\n"
@@ -371,7 +374,7 @@ int cli_train_recommend(int argc, char **argv)
     int enc_layers = -1;
     double min_rating = NAN, lr = -1, dropout = -1, beta_cap = -1, l2 = -1, lambda = 0;
     double gamma = NAN;
-    int enc_passes = -1;
+    int enc_passes = -1, ensemble = -1;
     double ema = NAN;
     double val_users = -1;
     int epochs = -1, batch = -1, hidden = -1, latent = -1, threads = 0, no_refit = 0;
@@ -395,7 +398,7 @@ int cli_train_recommend(int argc, char **argv)
         {"gamma", 0, OPT_DOUBLE, &gamma, 0},      {"prior", 0, OPT_STR, &prior, 0},
         {"enc-passes", 0, OPT_INT, &enc_passes, 0},
         {"encoder", 0, OPT_STR, &encoder, 0},     {"enc-layers", 0, OPT_INT, &enc_layers, 0},
-        {"ema", 0, OPT_DOUBLE, &ema, 0},
+        {"ema", 0, OPT_DOUBLE, &ema, 0},         {"ensemble", 0, OPT_INT, &ensemble, 0},
         {"log-file", 0, OPT_STR, &log_file, 0},   {NULL, 0, 0, NULL, 0},
     };
     char *pos[1];
@@ -461,6 +464,11 @@ int cli_train_recommend(int argc, char **argv)
         if (!(ema >= 0 && ema < 1)) return cli_usage_error(cmd, "--ema must be in [0, 1)");
         o.ema = (float)ema;
     }
+    if (ensemble >= 0) {
+        if (ensemble < 1 || ensemble > 1000)
+            return cli_usage_error(cmd, "--ensemble must be in 1..1000");
+        o.ensemble = ensemble;
+    }
     o.lambda = lambda;
     o.refit = !no_refit;
     if (o.epochs < 1) return cli_usage_error(cmd, "--epochs must be >= 1");
@@ -523,6 +531,10 @@ int cli_train_recommend(int argc, char **argv)
         else if (kind != SG_REC_POP && o.val_users > 0 && !(kind == SG_REC_EASE && lambda > 0))
             fprintf(stderr, "stratagem: model selection on %.0f%% of the training users held "
                     "out%s\n", 100 * o.val_users, o.refit ? ", then refit on all users" : "");
+        if ((kind == SG_REC_VAE || kind == SG_REC_DAE) && o.ensemble > 1)
+            fprintf(stderr, "stratagem: ensemble of %d networks (seeds %llu..%llu)\n",
+                    o.ensemble, (unsigned long long)seed,
+                    (unsigned long long)(seed + (uint64_t)o.ensemble - 1));
     }
     sg_rec_report rep;
     sg_error err;
@@ -545,6 +557,8 @@ int cli_train_recommend(int argc, char **argv)
     if (kind == SG_REC_EASE) printf("lambda\t%g\n", rep.lambda);
     if (!isnan(rep.best_val_ndcg)) printf("validation_ndcg@100\t%.4f\n", rep.best_val_ndcg);
     if (rep.refitted) printf("refit_on_all_users\tyes\n");
+    if ((kind == SG_REC_VAE || kind == SG_REC_DAE) && o.ensemble > 1)
+        printf("networks\t%d\n", o.ensemble);
     printf("seconds\t%.1f\n", rep.seconds);
     if (!cli_quiet) fprintf(stderr, "stratagem: wrote %s\n", out);
     rc = EXIT_OK;

@@ -15,15 +15,16 @@
  * kind, u64 seed, the options (i32 epochs, batch, hidden, latent; f32 lr,
  * dropout, beta_cap; i64 anneal_steps; f32 l2; f64 lambda, val_users; i32
  * refit, eval_every, max_items; version 2 adds f32 gamma, i32 prior, enc_passes;
- * version 3 adds i32 encoder, enc_layers; older files load with those off), the
- * training interactions
+ * version 3 adds i32 encoder, enc_layers; version 4 adds i32 ensemble; older
+ * files load with those off), the training interactions
  * (interactions_private.h), then per kind: pop u32 I + I f32; ease f64 lambda,
- * u32 I, I*I f32; vae/dae the parameter block (nn_private.h, no Adam state).
- * A model is written in the oldest version that holds it: version 2 unless the
- * dense encoder is on, so files of the default models are as before.
+ * u32 I, I*I f32; vae/dae the parameter block (nn_private.h, no Adam state),
+ * one per network of an ensemble.  A model is written in the oldest version
+ * that holds it: version 2 unless the dense encoder or an ensemble is on.
  * See LICENSE for copyright. */
 #include <math.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <string.h>
 #include <time.h>
 
@@ -35,7 +36,7 @@
 #include "stratagem/model.h"
 
 #define REC_MAGIC 0x4d524753u /* "SGRM" */
-#define REC_VERSION 3u
+#define REC_VERSION 4u
 #define REC_VERSION_MIN 1u     /* oldest version read */
 #define SCORE_CHUNK 256        /* users scored at once */
 #define EVAL_K 100             /* longest list the metrics need */
@@ -94,6 +95,9 @@ void sg_rec_opts_default(sg_rec_opts *o, int kind)
     o->encoder = SG_REC_ENCODER_MLP;
     o->enc_layers = 5;
     o->ema = kind == SG_REC_VAE ? 0.99f : 0.0f;
+    /* vae: five networks averaged: +0.0046 NDCG@100 (se 0.0015) over one on six
+     * more unseen user sets, at about 2.5 times the training time (eighth round) */
+    o->ensemble = kind == SG_REC_VAE ? 5 : 1;
     o->lambda = 0.0;
     o->val_users = 0.1;
     o->refit = 1;
@@ -115,6 +119,10 @@ static int check_opts(const sg_rec_opts *o, sg_error *err)
             o->latent > 100000 || o->batch > 1000000) {
             return sg_error_set(err, SG_EINVAL, "recommender: batch %d, hidden %d, latent %d: "
                                 "each must be in 1..100000", o->batch, o->hidden, o->latent);
+        }
+        if (o->ensemble < 1 || o->ensemble > 1000) {
+            return sg_error_set(err, SG_EINVAL, "recommender: ensemble must be in 1..1000 "
+                                "networks (got %d)", o->ensemble);
         }
         if (!(o->ema >= 0.0f && o->ema < 1.0f)) {
             return sg_error_set(err, SG_EINVAL, "recommender: ema decay %g must be in [0, 1)",
@@ -155,6 +163,8 @@ void sg_recommender_free(sg_recommender *m)
     sg_free(m->pop);
     sg_free(m->ease_b);
     sg_params_free(m->params);
+    for (int k = 0; k < m->n_more; k++) sg_params_free(m->more[k]);
+    sg_free(m->more);
     sg_free(m);
 }
 
@@ -214,6 +224,55 @@ static int64_t anneal_for(const sg_recommender *m, int n_users)
     double steps = 0.2 * (double)m->opts.epochs * (double)sg_vae_steps_per_epoch(m, n_users);
     int64_t a = (int64_t)ceil(steps / (double)m->opts.beta_cap);
     return a > 0 ? a : 1;
+}
+
+/* Replace m->params, built for training, by a copy without gradients and Adam
+ * state. */
+static int strip_params(sg_recommender *m, sg_error *err)
+{
+    sg_params *keep = m->params;
+    m->params = NULL;
+    int rc = sg_vae_build(m, 0, 0, err);
+    if (rc) {
+        m->params = keep;
+        return rc;
+    }
+    memcpy(sg_params_data(m->params), sg_params_data(keep),
+           sg_params_count(keep) * sizeof(float));
+    sg_params_free(keep);
+    return SG_OK;
+}
+
+/* Networks 2..ensemble of a vae/dae: each repeats the first one's final fit
+ * ('x', 'epochs', 'anneal', no validation) from seed + k, and is kept without
+ * its training state in m->more.  m->params (the first) is left as it was. */
+static int fit_more(sg_recommender *m, const sg_interactions *x, int epochs, int64_t anneal,
+                    sg_error *err)
+{
+    int n = m->opts.ensemble - 1;
+    m->more = sg_calloc((size_t)n, sizeof *m->more);
+    if (!m->more) return sg_error_set(err, SG_ENOMEM, "recommender: out of memory");
+    sg_params *first = m->params;
+    uint64_t seed = m->opts.seed;
+    int rc = SG_OK;
+    m->params = NULL;
+    for (int k = 0; k < n && !rc; k++) {
+        char stage[32];   /* progress reports: "network2", ... */
+        snprintf(stage, sizeof stage, "network%d", k + 2);
+        sg_rec_report rk;
+        memset(&rk, 0, sizeof rk);
+        m->opts.seed = seed + (uint64_t)(k + 1);
+        rc = fit_once(m, x, NULL, NULL, epochs, anneal, stage, &rk, err);
+        if (!rc) rc = strip_params(m, err);
+        if (!rc) {
+            m->more[m->n_more++] = m->params;
+            m->params = NULL;
+        }
+    }
+    sg_params_free(m->params);   /* a network whose fit failed */
+    m->params = first;
+    m->opts.seed = seed;
+    return rc;
 }
 
 int sg_recommender_train(sg_recommender **out, const sg_interactions *train,
@@ -299,15 +358,14 @@ int sg_recommender_train(sg_recommender **out, const sg_interactions *train,
     if (m->kind == SG_REC_EASE) m->opts.lambda = m->lambda;
     if (m->kind == SG_REC_VAE || m->kind == SG_REC_DAE) {
         /* keep the parameters only: gradients and Adam state are training scratch */
-        sg_params *keep = m->params;
-        m->params = NULL;
-        if ((rc = sg_vae_build(m, 0, 0, err))) {
-            m->params = keep;
-            goto fail;
+        if ((rc = strip_params(m, err))) goto fail;
+        if (o->ensemble > 1) {
+            /* the other networks repeat the final fit: the same users and epochs */
+            const sg_interactions *last_x = r.refitted ? train : fit_x;
+            int epochs = r.best_epoch > 0 ? r.best_epoch : o->epochs;
+            anneal = anneal_for(m, sg_interactions_n_users(last_x));
+            if ((rc = fit_more(m, last_x, epochs, anneal, err))) goto fail;
         }
-        memcpy(sg_params_data(m->params), sg_params_data(keep),
-               sg_params_count(keep) * sizeof(float));
-        sg_params_free(keep);
         if (r.best_epoch > 0) m->opts.epochs = r.best_epoch;
     }
     m->opts.on_progress = NULL;
@@ -335,6 +393,41 @@ static int check_rows(const sg_recommender *m, const int64_t *row_ptr, const int
     return sg_csr_check(row_ptr, col_idx, B, m->n_items, err);
 }
 
+/* Scores of an ensemble: the mean of its networks' logits, the second and later
+ * networks scored SCORE_CHUNK rows at a time into one scratch buffer. */
+static int score_ensemble(const sg_recommender *m, const int64_t *row_ptr,
+                          const int32_t *col_idx, int B, float *scores, sg_error *err)
+{
+    int I = m->n_items;
+    int chunk = B < SCORE_CHUNK ? B : SCORE_CHUNK;
+    if (B <= 0) return SG_OK;
+    float *tmp = sg_malloc_array((size_t)chunk * (size_t)I, sizeof *tmp);
+    if (!tmp) {
+        return sg_error_set(err, SG_ENOMEM, "recommender: out of memory for %d x %d scores",
+                            chunk, I);
+    }
+    sg_recommender net = *m;   /* a read-only view with another network in place */
+    int rc = sg_vae_forward_eval(m, row_ptr, col_idx, B, scores, NULL, err);
+    for (int k = 0; !rc && k < m->n_more; k++) {
+        net.params = m->more[k];
+        for (int b0 = 0; !rc && b0 < B; b0 += chunk) {
+            int nb = B - b0 < chunk ? B - b0 : chunk;
+            rc = sg_vae_forward_eval(&net, row_ptr + b0, col_idx, nb, tmp, NULL, err);
+            if (rc) break;
+            float *s = scores + (size_t)b0 * I;
+            size_t n = (size_t)nb * (size_t)I;
+            for (size_t i = 0; i < n; i++) s[i] += tmp[i];
+        }
+    }
+    if (!rc) {
+        float w = 1.0f / (float)(m->n_more + 1);
+        size_t n = (size_t)B * (size_t)I;
+        for (size_t i = 0; i < n; i++) scores[i] *= w;
+    }
+    sg_free(tmp);
+    return rc;
+}
+
 /* Scores of B rows without checks. */
 static int score_rows(const sg_recommender *m, const int64_t *row_ptr, const int32_t *col_idx,
                       int B, float *scores, sg_error *err)
@@ -348,6 +441,7 @@ static int score_rows(const sg_recommender *m, const int64_t *row_ptr, const int
         sg_ease_score(m, row_ptr, col_idx, B, scores);
         return SG_OK;
     default:
+        if (m->n_more > 0) return score_ensemble(m, row_ptr, col_idx, B, scores, err);
         return sg_vae_forward_eval(m, row_ptr, col_idx, B, scores, NULL, err);
     }
 }
@@ -662,10 +756,12 @@ int sg_recommender_evaluate(const sg_recommender *m, const sg_interactions *fold
 /* ---------------------------------------------------------------------------
  * files */
 
-/* The oldest format version that holds the model's options: 3 only for a vae
- * with the dense encoder (the encoder means nothing to the other kinds). */
+/* The oldest format version that holds the model: 4 for an ensemble, 3 for a
+ * vae with the dense encoder (the encoder means nothing to the other kinds),
+ * else 2. */
 static uint32_t opts_version(const sg_recommender *m)
 {
+    if (m->n_more > 0) return 4u;
     return m->kind == SG_REC_VAE && m->opts.encoder != SG_REC_ENCODER_MLP ? 3u : 2u;
 }
 
@@ -692,6 +788,7 @@ static void write_opts(sg_wbuf *w, const sg_rec_opts *o, uint32_t version)
         sg_wbuf_i32(w, o->encoder);
         sg_wbuf_i32(w, o->enc_layers);
     }
+    if (version >= 4) sg_wbuf_i32(w, o->ensemble);
 }
 
 static int read_opts(sg_rbuf *r, sg_rec_opts *o, uint32_t version, sg_error *err)
@@ -751,6 +848,16 @@ static int read_opts(sg_rbuf *r, sg_rec_opts *o, uint32_t version, sg_error *err
         o->encoder = enc;
         o->enc_layers = layers;
     }
+    o->ensemble = 1;
+    if (version >= 4) {
+        int32_t n;
+        if ((rc = sg_rbuf_i32(r, &n, "ensemble size", err))) return rc;
+        if (n < 1 || n > 1000) {
+            return sg_error_set(err, SG_EPARSE, "corrupt recommender: ensemble of %d networks",
+                                n);
+        }
+        o->ensemble = n;
+    }
     return SG_OK;
 }
 
@@ -779,6 +886,7 @@ int sg_recommender_save_mem(const sg_recommender *m, unsigned char **buf, size_t
         break;
     default:
         sg_params_write(m->params, &w, 0);
+        for (int k = 0; k < m->n_more; k++) sg_params_write(m->more[k], &w, 0);
         break;
     }
     int rc = sg_wbuf_status(&w, err);
@@ -789,6 +897,27 @@ int sg_recommender_save_mem(const sg_recommender *m, unsigned char **buf, size_t
     *buf = w.data;
     *len = w.len;
     return SG_OK;
+}
+
+/* Networks 2..ensemble of a file, laid out as the first (m->params). */
+static int read_more(sg_recommender *m, sg_rbuf *r, sg_error *err)
+{
+    int n = m->opts.ensemble - 1, rc = SG_OK;
+    m->more = sg_calloc((size_t)n, sizeof *m->more);
+    if (!m->more) return sg_error_set(err, SG_ENOMEM, "loading recommender: out of memory");
+    sg_params *first = m->params;
+    m->params = NULL;
+    for (int k = 0; k < n && !rc; k++) {
+        rc = sg_vae_build(m, 0, 0, err);
+        if (!rc) rc = sg_params_read(m->params, r, err);
+        if (!rc) {
+            m->more[m->n_more++] = m->params;
+            m->params = NULL;
+        }
+    }
+    sg_params_free(m->params);
+    m->params = first;
+    return rc;
 }
 
 int sg_recommender_load_mem(sg_recommender **out, const unsigned char *buf, size_t len,
@@ -858,6 +987,7 @@ int sg_recommender_load_mem(sg_recommender **out, const unsigned char *buf, size
         }
         if ((rc = sg_vae_build(m, 0, 0, err))) goto fail;
         if ((rc = sg_params_read(m->params, &r, err))) goto fail;
+        if (m->opts.ensemble > 1 && (rc = read_more(m, &r, err))) goto fail;
         break;
     }
     if (r.pos != r.len) {

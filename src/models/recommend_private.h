@@ -18,6 +18,9 @@ struct sg_recommender {
     float *ease_b;            /* (I,I) ease: item-item weights, zero diagonal */
     double lambda;            /* ease */
     sg_params *params;        /* vae/dae: the network (tensor table in vae.c) */
+    sg_params **more;         /* vae/dae ensemble: networks 2..n_more+1, laid out as
+                               * 'params' (scores average all of them) */
+    int n_more;
 };
 
 /* ---- vae.c ---- */

@@ -82,6 +82,11 @@ expect 3.10 2 "--encoder dense needs --model vae" -- "$SG" train recommend \
     --data "$T/s/train.csv" --user user --item item --model dae --encoder dense --out "$T/bad.sgm"
 expect 3.11 2 "--encoder must be mlp or dense" -- "$SG" train recommend \
     --data "$T/s/train.csv" --user user --item item --encoder wide --out "$T/bad.sgm"
+# --ensemble N: N networks averaged (the vae's default is 5: 3.1-vae above)
+expect 3.12 0 "^networks.2$" -- "$SG" -q train recommend --data "$T/s/train.csv" --user user \
+    --item item --model dae --epochs 3 --batch 50 --ensemble 2 --out "$T/dae2.sgm"
+expect 3.13 2 "--ensemble must be in 1..1000" -- "$SG" train recommend \
+    --data "$T/s/train.csv" --user user --item item --ensemble 0 --out "$T/bad.sgm"
 
 # 4. recommend: best first, never an item the user has, from the user's own group
 # a training user of group 0 (liked items 1..10)
