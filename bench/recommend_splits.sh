@@ -23,8 +23,9 @@ SG=${SG:-build/stratagem}
 OUT=${OUT:-bench/out/recommend_splits${DATA:+_$DATA}}
 SPLITS=${SPLITS:-11 12 13 14 15}
 # name|options; the first is the one the others are compared with.  vae_mult: the
-# paper's Mult-VAE training (the vae's defaults until 30 Nov).
-CONFIGS=${CONFIGS:-ease|--model ease;vae_mult|--model vae --epochs 200 --enc-passes 0 --ema 0;vae|--model vae}
+# paper's Mult-VAE training (the vae's defaults until 30 Nov); vae1: the defaults with
+# one network; vae: the defaults (an ensemble of five).
+CONFIGS=${CONFIGS:-ease|--model ease;vae_mult|--model vae --epochs 200 --enc-passes 0 --ema 0 --ensemble 1;vae1|--model vae --ensemble 1;vae|--model vae}
 JOBS=${JOBS:-2}
 THREADS=${THREADS:-1}
 # DATA=movielens (default) or supermarket (the baskets: basket = user)
