@@ -87,7 +87,8 @@ int main(int argc, char **argv)
     o.val_users = 0.0;
     o.enc_passes = 0;   /* the Mult-VAE epoch the peer implements: joint updates, */
     o.ema = 0.0f;       /* last weights, */
-    o.ensemble = 1;     /* one network */
+    o.ensemble = 1;     /* one network, */
+    o.dropout = 0.5f;   /* the paper's input dropout */
     o.anneal_steps = (int64_t)(((n_users + batch - 1) / batch) * 100 / 0.2);
     o.on_progress = on_epoch;
     sg_recommender *m = NULL;

@@ -29,7 +29,7 @@ DATA=/work/shared/data
 # RecVAE's alternating updates with averaged weights (bench/recommend_splits.sh and
 # bench/recommend_results.md, seventh round, compare the two over ten unseen user sets),
 # with one network (the default vae averages five: eighth round).
-MULT="--enc-passes 0 --ema 0 --ensemble 1"
+MULT="--enc-passes 0 --ema 0 --dropout 0.5 --ensemble 1"
 ML_VAE=${ML_VAE---epochs 300 --anneal-steps 40 $MULT}
 ML_DAE=${ML_DAE---batch 100 --l2 0.0001}
 # name|file|user|item|rating options|vae options|dae options|ease options
