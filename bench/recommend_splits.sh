@@ -25,7 +25,7 @@ SPLITS=${SPLITS:-11 12 13 14 15}
 # name|options; the first is the one the others are compared with.  vae_mult: the
 # paper's Mult-VAE training (the vae's defaults until 30 Nov); vae1: the defaults with
 # one network; vae: the defaults (an ensemble of five).
-CONFIGS=${CONFIGS:-ease|--model ease;vae_mult|--model vae --epochs 200 --enc-passes 0 --ema 0 --ensemble 1;vae1|--model vae --ensemble 1;vae|--model vae}
+CONFIGS=${CONFIGS:-ease|--model ease;vae_mult|--model vae --epochs 200 --enc-passes 0 --ema 0 --dropout 0.5 --ensemble 1;vae1|--model vae --ensemble 1;vae|--model vae}
 JOBS=${JOBS:-2}
 THREADS=${THREADS:-1}
 # DATA=movielens (default) or supermarket (the baskets: basket = user)
@@ -51,12 +51,13 @@ done
 # one job: split seed, config name, options
 job() {
     s=$1 name=$2 opts=$3 d="$OUT/s$1"
-    if [ "${REUSE:-0}" = 1 ] && [ -f "$d/$name.test.json" ] && [ -f "$d/$name.validation.json" ]; then
+    if [ "${REUSE:-0}" = 1 ] && [ -s "$d/$name.test.json" ] && [ -s "$d/$name.validation.json" ]; then
         return 0
     fi
+    rm -f "$d/$name.test.json" "$d/$name.validation.json"
     # shellcheck disable=SC2086
     "$SG" -q train recommend --data "$d/train.csv" --user "$U" --item "$I" --threads "$THREADS" \
-        $opts --out "$d/$name.sgm" > "$d/$name.train.txt"
+        $opts --out "$d/$name.sgm" > "$d/$name.train.txt" || { echo "split $s $name: training failed" >&2; return 1; }
     for set in test validation; do
         "$SG" -q evaluate --model "$d/$name.sgm" --foldin "$d/${set}_foldin.csv" \
             --heldout "$d/${set}_heldout.csv" --json > "$d/$name.$set.json"
