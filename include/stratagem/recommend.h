@@ -88,12 +88,12 @@ typedef struct sg_rec_opts {
     int kind;                 /* sg_rec_kind; default SG_REC_VAE */
     uint64_t seed;            /* default SG_DEFAULT_SEED */
     /* vae / dae */
-    int epochs;               /* default 200 (the best one is kept, see below) */
+    int epochs;               /* default vae 300, dae 200 (the best one is kept) */
     int batch;                /* users per step, default 500 */
     int hidden;               /* default 600 */
     int latent;               /* default 200 */
     float lr;                 /* Adam learning rate, default 1e-3 */
-    float dropout;            /* input dropout, default 0.5 */
+    float dropout;            /* input dropout, default vae 0.3, dae 0.5 */
     float beta_cap;           /* vae: largest KL weight, default 0.2 */
     /* vae: steps over which the KL weight grows 0 -> 1 (capped at beta_cap):
      * beta = min(beta_cap, step / anneal_steps) (the paper's 200000 steps on
@@ -136,10 +136,10 @@ typedef struct sg_rec_opts {
 } sg_rec_opts;
 
 /* Defaults for 'kind': the paper's network and settings ([I-600-200-600-I],
- * batch 500, lr 1e-3, dropout 0.5, beta cap 0.2; dae: 200 epochs, l2 0.01/500);
+ * batch 500, lr 1e-3, beta cap 0.2; dae: 200 epochs, dropout 0.5, l2 0.01/500);
  * the vae trains 300 epochs with RecVAE's alternating passes (enc_passes 3),
- * averaged weights (ema 0.99) and an ensemble of 5 networks; gamma 0, normal
- * prior, mlp encoder. */
+ * input dropout 0.3, averaged weights (ema 0.99) and an ensemble of 5 networks;
+ * gamma 0, normal prior, mlp encoder. */
 void sg_rec_opts_default(sg_rec_opts *o, int kind);
 
 typedef struct sg_rec_report {

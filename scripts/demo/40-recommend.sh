@@ -9,8 +9,9 @@ RD="$OUT/movielens-split"
 # Short VAE training for the demo: with batches of 100 customers (6 steps an epoch) it
 # reaches a validation NDCG@100 of about 0.32 in 40 epochs, where the default batches of
 # 500 need about 120; bench/recommend_eval.sh trains the full-length models.  The demo
-# keeps the paper's Mult-VAE training (--enc-passes 0 --ema 0 --dropout 0.5): the default RecVAE-style
-# training scores higher (bench/recommend_results.md) but takes about three times as long.
+# keeps the paper's Mult-VAE training (--enc-passes 0 --ema 0 --dropout 0.5): the default
+# RecVAE-style training scores higher (bench/recommend_results.md) but takes about three
+# times as long.
 REC_EPOCHS=${REC_EPOCHS:-40}
 
 # Append the title to 'user,rank,item,score' CSV rows when movies.csv is there
@@ -30,14 +31,16 @@ step "1. Split MovieLens customers (ratings >= 3.5): 10% test, 10% validation, t
 
 step "2. Train a Mult-VAE on the training customers ($REC_EPOCHS epochs; best on validation kept)"
 "$SG" train recommend --data "$RD/train.csv" --user userId --item movieId --model vae \
-    --epochs "$REC_EPOCHS" --batch 100 --eval-every 5 --seed 1 --enc-passes 0 --ema 0 --dropout 0.5 --ensemble 1 \
+    --epochs "$REC_EPOCHS" --batch 100 --eval-every 5 --seed 1 \
+    --enc-passes 0 --ema 0 --dropout 0.5 --ensemble 1 \
     --validation-foldin "$RD/validation_foldin.csv" \
     --validation-heldout "$RD/validation_heldout.csv" --out "$OUT/ml_vae.sgm"
 
 step "2b. The same training as an ensemble of 3 networks, their scores averaged (--ensemble 3)"
 # the first network is the one above; two more repeat its final fit from seeds 2 and 3
 "$SG" train recommend --data "$RD/train.csv" --user userId --item movieId --model vae \
-    --epochs "$REC_EPOCHS" --batch 100 --eval-every 5 --seed 1 --enc-passes 0 --ema 0 --dropout 0.5 --ensemble 3 \
+    --epochs "$REC_EPOCHS" --batch 100 --eval-every 5 --seed 1 \
+    --enc-passes 0 --ema 0 --dropout 0.5 --ensemble 3 \
     --validation-foldin "$RD/validation_foldin.csv" \
     --validation-heldout "$RD/validation_heldout.csv" --out "$OUT/ml_vae3.sgm"
 
