@@ -29,20 +29,21 @@ step "1. Split MovieLens customers (ratings >= 3.5): 10% test, 10% validation, t
 "$SG" recommend split --data "$ML/ratings.csv" --user userId --item movieId \
     --rating rating --min-rating 3.5 --seed 1 --out-dir "$RD"
 
+# The demo's VAE training with N networks, written to MODEL: train_vae N MODEL
+train_vae() {
+    "$SG" train recommend --data "$RD/train.csv" --user userId --item movieId --model vae \
+        --epochs "$REC_EPOCHS" --batch 100 --eval-every 5 --seed 1 \
+        --enc-passes 0 --ema 0 --dropout 0.5 --ensemble "$1" \
+        --validation-foldin "$RD/validation_foldin.csv" \
+        --validation-heldout "$RD/validation_heldout.csv" --out "$2"
+}
+
 step "2. Train a Mult-VAE on the training customers ($REC_EPOCHS epochs; best on validation kept)"
-"$SG" train recommend --data "$RD/train.csv" --user userId --item movieId --model vae \
-    --epochs "$REC_EPOCHS" --batch 100 --eval-every 5 --seed 1 \
-    --enc-passes 0 --ema 0 --dropout 0.5 --ensemble 1 \
-    --validation-foldin "$RD/validation_foldin.csv" \
-    --validation-heldout "$RD/validation_heldout.csv" --out "$OUT/ml_vae.sgm"
+train_vae 1 "$OUT/ml_vae.sgm"
 
 step "2b. The same training as an ensemble of 3 networks, their scores averaged (--ensemble 3)"
 # the first network is the one above; two more repeat its final fit from seeds 2 and 3
-"$SG" train recommend --data "$RD/train.csv" --user userId --item movieId --model vae \
-    --epochs "$REC_EPOCHS" --batch 100 --eval-every 5 --seed 1 \
-    --enc-passes 0 --ema 0 --dropout 0.5 --ensemble 3 \
-    --validation-foldin "$RD/validation_foldin.csv" \
-    --validation-heldout "$RD/validation_heldout.csv" --out "$OUT/ml_vae3.sgm"
+train_vae 3 "$OUT/ml_vae3.sgm"
 
 step "3. EASE beside it (closed form; lambda 200, chosen on the validation customers)"
 # (without --lambda it tries 5..5000 on the validation customers itself: 10 fits)
