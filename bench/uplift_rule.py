@@ -1,7 +1,8 @@
 #!/usr/bin/python3
 """Where a plan's forecast error comes from, on bench/uplift.sh's campaigns (known truth).
 
-Usage (after `BUDGET=B SEEDS="..." bench/uplift.sh`, whose outputs it reads):
+Usage (after `BUDGET=B SEEDS="..." bench/uplift.sh` with the default ROWS and CUSTOMERS,
+whose outputs in bench/out/uplift_sSEED it reads):
     /usr/bin/python3 bench/uplift_rule.py B SEED...
 
 The forecast of `stratagem plan` is the doubly robust value of the plan's rule replayed on
