@@ -17,10 +17,13 @@
 # standard error over the pairs.  Two runs at a time, one thread each (JOBS,
 # THREADS).  Outputs in bench/out/recommend_splits[_DATA]/ (OUT); REUSE=1 keeps the scores
 # of a (split, config name) already there (after a change of program, rename).
+# SPLIT_OPTS: more 'recommend split' options (other shares of test and validation
+# users, so other training-set sizes); the default OUT then names them.
 set -eu
 cd "$(dirname "$0")/.."
 SG=${SG:-build/stratagem}
-OUT=${OUT:-bench/out/recommend_splits${DATA:+_$DATA}}
+SPLIT_OPTS=${SPLIT_OPTS:-}
+OUT=${OUT:-bench/out/recommend_splits${DATA:+_$DATA}$(printf '%s' "$SPLIT_OPTS" | tr -cs 'a-z0-9.' '_')}
 SPLITS=${SPLITS:-11 12 13 14 15}
 # name|options; the first is the one the others are compared with.  vae_mult: the
 # paper's Mult-VAE training (the vae's defaults until 30 Nov); vae1: the defaults with
@@ -45,7 +48,7 @@ mkdir -p "$OUT"
 for s in $SPLITS; do
     # shellcheck disable=SC2086
     [ -f "$OUT/s$s/train.csv" ] || "$SG" -q recommend split --data "$ML" --user "$U" \
-        --item "$I" $RATING --seed "$s" --out-dir "$OUT/s$s" >/dev/null
+        --item "$I" $RATING $SPLIT_OPTS --seed "$s" --out-dir "$OUT/s$s" >/dev/null
 done
 
 # one job: split seed, config name, options
