@@ -23,7 +23,11 @@ SG="$BUILD/stratagem"
 OUT=bench/out/uplift_replay
 COIL=../shared/data/coil2000-ticdata/ticdata.csv
 [ -f "$COIL" ] || COIL=data/coil2000-ticdata/ticdata.csv
-export OPENBLAS_CORETYPE="${OPENBLAS_CORETYPE:-SkylakeX}"
+# OpenBLAS 0.3.21 does not know some AVX-512 CPUs; forcing SkylakeX on a CPU without
+# AVX-512 would kill BLAS calls with SIGILL, so only where the CPU has it.
+if [ -z "${OPENBLAS_CORETYPE:-}" ] && grep -q avx512f /proc/cpuinfo 2>/dev/null; then
+    export OPENBLAS_CORETYPE=SkylakeX
+fi
 mkdir -p "$OUT"
 cc -std=c11 -O2 -Iinclude bench/bench_uplift_replay.c "$BUILD/libstratagem.a" \
     -lopenblas -lsqlite3 -lpq -ljansson -lpng -lmicrohttpd -lm -lpthread -fopenmp \
