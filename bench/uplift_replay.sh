@@ -30,7 +30,7 @@ if [ -z "${OPENBLAS_CORETYPE:-}" ] && grep -q avx512f /proc/cpuinfo 2>/dev/null;
 fi
 mkdir -p "$OUT"
 cc -std=c11 -O2 -Iinclude bench/bench_uplift_replay.c "$BUILD/libstratagem.a" \
-    -lopenblas -lsqlite3 -lpq -ljansson -lpng -lmicrohttpd -lm -lpthread -fopenmp \
+    -lopenblas -lsqlite3 -lpq -ljansson -lpng -lz -lm -lpthread -fopenmp \
     -o "$OUT/bench_uplift_replay"
 ROWS=${ROWS:-20000}
 BUDGET=$((ROWS / 50))

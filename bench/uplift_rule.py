@@ -37,7 +37,7 @@ def build():
     os.makedirs(os.path.dirname(EXE), exist_ok=True)
     subprocess.run(["cc", "-std=c11", "-O2", "-Iinclude", "bench/bench_uplift_replay.c",
                     f"{BUILD}/libstratagem.a", "-lopenblas", "-lsqlite3", "-lpq", "-ljansson",
-                    "-lpng", "-lmicrohttpd", "-lm", "-lpthread", "-fopenmp", "-o", EXE],
+                    "-lpng", "-lz", "-lm", "-lpthread", "-fopenmp", "-o", EXE],
                    check=True)
 
 
