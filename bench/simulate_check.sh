@@ -17,11 +17,6 @@ COIL="$ROOT/../shared/data/coil2000-ticdata/ticdata.csv"
 [ -f "$COIL" ] || COIL="$ROOT/data/coil2000-ticdata/ticdata.csv"
 [ -f "$COIL" ] || { echo "simulate_check: no CoIL data (run scripts/fetch-data.sh)" >&2; exit 1; }
 [ -x "$SG" ] || { echo "simulate_check: $SG not built (make)" >&2; exit 1; }
-# OpenBLAS 0.3.21 does not know some AVX-512 CPUs; forcing SkylakeX on a CPU without
-# AVX-512 would kill BLAS calls with SIGILL, so only where the CPU has it.
-if [ -z "${OPENBLAS_CORETYPE:-}" ] && grep -q avx512f /proc/cpuinfo 2>/dev/null; then
-    export OPENBLAS_CORETYPE=SkylakeX
-fi
 COST=email=0.10,coupon10=0.10,coupon20=0.10
 SEEDS=("$@")
 [ ${#SEEDS[@]} -gt 0 ] || SEEDS=(1 2 3)

@@ -9,11 +9,6 @@ BUILD="${1:-build}"
 SG="$BUILD/stratagem"
 T="$(mktemp -d)"
 trap 'rm -rf "$T"' EXIT
-# OpenBLAS 0.3.21 does not know some AVX-512 CPUs; forcing SkylakeX on a CPU without
-# AVX-512 would kill BLAS calls with SIGILL, so only where the CPU has it.
-if [ -z "${OPENBLAS_CORETYPE:-}" ] && grep -q avx512f /proc/cpuinfo 2>/dev/null; then
-    export OPENBLAS_CORETYPE=SkylakeX
-fi
 PREFIX=rec
 # shellcheck source=tests/cli/lib.sh
 . "$(dirname "$0")/lib.sh"
