@@ -582,16 +582,15 @@ int cli_plan_uplift(int argc, char **argv)
              res.single_arm > 0 ? labels[res.single_arm] : "-");
     print_forecast(name, &res.single, conv);
     print_forecast("random arm", &res.random, conv);
-    /* The forecast over the model's own sum: below 1 the winner's curse taken out, above 1
+    /* The forecast over the model's own sum: up to 1 the winner's curse taken out, above 1
      * the log's outcomes valuing the rule's customers higher than the model does. */
-    if (res.shrink < 1.0)
-        printf("the model's own sum of predicted effects for the plan is %.6g; the forecast "
-               "keeps %.3f of it (winner's curse correction)\n", res.plan.naive_effect,
-               res.shrink);
+    printf("the model's own sum of predicted effects for the plan is %.6g; ",
+           res.plan.naive_effect);
+    if (res.shrink <= 1.0)
+        printf("the forecast keeps %.3f of it (winner's curse correction)\n", res.shrink);
     else
-        printf("the model's own sum of predicted effects for the plan is %.6g; the forecast is "
-               "%.3f times it (the log's outcomes value these customers above the model)\n",
-               res.plan.naive_effect, res.shrink);
+        printf("the forecast is %.3f times it (the log's outcomes value these customers above "
+               "the model)\n", res.shrink);
     /* The verdict against doing nothing: the net in money, the effect for conversions
      * (whose cost is in other units). */
     double v_lo = conv ? res.plan.effect_lo : res.plan.net_lo;
