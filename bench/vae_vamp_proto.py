@@ -4,8 +4,9 @@
 Mult-VAE [I-600-200-600-I] (Liang et al. 2018: tanh, input dropout, L2-normalised input,
 multinomial likelihood, KL weight annealed to --beta) with its standard normal prior, or with a
 VampPrior (Tomczak and Welling 2018: p(z) = mean over K pseudo-inputs u_k of q(z | u_k); the
-pseudo-inputs are learned, initialised from K training users; the KL term becomes the one-sample
-estimate log q(z|x) - log p(z)).  Same split, training and seed for both; the epoch is chosen on
+pseudo-inputs are learned, initialised from K training users and kept non-negative by a ReLU;
+the KL term becomes the one-sample estimate log q(z|x) - log p(z)).  The network and its
+initialisation are bench/vae_peer.py's.  Same split, training and seed for both; the epoch is chosen on
 the split's validation users (every 5 epochs), and the test users' NDCG@100 at that epoch is
 printed.  A screen run before writing the prior in C (bench/recommend_results.md, thirteenth
 round); not part of stratagem.
@@ -14,10 +15,13 @@ round); not part of stratagem.
     /usr/bin/python3 bench/vae_vamp_proto.py --dir bench/out/recommend_splits/s81 --prior vamp
 
 --dir: a split folder written by bench/recommend_splits.sh ('stratagem recommend split').
-One thread; about 6 minutes (normal) and 8-12 minutes (vamp, K = 100) per run.
+One thread; 4-6 minutes (normal) and 5-7 minutes (vamp, K = 100) per run.
 """
-import sys, argparse, time
+import argparse, os, sys, time
 import numpy as np, torch, torch.nn as nn, torch.nn.functional as F
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from vae_peer import MultiVAE  # noqa: E402
 
 ap = argparse.ArgumentParser()
 ap.add_argument('--dir', required=True)
@@ -69,10 +73,8 @@ def ndcg(scores, Xf, Xh, k=100):
     idcg = torch.stack([disc[:m].sum() for m in n])
     return (dcg / idcg).mean().item()
 
-H, L = 600, 200
-enc1 = nn.Linear(I, H); enc2 = nn.Linear(H, 2 * L)
-dec1 = nn.Linear(L, H); dec2 = nn.Linear(H, I)
-params = list(enc1.parameters()) + list(enc2.parameters()) + list(dec1.parameters()) + list(dec2.parameters())
+net = MultiVAE(I, dropout=a.dropout)   # bench/vae_peer.py's network and initialisation
+params = list(net.parameters())
 if a.prior == 'vamp':
     idx = np.random.choice(Xtr.shape[0], a.K, replace=False)
     U = nn.Parameter(Xtr[idx].clone() + 0.01 * torch.randn(a.K, I))
@@ -82,10 +84,10 @@ opt = torch.optim.Adam(params, lr=a.lr)
 def encode(x, drop):
     x = F.normalize(x, dim=1)
     if drop: x = F.dropout(x, a.dropout, True)
-    h = torch.tanh(enc1(x)); o = enc2(h)
-    return o[:, :L], o[:, L:]
+    h = torch.tanh(net.enc(x))
+    return net.mu(h), net.lv(h)
 def decode(z):
-    return dec2(torch.tanh(dec1(z)))
+    return net.dec1(torch.tanh(net.dec0(z)))
 LOG2PI = float(np.log(2 * np.pi))
 def log_normal(z, mu, logvar):   # z: B x L, mu/logvar: B x L or K x L broadcast
     return -0.5 * (LOG2PI + logvar + (z - mu) ** 2 / logvar.exp()).sum(-1)
