@@ -186,12 +186,178 @@ static void alloc_failures(void **state)
     sg_table_free(t);
 }
 
+static const char SUMS[] =
+    "id,a,b,c,txt,y\n"
+    "1,1,2,3,u,0\n"
+    "2,0,0,1,v,1\n"
+    "3,2,,1,u,0\n"
+    "4,5,1,0,v,1\n";
+
+/* encode-5.1: derived sums: a range in file order and a named list, NaN where a source is missing;
+ * a later table is summed by column name, whatever its column order */
+static void sums(void **state)
+{
+    (void)state;
+    sg_table *t = load(SUMS);
+    const char *ex[] = {"y", "id", NULL};
+    sg_schema *s = NULL;
+    assert_int_equal(sg_schema_fit(&s, t, NULL, 0, SG_ENC_TREE, ex, NULL), SG_OK);
+    assert_int_equal(sg_schema_n_features(s), 4);
+    assert_int_equal(sg_schema_add_sums(s, t, NULL, 0, "ALL=a..c, AC = a + c", ex, NULL), SG_OK);
+    assert_int_equal(sg_schema_n_features(s), 6);
+    assert_string_equal(sg_schema_feature_name(s, 4), "ALL");
+    assert_string_equal(sg_schema_feature_name(s, 5), "AC");
+    assert_int_equal(sg_schema_is_cat(s)[4], 0);
+    float X[24];
+    assert_int_equal(sg_schema_transform(s, t, NULL, 0, X, NULL, NULL), SG_OK);
+    assert_true(X[0 * 6 + 4] == 6.0f && X[0 * 6 + 5] == 4.0f);
+    assert_true(X[1 * 6 + 4] == 1.0f && X[1 * 6 + 5] == 1.0f);
+    assert_true(isnan(X[2 * 6 + 4]) && X[2 * 6 + 5] == 3.0f);   /* b missing in row 3 */
+    assert_true(X[3 * 6 + 4] == 6.0f && X[3 * 6 + 5] == 5.0f);
+    sg_table *u = load("c,txt,b,a\n10,u,20,30\n");
+    assert_int_equal(sg_schema_transform(s, u, NULL, 0, X, NULL, NULL), SG_OK);
+    assert_true(X[4] == 60.0f && X[5] == 40.0f);
+    sg_table_free(u);
+    sg_schema_free(s);
+
+    /* linear: standardised over the fitted rows, with a missing indicator */
+    assert_int_equal(sg_schema_fit(&s, t, NULL, 0, SG_ENC_LINEAR, ex, NULL), SG_OK);
+    int D0 = sg_schema_n_features(s);
+    assert_int_equal(sg_schema_add_sums(s, t, NULL, 0, "ALL=a..c", ex, NULL), SG_OK);
+    int D = sg_schema_n_features(s);
+    assert_int_equal(D, D0 + 2);
+    assert_string_equal(sg_schema_feature_name(s, D0 + 1), "ALL:missing");
+    float XL[64];
+    assert_int_equal(sg_schema_transform(s, t, NULL, 0, XL, NULL, NULL), SG_OK);
+    /* sums 6, 1, -, 6: mean 13/3, sd of (6, 1, 6) */
+    double mean = 13.0 / 3.0;
+    double sd = sqrt(((6 - mean) * (6 - mean) * 2 + (1 - mean) * (1 - mean)) / 2);
+    assert_true(fabs((double)XL[0 * D + D0] - (6 - mean) / sd) < 1e-5);
+    assert_true(fabs((double)XL[1 * D + D0] - (1 - mean) / sd) < 1e-5);
+    assert_true(XL[2 * D + D0] == 0.0f && XL[2 * D + D0 + 1] == 1.0f);
+    assert_true(XL[0 * D + D0 + 1] == 0.0f);
+    sg_schema_free(s);
+    sg_table_free(t);
+}
+
+/* encode-5.2: a bad --sum is an error naming the item and the column; the schema is unchanged */
+static void sum_errors(void **state)
+{
+    (void)state;
+    sg_table *t = load(SUMS);
+    const char *ex[] = {"y", "id", NULL};
+    static const struct { const char *spec; int rc; const char *msg; } cases[] = {
+        {"S=a..zz", SG_ENOTFOUND, "no column 'zz'"},
+        {"S=c..a", SG_EINVAL, "'c' comes after 'a'"},
+        {"a=b+c", SG_EINVAL, "'a' is already a column"},
+        {"S=a+b,S=b+c", SG_EINVAL, "'S' is defined twice"},
+        {"S=a+txt", SG_EPARSE, "'txt', summed into 'S', holds text"},
+        {"S=a..txt", SG_EPARSE, "'txt', summed into 'S', holds text"},
+        {"S=a+y", SG_EINVAL, "'y' is not a feature"},
+        {"S=a+nope", SG_ENOTFOUND, "'nope', summed into 'S', is missing"},
+        {"S=a++b", SG_EINVAL, "an empty column name"},
+        {"S", SG_EINVAL, "'S' is not NAME=FIRST..LAST"},
+        {"=a+b", SG_EINVAL, "'=a+b' is not NAME"},
+        {" =a+b", SG_EINVAL, "'=a+b' is not NAME"},
+    };
+    for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {
+        sg_schema *s = NULL;
+        assert_int_equal(sg_schema_fit(&s, t, NULL, 0, SG_ENC_TREE, ex, NULL), SG_OK);
+        int D = sg_schema_n_features(s);
+        sg_error err;
+        int rc = sg_schema_add_sums(s, t, NULL, 0, cases[k].spec, ex, &err);
+        if (rc != cases[k].rc || !strstr(err.msg, cases[k].msg))
+            fprintf(stderr, "case '%s': rc %d, message '%s'\n", cases[k].spec, rc, err.msg);
+        assert_int_equal(rc, cases[k].rc);
+        assert_non_null(strstr(err.msg, cases[k].msg));
+        /* "S=a+b,S=b+c" keeps its first sum: what is added stays consistent */
+        assert_true(sg_schema_n_features(s) == D || sg_schema_n_features(s) == D + 1);
+        float X[64];
+        assert_int_equal(sg_schema_transform(s, t, NULL, 0, X, NULL, NULL), SG_OK);
+        sg_schema_free(s);
+    }
+    sg_table_free(t);
+}
+
+/* encode-5.3: sums survive save/load (a model file keeps the recipe); every truncation fails;
+ * a table without a source column is an error naming it; no sums: the old format */
+static void sum_save_load(void **state)
+{
+    (void)state;
+    sg_table *t = load(SUMS);
+    const char *ex[] = {"y", "id", NULL};
+    sg_schema *s = NULL, *s2 = NULL, *plain = NULL;
+    assert_int_equal(sg_schema_fit(&s, t, NULL, 0, SG_ENC_LINEAR, ex, NULL), SG_OK);
+    assert_int_equal(sg_schema_fit(&plain, t, NULL, 0, SG_ENC_LINEAR, ex, NULL), SG_OK);
+    assert_int_equal(sg_schema_add_sums(s, t, NULL, 0, "ALL=a..c,AB=a+b", ex, NULL), SG_OK);
+    unsigned char *buf, *pbuf;
+    size_t len, plen;
+    assert_int_equal(sg_schema_save(s, &buf, &len, NULL), SG_OK);
+    assert_int_equal(sg_schema_save(plain, &pbuf, &plen, NULL), SG_OK);
+    assert_int_equal(memcmp(pbuf, "1HCS", 4), 0);   /* "SCH1", little-endian */
+    assert_int_equal(memcmp(buf, "2HCS", 4), 0);
+    assert_int_equal(sg_schema_load(&s2, buf, len, NULL), SG_OK);
+    int D = sg_schema_n_features(s);
+    assert_int_equal(sg_schema_n_features(s2), D);
+    assert_string_equal(sg_schema_feature_name(s2, D - 2), "AB");
+    float X1[64], X2[64];
+    assert_int_equal(sg_schema_transform(s, t, NULL, 0, X1, NULL, NULL), SG_OK);
+    assert_int_equal(sg_schema_transform(s2, t, NULL, 0, X2, NULL, NULL), SG_OK);
+    assert_memory_equal(X1, X2, (size_t)(4 * D) * sizeof(float));
+    for (size_t cut = 0; cut < len; cut++) {
+        sg_schema *s3 = NULL;
+        assert_int_equal(sg_schema_load(&s3, buf, cut, NULL), SG_EPARSE);
+        assert_null(s3);
+    }
+    sg_table *u = load("a,c,txt\n1,2,u\n");
+    sg_error err;
+    assert_int_equal(sg_schema_transform(s2, u, NULL, 0, X2, NULL, &err), SG_ENOTFOUND);
+    assert_non_null(strstr(err.msg, "'b'"));
+    sg_table_free(u);
+    sg_free(buf);
+    sg_free(pbuf);
+    sg_schema_free(s);
+    sg_schema_free(s2);
+    sg_schema_free(plain);
+    sg_table_free(t);
+}
+
+/* encode-5.4: allocation failures while adding sums are clean */
+static void sum_alloc_failures(void **state)
+{
+    (void)state;
+    sg_table *t = load(SUMS);
+    const char *ex[] = {"y", "id", NULL};
+    int64_t base = sg_mem_live_bytes();
+    for (int k = 0;; k++) {
+        sg_schema *s = NULL;
+        assert_int_equal(sg_schema_fit(&s, t, NULL, 0, SG_ENC_LINEAR, ex, NULL), SG_OK);
+        sg_mem_fail_after(k);
+        int rc = sg_schema_add_sums(s, t, NULL, 0, "ALL=a..c,AB=a+b", ex, NULL);
+        sg_mem_fail_after(-1);
+        if (rc == SG_OK) {
+            float X[64];
+            assert_int_equal(sg_schema_transform(s, t, NULL, 0, X, NULL, NULL), SG_OK);
+            sg_schema_free(s);
+            break;
+        }
+        assert_int_equal(rc, SG_ENOMEM);
+        sg_schema_free(s);
+        assert_int_equal(sg_mem_live_bytes(), base);
+        assert_true(k < 1000);
+    }
+    assert_int_equal(sg_mem_live_bytes(), base);
+    sg_table_free(t);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(tree_encoding), cmocka_unit_test(linear_encoding),
         cmocka_unit_test(by_name),       cmocka_unit_test(fit_on_rows),
         cmocka_unit_test(save_load),     cmocka_unit_test(alloc_failures),
+        cmocka_unit_test(sums),          cmocka_unit_test(sum_errors),
+        cmocka_unit_test(sum_save_load), cmocka_unit_test(sum_alloc_failures),
     };
     return cmocka_run_group_tests_name("encode", tests, NULL, NULL);
 }

@@ -659,6 +659,66 @@ static void linear_start(void **state)
     sg_table_free(c);
 }
 
+/* uplift-2.10: --sum.  The same log: given the twelve columns' sum as a derived
+ * feature, the trees rank new customers' effects better than without it; the
+ * model file keeps the recipe (identical predictions after a reload) and a
+ * table without a source column is an error naming it */
+static void sums(void **state)
+{
+    (void)state;
+    int n = 6000, nt = 2000;
+    sg_table *t = gen_sum_log(n, 71, NULL);
+    double *truth = malloc(sizeof *truth * (size_t)nt);
+    sg_table *c = gen_sum_log(nt, 72, truth);
+    double *eff = malloc(sizeof *eff * (size_t)nt * 2);
+    double *eff2 = malloc(sizeof *eff2 * (size_t)nt * 2);
+    double *te = malloc(sizeof *te * (size_t)nt);
+    double r[2];
+    sg_uplift *m[2] = {NULL, NULL};
+    sg_error err;
+    for (int k = 0; k < 2; k++) {
+        sg_uplift_opts o;
+        fast_opts(&o, SG_UPLIFT_T);
+        o.sums = k ? "S=f1..f12" : NULL;
+        assert_int_equal(sg_uplift_train(&m[k], t, &o, NULL, &err), SG_OK);
+        assert_int_equal(sg_uplift_predict(m[k], c, NULL, nt, SG_UPLIFT_CONV, NULL, eff, NULL,
+                                           &err), SG_OK);
+        for (int i = 0; i < nt; i++) te[i] = eff[i * 2 + 1];
+        r[k] = corr(te, truth, nt);
+    }
+    print_message("  sum feature: correlation with the true effects %.3f (without %.3f)\n", r[1],
+                  r[0]);
+    assert_true(r[1] > 0.95);
+    assert_true(r[1] > r[0] + 0.03);
+
+    char path[256];
+    snprintf(path, sizeof path, "%s", tmp_path("sums.sgm"));
+    sg_uplift *m2 = NULL;
+    assert_int_equal(sg_uplift_save(m[1], path, &err), SG_OK);
+    assert_int_equal(sg_uplift_load(&m2, path, &err), SG_OK);
+    assert_int_equal(sg_uplift_predict(m[1], c, NULL, nt, SG_UPLIFT_VALUE, NULL, eff, NULL, &err),
+                     SG_OK);
+    assert_int_equal(sg_uplift_predict(m2, c, NULL, nt, SG_UPLIFT_VALUE, NULL, eff2, NULL, &err),
+                     SG_OK);
+    assert_memory_equal(eff, eff2, sizeof *eff * (size_t)nt * 2);
+    char *csv = strdup("cid,f1,f2,f3,f4,f6,f7,f8,f9,f10,f11,f12\nc1,1,0,0,0,0,0,1,0,0,0,0\n");
+    sg_table *bad = table_from_csv("new.csv", csv, strlen(csv));
+    assert_int_equal(sg_uplift_predict(m2, bad, NULL, 1, SG_UPLIFT_VALUE, NULL, eff, NULL, &err),
+                     SG_ENOTFOUND);
+    assert_non_null(strstr(err.msg, "'f5'"));
+    sg_table_free(bad);
+    unlink(path);
+    sg_uplift_free(m2);
+    sg_uplift_free(m[0]);
+    sg_uplift_free(m[1]);
+    free(eff);
+    free(eff2);
+    free(te);
+    free(truth);
+    sg_table_free(t);
+    sg_table_free(c);
+}
+
 /* uplift-3.1: save / load gives identical predictions; a truncated file is a
  * parse error; the same seed gives the same bytes */
 static void model_file_roundtrip(void **state)
@@ -1245,7 +1305,7 @@ int main(void)
         cmocka_unit_test(estimated_propensity),
         cmocka_unit_test(linear_value_clamped),
         cmocka_unit_test(model_file_roundtrip),
-        cmocka_unit_test(linear_start),
+        cmocka_unit_test(linear_start), cmocka_unit_test(sums),
         cmocka_unit_test(gates),
         cmocka_unit_test(plan_constraints),
         cmocka_unit_test(plan_not_inflated),

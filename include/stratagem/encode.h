@@ -38,6 +38,19 @@ int sg_schema_fit(sg_schema **out, const sg_table *t, const int64_t *rows, int64
                   const char *const *exclude, sg_error *err);
 void sg_schema_free(sg_schema *s);
 
+/* Derived number columns, each the sum of table columns, appended to a fitted
+ * schema (fitted on the same rows[0..n) of t): 'spec' is a comma-separated
+ * list of NAME=FIRST..LAST (the columns from FIRST to LAST in t's order) or
+ * NAME=COL+COL+...; NULL or "" adds none.  A sum is a feature like any number
+ * (mean and sd fitted on those rows), missing where a source value is; the
+ * schema keeps the source names, so every table it later transforms must hold
+ * them as numbers.  Errors name the item and the column: a name that is
+ * already a column, a source that is missing, not numeric or in 'exclude'
+ * (the list given to sg_schema_fit: a sum of an outcome would leak it), a
+ * range given backwards. */
+int sg_schema_add_sums(sg_schema *s, const sg_table *t, const int64_t *rows, int64_t n,
+                       const char *spec, const char *const *exclude, sg_error *err);
+
 int sg_schema_encoding(const sg_schema *s);
 /* Width of the encoded matrix. */
 int sg_schema_n_features(const sg_schema *s);

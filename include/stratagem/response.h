@@ -25,6 +25,7 @@ typedef struct sg_response_opts {
     const char *target;             /* target column (required) */
     const char *id;                 /* id column or NULL (never a feature) */
     const char *const *ignore;      /* NULL-terminated columns that are not features, or NULL */
+    const char *sums;               /* derived features, sums of columns (sg_schema_add_sums) */
     int learner;                    /* SG_LEARNER_GBDT (default) or SG_LEARNER_LINEAR */
     int objective;                  /* AUTO: binary when every target value is 0 or 1 */
     int cv_folds;                   /* k-fold cross-validation; 0 = none (default 0) */

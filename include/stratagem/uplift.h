@@ -128,6 +128,7 @@ typedef struct sg_uplift_opts {
     const char *propensity;     /* logged propensity column, or NULL: estimated */
     const char *id;             /* id column or NULL (never a feature) */
     const char *const *ignore;  /* NULL-terminated columns that are not features, or NULL */
+    const char *sums;           /* derived features, sums of columns (sg_schema_add_sums) */
     int learner;                /* SG_UPLIFT_T (default), SG_UPLIFT_X, SG_UPLIFT_DR */
     int base;                   /* SG_LEARNER_GBDT (default) or SG_LEARNER_LINEAR (response.h) */
     int pooled;                 /* 1 (default): one outcome model shared by the arms; 0: per arm */

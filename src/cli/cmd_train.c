@@ -14,12 +14,14 @@ static int train_response(int argc, char **argv)
 {
     const char *data = NULL, *target = NULL, *id = NULL, *ignore = NULL, *cat = NULL, *num = NULL;
     const char *dedup = "error", *model = "gbdt", *grid = NULL, *out = NULL, *objective = "auto";
+    const char *sums = NULL;
     int cv = 0, trees = -1, depth = -1, leaves = -1, es = -1, bins = -1, threads = 0, help = 0;
     double lr = -1, l2 = -1, mcw = -1, subsample = -1, colsample = -1, top_frac = 0.2;
     uint64_t seed = 20000;
     cli_opt opts[] = {
         {"data", 'd', OPT_STR, &data, 0},        {"target", 0, OPT_STR, &target, 0},
         {"id", 0, OPT_STR, &id, 0},              {"ignore", 0, OPT_STR, &ignore, 0},
+        {"sum", 0, OPT_STR, &sums, 0},
         {"categorical", 0, OPT_STR, &cat, 0},    {"numeric", 0, OPT_STR, &num, 0},
         {"dedup", 0, OPT_STR, &dedup, 0},        {"model", 'm', OPT_STR, &model, 0},
         {"objective", 0, OPT_STR, &objective, 0}, {"cv", 0, OPT_INT, &cv, 0},
@@ -94,6 +96,7 @@ static int train_response(int argc, char **argv)
 
     char **ign = cli_split_list(ignore);
     o.ignore = (const char *const *)ign;
+    o.sums = sums;
     cli_data_opts dopt = {.id = id, .dedup = dedup, .categorical = cat, .numeric = num};
     int k = 0;
     dopt.required[k++] = target;

@@ -194,7 +194,7 @@ int cli_train_uplift(int argc, char **argv)
     const char *data = NULL, *treatment = NULL, *control = NULL, *outcome = NULL;
     const char *propensity = NULL, *id = NULL, *ignore = NULL, *cat = NULL, *num = NULL;
     const char *dedup = "error", *learner = "t", *base = "gbdt", *hurdle = "auto";
-    const char *segment = NULL, *out = NULL;
+    const char *segment = NULL, *out = NULL, *sums = NULL;
     int cv = 5, repeats = 3, per_arm = 0, calibrate = 1, threads = 0;
     int trees = -1, depth = -1, leaves = -1, es = -1, bins = -1;
     int help = 0, n_pos, min_rows = 30;
@@ -217,7 +217,7 @@ int cli_train_uplift(int argc, char **argv)
         {"mcw", 0, OPT_DOUBLE, &mcw, 0},             {"subsample", 0, OPT_DOUBLE, &subsample, 0},
         {"colsample", 0, OPT_DOUBLE, &colsample, 0}, {"bins", 0, OPT_INT, &bins, 0},
         {"early-stopping", 0, OPT_INT, &es, 0},      {"out", 'o', OPT_STR, &out, 0},
-        {"linear-start", 0, OPT_DOUBLE, &lin_start, 0},
+        {"linear-start", 0, OPT_DOUBLE, &lin_start, 0}, {"sum", 0, OPT_STR, &sums, 0},
         {NULL, 0, 0, NULL, 0},
     };
     char *pos[1];
@@ -284,6 +284,7 @@ int cli_train_uplift(int argc, char **argv)
 
     char **ign = cli_split_list(ignore);
     o.ignore = (const char *const *)ign;
+    o.sums = sums;
     cli_data_opts dopt = {.id = id, .dedup = dedup, .categorical = cat, .numeric = num};
     int k = 0;
     dopt.required[k++] = treatment;
@@ -617,7 +618,7 @@ int cli_evaluate_plan(int argc, char **argv)
 {
     const char *plan = NULL, *data = NULL, *treatment = NULL, *control = NULL, *outcome = NULL;
     const char *propensity = NULL, *id = NULL, *cost = NULL, *model = NULL, *objective = "value";
-    const char *cat = NULL, *num = NULL, *summary = NULL, *ignore = NULL;
+    const char *cat = NULL, *num = NULL, *summary = NULL, *ignore = NULL, *sums = NULL;
     int help = 0, n_pos, n_boot = 1000, json = 0;
     uint64_t seed = 20000;
     cli_opt opts[] = {
@@ -629,7 +630,8 @@ int cli_evaluate_plan(int argc, char **argv)
         {"boot", 0, OPT_INT, &n_boot, 0},           {"seed", 0, OPT_U64, &seed, 0},
         {"json", 0, OPT_FLAG, &json, 0},            {"summary", 0, OPT_STR, &summary, 0},
         {"categorical", 0, OPT_STR, &cat, 0},       {"numeric", 0, OPT_STR, &num, 0},
-        {"ignore", 0, OPT_STR, &ignore, 0},         {NULL, 0, 0, NULL, 0},
+        {"ignore", 0, OPT_STR, &ignore, 0},         {"sum", 0, OPT_STR, &sums, 0},
+        {NULL, 0, 0, NULL, 0},
     };
     char *pos[1];
     if (cli_parse("evaluate", argc, argv, opts, pos, 0, &n_pos, &help)) return EXIT_USAGE;
@@ -823,6 +825,7 @@ int cli_evaluate_plan(int argc, char **argv)
         o.propensity = propensity;
         o.id = id;
         o.ignore = (const char *const *)ign;
+        o.sums = sums;
         o.seed = seed;
         o.repeats = 1;   /* DR needs honest predictions, not the plan's best model */
         o.min_arm_rows = 1;
@@ -953,6 +956,10 @@ static const char HELP_TRAIN_UPLIFT[] =
     "                         said so\n"
     "  --id COL               customer key; never a feature\n"
     "  --ignore A,B,...       columns that are not features (e.g. a conversion flag)\n"
+    "  --sum NAME=FIRST..LAST[,NAME=A+B+...]  derived features, each the sum of number\n"
+    "                         columns (FIRST to LAST in the file's order, or those named), such\n"
+    "                         as a count of policies over one column per policy type; the model\n"
+    "                         keeps the recipe and computes them for new customers\n"
     "  --categorical/--numeric A,B,...  type overrides;  --dedup error|first|last\n"
     "  --min-arm-rows N       fewer rows in an arm is an error (default 30)\n"
     "Model:\n"
@@ -1052,6 +1059,7 @@ static const char HELP_EVALUATE_UPLIFT[] =
     "  --id COL               the log's customer column (default: the plan's first column)\n"
     "  --cost ARM=C,...       subtract contact costs (every action)\n"
     "  --ignore A,B,...       columns that are not features of the DR outcome model\n"
+    "  --sum SPEC             derived features of that model, as for 'train uplift'\n"
     "  --objective value|conversions   --boot N [1000]   --seed N   --json   --summary FILE\n"
     "--model UPLIFT_MODEL without --plan: held-out ranking quality per arm on a log: Qini,\n"
     "AUUC (normalised, 0 = random, 1 = perfect), uplift@10/20/30%; rows weighted by\n"

@@ -303,7 +303,8 @@ static int64_t *gather_rows(const int64_t *rows, const int64_t *pos, int64_t n)
  * stopping, an inner split of those rows is the validation set. */
 static int fit_one(fit_result *f, const sg_table *t, const int64_t *rows, const float *y,
                    const int64_t *pos, int64_t n, const sg_grid_point *g, int learner, int objective,
-                   const char *const *ex, double valid_frac, uint64_t seed, sg_error *err)
+                   const char *const *ex, const char *sums, double valid_frac, uint64_t seed,
+                   sg_error *err)
 {
     int rc = SG_ENOMEM;
     int64_t *tr = NULL, *va = NULL, *trows = NULL, *vrows = NULL;
@@ -323,7 +324,9 @@ static int fit_one(fit_result *f, const sg_table *t, const int64_t *rows, const 
     }
     if (!(trows = gather_rows(rows, tr, n_tr)) || !(vrows = gather_rows(rows, va, n_va))) goto oom;
     int enc = learner == SG_LEARNER_GBDT ? SG_ENC_TREE : SG_ENC_LINEAR;
-    if ((rc = sg_schema_fit(&f->schema, t, trows, n_tr, enc, ex, err))) goto fail;
+    if ((rc = sg_schema_fit(&f->schema, t, trows, n_tr, enc, ex, err)) ||
+        (rc = sg_schema_add_sums(f->schema, t, trows, n_tr, sums, ex, err)))
+        goto fail;
     int D = sg_schema_n_features(f->schema);
     rc = SG_ENOMEM;
     X = sg_malloc_array((size_t)(n_tr * (D ? D : 1)), sizeof *X);
@@ -454,8 +457,8 @@ static int cv_setting(const sg_table *t, const int64_t *rows, const float *y, in
             if (fold[p] == k) te[n_te++] = p; else tr[n_tr++] = p;
         }
         fit_result f;
-        rc = fit_one(&f, t, rows, y, tr, n_tr, g, o->learner, objective, ex, o->valid_frac,
-                     o->seed + (uint64_t)k, err);
+        rc = fit_one(&f, t, rows, y, tr, n_tr, g, o->learner, objective, ex, o->sums,
+                     o->valid_frac, o->seed + (uint64_t)k, err);
         if (rc) {
             sg_error_prefix(err, "cross-validation fold %d/%d (%s): ", k + 1, K, g->text);
             goto done;
@@ -589,14 +592,16 @@ int sg_response_train(sg_response **out, const sg_table *t, const sg_response_op
         vf = 0;
     } else if (o->learner == SG_LEARNER_GBDT && g.gbdt.early_stopping > 0) {
         /* no CV: find the round count on an inner split, then refit on everything */
-        if ((rc = fit_one(&f, t, rows, y, pos, n, &g, o->learner, objective, ex, vf, o->seed, err)))
+        if ((rc = fit_one(&f, t, rows, y, pos, n, &g, o->learner, objective, ex, o->sums, vf,
+                          o->seed, err)))
             goto fail;
         g.gbdt.n_trees = f.best_trees > 0 ? f.best_trees : 1;
         g.gbdt.early_stopping = 0;
         fit_result_deinit(&f);
         vf = 0;
     }
-    if ((rc = fit_one(&f, t, rows, y, pos, n, &g, o->learner, objective, ex, vf, o->seed, err)))
+    if ((rc = fit_one(&f, t, rows, y, pos, n, &g, o->learner, objective, ex, o->sums, vf, o->seed,
+                      err)))
         goto fail;
     if (f.gbdt)
         SG_LOG(SG_LOG_INFO, "train", "final model: %s, %d trees on %lld rows x %d features",

@@ -1410,7 +1410,8 @@ int sg_uplift_train(sg_uplift **out, const sg_table *t, const sg_uplift_opts *o,
     /* features */
     if (!(ex = exclusions(o))) goto oom;
     if ((rc = sg_schema_fit(&m->schema, t, m->row, N,
-                            o->base == SG_LEARNER_GBDT ? SG_ENC_TREE : SG_ENC_LINEAR, ex, err)))
+                            o->base == SG_LEARNER_GBDT ? SG_ENC_TREE : SG_ENC_LINEAR, ex, err)) ||
+        (rc = sg_schema_add_sums(m->schema, t, m->row, N, o->sums, ex, err)))
         goto fail;
     m->D = sg_schema_n_features(m->schema);
     X = sg_malloc_array((size_t)N * (size_t)(m->D ? m->D : 1), sizeof *X);

@@ -3,7 +3,9 @@
  * The schema keeps, per source column, its training type and statistics and,
  * for categories, the kept labels sorted by frequency (code = position) plus a
  * strcmp-sorted index so a new table's labels are mapped by binary search,
- * once per distinct label, not once per cell. See LICENSE. */
+ * once per distinct label, not once per cell.  A derived column (sg_schema_add_sums)
+ * is an enc_col with n_src > 0: a number computed per row as the sum of its
+ * source columns, fitted and encoded like any number.  See LICENSE. */
 #include "stratagem/encode.h"
 
 #include <math.h>
@@ -28,6 +30,8 @@ typedef struct enc_col {
     char **labels;       /* (n_labels) kept labels; code = index */
     int *sorted;         /* (n_labels) label indices in strcmp order */
     int feat_start, n_feat;
+    int n_src;           /* > 0: a derived column, the sum of these source columns */
+    char **src;          /* (n_src) */
 } enc_col;
 
 struct sg_schema {
@@ -47,6 +51,8 @@ static void col_deinit(enc_col *c)
     for (int k = 0; k < c->n_labels; k++) sg_free(c->labels[k]);
     sg_free(c->labels);
     sg_free(c->sorted);
+    for (int k = 0; k < c->n_src; k++) sg_free(c->src[k]);
+    sg_free(c->src);
 }
 
 void sg_schema_free(sg_schema *s)
@@ -151,9 +157,9 @@ static int fit_category(enc_col *c, const sg_table *t, int j, const int64_t *row
     return build_sorted(c);
 }
 
-static void fit_number(enc_col *c, const sg_table *t, int j, const int64_t *rows, int64_t n)
+/* Mean, sd and missingness of the values x[rows[r]] (rows NULL: x[r]), r < n. */
+static void fit_values(enc_col *c, const double *x, const int64_t *rows, int64_t n)
 {
-    const double *x = sg_table_num(t, j);
     double s = 0, s2 = 0;
     int64_t m = 0, miss = 0;
     for (int64_t r = 0; r < n; r++) {
@@ -174,6 +180,11 @@ static void fit_number(enc_col *c, const sg_table *t, int j, const int64_t *rows
     c->mean = mean;
     c->sd = sd > 1e-12 ? sd : 1.0;   /* a constant column is left centred, not blown up */
     c->has_missing = miss > 0;
+}
+
+static void fit_number(enc_col *c, const sg_table *t, int j, const int64_t *rows, int64_t n)
+{
+    fit_values(c, sg_table_num(t, j), rows, n);
 }
 
 static int add_feature(sg_schema *s, int k, const char *fmt, const char *a, const char *b,
@@ -271,6 +282,71 @@ static int32_t *map_labels(const enc_col *c, const sg_table *t, int j)
     return map;
 }
 
+/* Encode the number x[rows[r]] (rows NULL: x[r]) of column c into X's rows. */
+static void encode_values(const sg_schema *s, const enc_col *c, const double *x,
+                          const int64_t *rows, int64_t n, float *X)
+{
+    const int D = s->n_features;
+    float *col = X + c->feat_start;
+    for (int64_t r = 0; r < n; r++) {
+        double v = x[rows ? rows[r] : r];
+        float *xr = col + r * D;
+        if (s->encoding == SG_ENC_TREE) {
+            xr[0] = (float)v;
+        } else if (isnan(v)) {
+            xr[0] = 0.0f;
+            if (c->has_missing) xr[1] = 1.0f;
+        } else {
+            xr[0] = (float)((v - c->mean) / c->sd);
+            if (c->has_missing) xr[1] = 0.0f;
+        }
+    }
+}
+
+/* *j = the table column of source column 'name' of derived column 'what',
+ * which must be a number column. */
+static int sum_source(const sg_table *t, const char *what, const char *name, int *j,
+                      sg_error *err)
+{
+    *j = sg_table_find(t, name);
+    if (*j < 0)
+        return sg_error_set(err, SG_ENOTFOUND, "%s: column '%s', summed into '%s', is missing",
+                            sg_table_name(t), name, what);
+    if (sg_table_col_type(t, *j) != SG_COL_NUMBER) {
+        return sg_error_set(err, SG_EPARSE, "%s: column '%s', summed into '%s', holds %s "
+                            "(e.g. \"%s\"); a sum needs numbers", sg_table_name(t), name, what,
+                            sg_table_col_type(t, *j) == SG_COL_DATE ? "dates" : "text",
+                            sg_table_n_labels(t, *j) > 0 ? sg_table_label(t, *j, 0) : "");
+    }
+    return SG_OK;
+}
+
+/* The sums of derived column c over rows[0..n) of t into out (n); a row with a
+ * missing source value gets NaN. */
+static int sum_rows(const enc_col *c, const sg_table *t, const int64_t *rows, int64_t n,
+                    double *out, sg_error *err)
+{
+    for (int64_t r = 0; r < n; r++) out[r] = 0.0;
+    for (int k = 0; k < c->n_src; k++) {
+        int j, rc = sum_source(t, c->name, c->src[k], &j, err);
+        if (rc) return rc;
+        const double *x = sg_table_num(t, j);
+        for (int64_t r = 0; r < n; r++) out[r] += x[rows ? rows[r] : r];
+    }
+    return SG_OK;
+}
+
+static int encode_sum(const sg_schema *s, const enc_col *c, const sg_table *t,
+                      const int64_t *rows, int64_t n, float *X, sg_error *err)
+{
+    double *v = sg_malloc_array((size_t)(n ? n : 1), sizeof *v);
+    if (!v) return sg_error_set(err, SG_ENOMEM, "out of memory encoding '%s'", c->name);
+    int rc = sum_rows(c, t, rows, n, v, err);
+    if (!rc) encode_values(s, c, v, NULL, n, X);
+    sg_free(v);
+    return rc;
+}
+
 int sg_schema_transform(const sg_schema *s, const sg_table *t, const int64_t *rows, int64_t n,
                         float *X, int64_t *n_unseen, sg_error *err)
 {
@@ -279,6 +355,11 @@ int sg_schema_transform(const sg_schema *s, const sg_table *t, const int64_t *ro
     int64_t unseen = 0;
     for (int ci = 0; ci < s->n_cols; ci++) {
         const enc_col *c = &s->cols[ci];
+        if (c->n_src > 0) {
+            int rc = encode_sum(s, c, t, rows, n, X, err);
+            if (rc) return rc;
+            continue;
+        }
         int j = sg_table_find(t, c->name);
         if (j < 0)
             return sg_error_set(err, SG_ENOTFOUND,
@@ -326,36 +407,159 @@ int sg_schema_transform(const sg_schema *s, const sg_table *t, const int64_t *ro
                                     "%s: column '%s' was numeric in training but holds text "
                                     "here (e.g. \"%s\")",
                                     sg_table_name(t), c->name, sg_table_label(t, j, 0));
-            const double *num = sg_table_num(t, j);
-            for (int64_t r = 0; r < n; r++) {
-                int64_t i = rows ? rows[r] : r;
-                double v = num[i];
-                float *xr = col + r * D;
-                if (s->encoding == SG_ENC_TREE) {
-                    xr[0] = (float)v;
-                } else if (isnan(v)) {
-                    xr[0] = 0.0f;
-                    if (c->has_missing) xr[1] = 1.0f;
-                } else {
-                    xr[0] = (float)((v - c->mean) / c->sd);
-                    if (c->has_missing) xr[1] = 0.0f;
-                }
-            }
+            encode_values(s, c, sg_table_num(t, j), rows, n, X);
         }
     }
     if (n_unseen) *n_unseen = unseen;
     return SG_OK;
 }
 
+/* ---------------------------------------------------------------- derived sums */
+
+static char *trim_dup(const char *a, const char *b)   /* [a, b) without outer blanks */
+{
+    while (a < b && (*a == ' ' || *a == '\t')) a++;
+    while (b > a && (b[-1] == ' ' || b[-1] == '\t')) b--;
+    return sg_strndup(a, (size_t)(b - a));
+}
+
+/* Parse one "NAME=A..B" or "NAME=A+B+..." item [p, end) against t into c
+ * (name and sources). */
+static int parse_sum(enc_col *c, const sg_schema *s, const sg_table *t, const char *p,
+                     const char *end, const char *const *exclude, sg_error *err)
+{
+    char *item = trim_dup(p, end);
+    if (!item) return sg_error_set(err, SG_ENOMEM, "out of memory parsing --sum");
+    int rc = SG_OK;
+    char *eq = strchr(item, '=');
+    if (!eq || eq == item || !eq[1]) {
+        rc = sg_error_set(err, SG_EINVAL, "--sum: '%s' is not NAME=FIRST..LAST or "
+                          "NAME=COL+COL+...", item);
+        goto done;
+    }
+    if (!(c->name = trim_dup(item, eq))) goto oom;   /* not empty: item is trimmed */
+    if (sg_table_find(t, c->name) >= 0) {
+        rc = sg_error_set(err, SG_EINVAL, "--sum: '%s' is already a column of %s; name the sum "
+                          "differently", c->name, sg_table_name(t));
+        goto done;
+    }
+    for (int ci = 0; ci < s->n_cols; ci++)
+        if (!strcmp(s->cols[ci].name, c->name)) {
+            rc = sg_error_set(err, SG_EINVAL, "--sum: '%s' is defined twice", c->name);
+            goto done;
+        }
+    const char *expr = eq + 1, *dots = strstr(expr, "..");
+    if (dots) {   /* a range of columns in the file's order */
+        char *first = trim_dup(expr, dots), *last = trim_dup(dots + 2, expr + strlen(expr));
+        int ja = first ? sg_table_find(t, first) : -1, jb = last ? sg_table_find(t, last) : -1;
+        if (!first || !last) rc = SG_ENOMEM;
+        else if (ja < 0 || jb < 0)
+            rc = sg_error_set(err, SG_ENOTFOUND, "--sum %s: no column '%s' in %s", c->name,
+                              ja < 0 ? first : last, sg_table_name(t));
+        else if (jb < ja)
+            rc = sg_error_set(err, SG_EINVAL, "--sum %s: '%s' comes after '%s' in %s; a range "
+                              "is FIRST..LAST in the file's column order", c->name, first, last,
+                              sg_table_name(t));
+        sg_free(first);
+        sg_free(last);
+        if (rc == SG_ENOMEM) goto oom;
+        if (rc) goto done;
+        if (!(c->src = sg_calloc((size_t)(jb - ja + 1), sizeof *c->src))) goto oom;
+        for (int j = ja; j <= jb; j++)
+            if (!(c->src[c->n_src++] = sg_strdup(sg_table_col_name(t, j)))) goto oom;
+    } else {      /* COL+COL+... */
+        int n = 1;
+        for (const char *q = expr; *q; q++) n += *q == '+';
+        if (!(c->src = sg_calloc((size_t)n, sizeof *c->src))) goto oom;
+        for (const char *a = expr;;) {
+            const char *b = strchr(a, '+');
+            if (!b) b = a + strlen(a);
+            if (!(c->src[c->n_src] = trim_dup(a, b))) goto oom;
+            if (!c->src[c->n_src++][0]) {
+                rc = sg_error_set(err, SG_EINVAL, "--sum %s: an empty column name in '%s'",
+                                  c->name, expr);
+                goto done;
+            }
+            if (!*b) break;
+            a = b + 1;
+        }
+    }
+    for (int k = 0; k < c->n_src && !rc; k++) {
+        int j;
+        if (in_list(c->src[k], exclude))
+            rc = sg_error_set(err, SG_EINVAL, "--sum %s: column '%s' is not a feature (an "
+                              "outcome, the treatment, the id or an ignored column); a sum may "
+                              "use feature columns only", c->name, c->src[k]);
+        else
+            rc = sum_source(t, c->name, c->src[k], &j, err);
+    }
+    goto done;
+oom:
+    rc = sg_error_set(err, SG_ENOMEM, "out of memory parsing --sum");
+done:
+    sg_free(item);
+    return rc;
+}
+
+int sg_schema_add_sums(sg_schema *s, const sg_table *t, const int64_t *rows, int64_t n,
+                       const char *spec, const char *const *exclude, sg_error *err)
+{
+    if (!spec || !*spec) return SG_OK;
+    if (!rows) n = sg_table_n_rows(t);
+    int rc = SG_OK;
+    double *v = sg_malloc_array((size_t)(n ? n : 1), sizeof *v);
+    if (!v) return sg_error_set(err, SG_ENOMEM, "out of memory adding sums");
+    for (const char *p = spec; *p && !rc;) {
+        const char *end = strchr(p, ',');
+        if (!end) end = p + strlen(p);
+        enc_col *grown = sg_realloc(s->cols, (size_t)(s->n_cols + 1) * sizeof *s->cols);
+        int nf = s->n_features + (s->encoding == SG_ENC_TREE ? 1 : 2);
+        char **names = grown ? sg_realloc(s->feat_names, (size_t)nf * sizeof *names) : NULL;
+        if (grown) s->cols = grown;
+        if (names) s->feat_names = names;
+        uint8_t *cat = names ? sg_realloc(s->is_cat, (size_t)nf) : NULL;
+        if (!cat) {
+            rc = sg_error_set(err, SG_ENOMEM, "out of memory adding sums");
+            break;
+        }
+        s->is_cat = cat;
+        enc_col *c = &s->cols[s->n_cols];
+        memset(c, 0, sizeof *c);
+        c->sd = 1.0;
+        if ((rc = parse_sum(c, s, t, p, end, exclude, err)) ||
+            (rc = sum_rows(c, t, rows, n, v, err))) {
+            col_deinit(c);
+            break;
+        }
+        fit_values(c, v, NULL, n);
+        c->n_feat = s->encoding == SG_ENC_TREE ? 1 : 1 + c->has_missing;
+        c->feat_start = s->n_features;
+        s->n_cols++;
+        for (int k = 0; k < c->n_feat; k++) s->feat_names[s->n_features + k] = NULL;
+        s->n_features += c->n_feat;
+        if (add_feature(s, c->feat_start, "%s%s", c->name, "", 0) ||
+            (c->n_feat > 1 && add_feature(s, c->feat_start + 1, "%s%s", c->name, ":missing", 0)))
+            rc = sg_error_set(err, SG_ENOMEM, "out of memory adding sums");
+        p = *end ? end + 1 : end;
+    }
+    sg_free(v);
+    return rc;
+}
+
 /* ---------------------------------------------------------------- save / load */
 
-#define SCHEMA_MAGIC 0x53434831u   /* "SCH1" */
+#define SCHEMA_MAGIC 0x53434831u    /* "SCH1" */
+#define SCHEMA_MAGIC_2 0x53434832u  /* "SCH2": each column also lists its summed sources;
+                                     * written only when there are derived sums */
+#define MAX_SUM_SOURCES 100000
 
 int sg_schema_save(const sg_schema *s, unsigned char **buf, size_t *len, sg_error *err)
 {
     sg_wbuf w;
     sg_wbuf_init(&w);
-    sg_wbuf_u32(&w, SCHEMA_MAGIC);
+    int v2 = 0;
+    for (int ci = 0; ci < s->n_cols; ci++) v2 |= s->cols[ci].n_src > 0;
+    sg_wbuf_u32(&w, v2 ? SCHEMA_MAGIC_2 : SCHEMA_MAGIC);
     sg_wbuf_i32(&w, s->encoding);
     sg_wbuf_i32(&w, s->n_cols);
     for (int ci = 0; ci < s->n_cols; ci++) {
@@ -368,6 +572,9 @@ int sg_schema_save(const sg_schema *s, unsigned char **buf, size_t *len, sg_erro
         sg_wbuf_f64(&w, c->sd);
         sg_wbuf_i32(&w, c->n_labels);
         for (int k = 0; k < c->n_labels; k++) sg_wbuf_str(&w, c->labels[k]);
+        if (!v2) continue;
+        sg_wbuf_i32(&w, c->n_src);
+        for (int k = 0; k < c->n_src; k++) sg_wbuf_str(&w, c->src[k]);
     }
     int rc = sg_wbuf_status(&w, err);
     if (rc) {
@@ -388,7 +595,8 @@ int sg_schema_load(sg_schema **out, const unsigned char *buf, size_t len, sg_err
     int rc;
     sg_schema *s = NULL;
     if ((rc = sg_rbuf_u32(&r, &magic, "schema magic", err))) return rc;
-    if (magic != SCHEMA_MAGIC) return sg_error_set(err, SG_EPARSE, "corrupt schema (bad magic)");
+    if (magic != SCHEMA_MAGIC && magic != SCHEMA_MAGIC_2)
+        return sg_error_set(err, SG_EPARSE, "corrupt schema (bad magic)");
     if ((rc = sg_rbuf_i32(&r, &enc, "schema encoding", err))) return rc;
     if ((rc = sg_rbuf_i32(&r, &nc, "schema column count", err))) return rc;
     if ((enc != SG_ENC_TREE && enc != SG_ENC_LINEAR) || nc < 0 || nc > 1000000)
@@ -439,6 +647,26 @@ int sg_schema_load(sg_schema **out, const unsigned char *buf, size_t len, sg_err
         if (build_sorted(c)) {
             rc = sg_error_set(err, SG_ENOMEM, "out of memory loading schema");
             goto fail;
+        }
+        if (magic == SCHEMA_MAGIC_2) {
+            int32_t ns;
+            if ((rc = sg_rbuf_i32(&r, &ns, "sum source count", err))) goto fail;
+            if (ns < 0 || ns > MAX_SUM_SOURCES || (ns > 0 && c->is_cat)) {
+                rc = sg_error_set(err, SG_EPARSE, "corrupt schema (sum '%s')", c->name);
+                goto fail;
+            }
+            if (ns > 0 && !(c->src = sg_calloc((size_t)ns, sizeof *c->src))) {
+                rc = sg_error_set(err, SG_ENOMEM, "out of memory loading schema");
+                goto fail;
+            }
+            for (int k = 0; k < ns; k++) {
+                if ((rc = sg_rbuf_str(&r, &c->src[k], 1 << 16, "sum source", err))) goto fail;
+                c->n_src = k + 1;
+                if (!c->src[k]) {
+                    rc = sg_error_set(err, SG_EPARSE, "corrupt schema (sum '%s')", c->name);
+                    goto fail;
+                }
+            }
         }
         c->n_feat = enc == SG_ENC_TREE ? 1 : c->is_cat ? c->n_labels : 1 + c->has_missing;
         c->feat_start = width;

@@ -2,7 +2,7 @@
 # test_world.sh BUILD_DIR -- 'stratagem world' end to end on a small CoIL-like file:
 # help and usage errors, log and customers files (columns, ids, determinism),
 # outcomes of a plan, scores of hand-made plans and their forecast check, the
-# plan join of 'stratagem simulate', and
+# plan join of 'stratagem simulate', derived --sum features in a model, and
 # errors that name the file, line and column.
 # Prints one line per case and closes with "N passed, N failed".
 set -u
@@ -135,5 +135,26 @@ expect 5.3 3 "plan_dup2.csv:41: customer '[0-9]*' appears twice (first at line 2
 sed '2s/,[a-z0-9]*,/,sms,/' "$T/plan.csv" > "$T/plan_sms.csv"
 expect 5.4 3 "plan_sms.csv:2: action 'sms' is not one of the simulator's actions" -- "$SG" simulate \
     --model "$T/sim.sgm" --plan "$T/plan_sms.csv" --data "$T/cust.csv" --draws 20
+
+# 6. --sum: a derived feature (the policy count) kept in the model and computed for new customers
+U="--treatment treatment --control control --outcome margin --propensity propensity"
+U="$U --id customer_id --ignore converted --cv 2 --repeats 1 --trees 20"
+# shellcheck disable=SC2086
+expect 6.1 0 "" -- "$SG" -q train uplift --data "$T/log.csv" $U --sum NPOL=AWAPART..ABYSTAND \
+    --out "$T/sum.sgm"
+expect 6.2 0 "" -- "$SG" -q plan --model "$T/sum.sgm" --data "$T/cust.csv" --budget 3 --cost "$C" \
+    --objective value --out "$T/sumplan.csv"
+cut -d, -f1-20 "$T/cust.csv" > "$T/cust_short.csv"
+expect 6.3 3 "cust_short.csv: column '[A-Z]*', used by the model, is missing" -- "$SG" plan \
+    --model "$T/sum.sgm" --data "$T/cust_short.csv" --budget 3 --cost "$C" --out "$T/x.csv"
+# shellcheck disable=SC2086
+expect 6.4 3 "sum NPOL: no column 'AZZZ'" -- "$SG" train uplift --data "$T/log.csv" $U \
+    --sum NPOL=AWAPART..AZZZ --out "$T/x.sgm"
+# shellcheck disable=SC2086
+expect 6.5 3 "column 'margin' is not a feature" -- "$SG" train uplift --data "$T/log.csv" $U \
+    --sum LEAK=margin+AWAPART --out "$T/x.sgm"
+expect 6.6 0 "" -- "$SG" -q train response --data "$T/coil.csv" --target CARAVAN --id id \
+    --ignore is_test --sum NPOL=AWAPART..ABYSTAND --trees 20 --out "$T/resp.sgm"
+expect 6.7 0 "" -- "$SG" -q predict --model "$T/resp.sgm" --data "$T/coil.csv" --out "$T/resp.csv"
 
 finish
