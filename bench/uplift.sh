@@ -14,7 +14,9 @@
 # Knobs: SEEDS, ROWS (20000), CUSTOMERS (10000), BUDGET (200), COST,
 #        PEER_BOOT (0: no peer interval, ~10 s per seed; 20: the peer's bootstrap
 #        interval, several minutes per seed), TRAIN_OPTS (extra train options),
-#        STRATAGEM (default build/stratagem; 'make' builds it).
+#        STRATAGEM (default build/stratagem; 'make' builds it),
+#        DERIVE (npol or linidx: both sides get that derived column; see
+#        bench/uplift_derive.py; outputs in bench/out/uplift_sSEED_DERIVE).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 SEEDS=${SEEDS:-"1 2 3"}
@@ -24,6 +26,7 @@ BUDGET=${BUDGET:-200}
 COST=${COST:-email=0.10,coupon10=0.10,coupon20=0.10}
 PEER_BOOT=${PEER_BOOT:-0}
 TRAIN_OPTS=${TRAIN_OPTS:-}
+DERIVE=${DERIVE:-}
 S=${STRATAGEM:-build/stratagem}
 PY=/usr/bin/python3
 export OMP_WAIT_POLICY=${OMP_WAIT_POLICY:-passive}
@@ -40,6 +43,10 @@ for seed in $SEEDS; do
     [ "$ROWS" = 20000 ] && [ "$CUSTOMERS" = 10000 ] || D=bench/out/uplift_s${seed}_${ROWS}_${CUSTOMERS}
     if [ ! -f "$D/truth.csv" ]; then
         $PY bench/uplift_gen.py --seed "$seed" --rows "$ROWS" --customers "$CUSTOMERS" --out-dir "$D" > /dev/null
+    fi
+    if [ -n "$DERIVE" ]; then
+        $PY bench/uplift_derive.py --in-dir "$D" --out-dir "${D}_$DERIVE" --add "$DERIVE"
+        D=${D}_$DERIVE
     fi
     t0=$(date +%s.%N)
     # shellcheck disable=SC2086
