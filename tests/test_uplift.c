@@ -598,6 +598,23 @@ static double corr(const double *a, const double *b, int n)
     return sab / sqrt(saa * sbb);
 }
 
+/* Train *m on t with o; the correlation of its arm-1 conversion effects for the
+ * nt rows of c with their true effects. */
+static double effect_corr(sg_uplift **m, sg_table *t, sg_table *c, const double *truth, int nt,
+                          const sg_uplift_opts *o)
+{
+    double *eff = malloc(sizeof *eff * (size_t)nt * 2), *te = malloc(sizeof *te * (size_t)nt);
+    sg_error err;
+    assert_int_equal(sg_uplift_train(m, t, o, NULL, &err), SG_OK);
+    assert_int_equal(sg_uplift_predict(*m, c, NULL, nt, SG_UPLIFT_CONV, NULL, eff, NULL, &err),
+                     SG_OK);
+    for (int i = 0; i < nt; i++) te[i] = eff[i * 2 + 1];
+    double r = corr(te, truth, nt);
+    free(eff);
+    free(te);
+    return r;
+}
+
 /* uplift-2.8: --linear-start.  On a log whose effect is a sum over twelve
  * columns, shallow trees boosting from the linear start rank new customers'
  * effects better than trees alone (correlation with the true effects); the
@@ -612,7 +629,6 @@ static void linear_start(void **state)
     sg_table *c = gen_sum_log(nt, 72, truth);
     double *eff = malloc(sizeof *eff * (size_t)nt * 2);
     double *eff2 = malloc(sizeof *eff2 * (size_t)nt * 2);
-    double *te = malloc(sizeof *te * (size_t)nt);
     double r[2];
     sg_uplift *m[2] = {NULL, NULL};
     sg_error err;
@@ -620,11 +636,7 @@ static void linear_start(void **state)
         sg_uplift_opts o;
         fast_opts(&o, SG_UPLIFT_T);
         o.linear_start = k ? 100.0 : 0.0;
-        assert_int_equal(sg_uplift_train(&m[k], t, &o, NULL, &err), SG_OK);
-        assert_int_equal(sg_uplift_predict(m[k], c, NULL, nt, SG_UPLIFT_CONV, NULL, eff, NULL,
-                                           &err), SG_OK);
-        for (int i = 0; i < nt; i++) te[i] = eff[i * 2 + 1];
-        r[k] = corr(te, truth, nt);
+        r[k] = effect_corr(&m[k], t, c, truth, nt, &o);
     }
     print_message("  linear start: correlation with the true effects %.3f (trees alone %.3f)\n",
                   r[1], r[0]);
@@ -653,7 +665,6 @@ static void linear_start(void **state)
     sg_uplift_free(m[1]);
     free(eff);
     free(eff2);
-    free(te);
     free(truth);
     sg_table_free(t);
     sg_table_free(c);
@@ -672,7 +683,6 @@ static void sums(void **state)
     sg_table *c = gen_sum_log(nt, 72, truth);
     double *eff = malloc(sizeof *eff * (size_t)nt * 2);
     double *eff2 = malloc(sizeof *eff2 * (size_t)nt * 2);
-    double *te = malloc(sizeof *te * (size_t)nt);
     double r[2];
     sg_uplift *m[2] = {NULL, NULL};
     sg_error err;
@@ -680,11 +690,7 @@ static void sums(void **state)
         sg_uplift_opts o;
         fast_opts(&o, SG_UPLIFT_T);
         o.sums = k ? "S=f1..f12" : NULL;
-        assert_int_equal(sg_uplift_train(&m[k], t, &o, NULL, &err), SG_OK);
-        assert_int_equal(sg_uplift_predict(m[k], c, NULL, nt, SG_UPLIFT_CONV, NULL, eff, NULL,
-                                           &err), SG_OK);
-        for (int i = 0; i < nt; i++) te[i] = eff[i * 2 + 1];
-        r[k] = corr(te, truth, nt);
+        r[k] = effect_corr(&m[k], t, c, truth, nt, &o);
     }
     print_message("  sum feature: correlation with the true effects %.3f (without %.3f)\n", r[1],
                   r[0]);
@@ -713,7 +719,6 @@ static void sums(void **state)
     sg_uplift_free(m[1]);
     free(eff);
     free(eff2);
-    free(te);
     free(truth);
     sg_table_free(t);
     sg_table_free(c);
