@@ -551,7 +551,7 @@ int sg_schema_add_sums(sg_schema *s, const sg_table *t, const int64_t *rows, int
 #define SCHEMA_MAGIC 0x53434831u    /* "SCH1" */
 #define SCHEMA_MAGIC_2 0x53434832u  /* "SCH2": each column also lists its summed sources;
                                      * written only when there are derived sums */
-#define MAX_SUM_SOURCES 100000
+#define MAX_SUM_SOURCES 1000000     /* as many as a schema may have columns */
 
 int sg_schema_save(const sg_schema *s, unsigned char **buf, size_t *len, sg_error *err)
 {
