@@ -15,7 +15,7 @@
 #        PEER_BOOT (0: no peer interval, ~10 s per seed; 20: the peer's bootstrap
 #        interval, several minutes per seed), TRAIN_OPTS (extra train options),
 #        STRATAGEM (default build/stratagem; 'make' builds it),
-#        DERIVE (npol or linidx: both sides get that derived column; see
+#        DERIVE (npol, linidx, pca or nnz: both sides get that derived column; see
 #        bench/uplift_derive.py; outputs in bench/out/uplift_sSEED_DERIVE).
 set -euo pipefail
 cd "$(dirname "$0")/.."
