@@ -121,6 +121,7 @@ static void small_opts(sg_rec_opts *o, int kind)
     o->enc_passes = 0;   /* the Mult-VAE training unless a test says otherwise */
     o->ema = 0.0f;
     o->ensemble = 1;
+    o->min_item_users = 1;   /* every item in the network (recommend-5.3 tests fewer) */
 }
 
 static sg_recommender *train_ok(const sg_interactions *x, const sg_rec_opts *o,
@@ -1012,10 +1013,10 @@ static void old_version(void **state)
     assert_int_equal(sg_recommender_opts(n)->epochs, 1);
     sg_recommender_free(n);
     n = NULL;
-    v = 5;
+    v = 6;
     memcpy(buf + 4, &v, 4);
     assert_int_equal(sg_recommender_load_mem(&n, buf, len, &err), SG_EPARSE);
-    assert_non_null(strstr(err.msg, "version 5"));
+    assert_non_null(strstr(err.msg, "version 6"));
     assert_null(n);
     free(old);
     sg_free(buf);
@@ -1078,6 +1079,95 @@ static void exclusions(void **state)
         free(sc);
         sg_recommender_free(m);
     }
+    sg_interactions_free(x);
+}
+
+/* recommend-5.3: items fewer training users have than min_item_users are left
+ * out of the network: scored -INFINITY, never recommended, ignored in a user's
+ * items; the report counts the rest; a file keeps the setting */
+static void items_outside_network(void **state)
+{
+    (void)state;
+    char *csv = clustered_csv(N_USERS, 11, 0);
+    size_t n = strlen(csv);
+    char *csv2 = malloc(n + 64);
+    assert_non_null(csv2);
+    memcpy(csv2, csv, n);
+    strcpy(csv2 + n, "u0,solo1\nu5,solo2\n");   /* two items one user each has */
+    sg_interactions *x = ia_from_csv(csv2, NULL, NULL);
+    free(csv);
+    free(csv2);
+    int I = sg_interactions_n_items(x);
+    int64_t cnt[N_ITEMS + 2];
+    assert_true(I <= N_ITEMS + 2);
+    sg_interactions_item_counts(x, cnt);
+    int solo1 = sg_interactions_find_item(x, "solo1"), solo2 = sg_interactions_find_item(x, "solo2");
+    assert_true(solo1 >= 0 && solo2 >= 0);
+    int in = 0;
+    for (int i = 0; i < I; i++) in += cnt[i] >= 2;
+    assert_true(in < I);
+    sg_rec_opts o;
+    small_opts(&o, SG_REC_VAE);
+    o.epochs = 5;
+    o.min_item_users = 0;
+    sg_recommender *m = NULL;
+    sg_error err;
+    assert_int_equal(sg_recommender_train(&m, x, NULL, NULL, &o, NULL, &err), SG_EINVAL);
+    assert_non_null(strstr(err.msg, "min item users"));
+    o.min_item_users = 2;
+    sg_rec_report rep;
+    m = train_ok(x, &o, &rep);
+    assert_int_equal(rep.net_items, in);
+    /* scores: -INFINITY exactly for the items outside */
+    float *sc = malloc((size_t)N_USERS * I * sizeof *sc);
+    assert_non_null(sc);
+    const int64_t *rp = sg_interactions_row_ptr(x);
+    const int32_t *ci = sg_interactions_col_idx(x);
+    assert_int_equal(sg_recommender_score(m, rp, ci, N_USERS, sc, &err), SG_OK);
+    for (int u = 0; u < N_USERS; u++) {
+        for (int i = 0; i < I; i++) {
+            float v = sc[(size_t)u * I + i];
+            if (cnt[i] >= 2) assert_true(isfinite(v));
+            else assert_true(isinf(v) && v < 0);
+        }
+    }
+    /* a user's item outside the network changes nothing: {solo1, a} scores as {a} */
+    int a = ci[rp[1]];
+    int64_t rp2[3] = {0, 2, 3};
+    int32_t ci2[3] = {a < solo1 ? a : solo1, a < solo1 ? solo1 : a, a};
+    float s2[2 * (N_ITEMS + 2)];
+    assert_int_equal(sg_recommender_score(m, rp2, ci2, 2, s2, &err), SG_OK);
+    for (int i = 0; i < I; i++) {
+        if (isinf(s2[i])) assert_true(isinf(s2[I + i]));
+        else assert_true(fabsf(s2[i] - s2[I + i]) <= 1e-5f * (1.0f + fabsf(s2[i])));
+    }
+    /* never recommended, even when every other item is asked for */
+    int32_t items[N_ITEMS + 2];
+    float top[N_ITEMS + 2];
+    int64_t rp0[2] = {0, 0};
+    assert_int_equal(sg_recommender_recommend(m, rp0, NULL, 1, I, NULL, items, top, &err), SG_OK);
+    for (int r = 0; r < I; r++) {
+        if (r < in) assert_true(items[r] >= 0 && cnt[items[r]] >= 2);
+        else assert_int_equal(items[r], -1);
+    }
+    /* the file keeps the setting (format version 5) and the same scores */
+    size_t len;
+    unsigned char *buf = payload(m, &len);
+    uint32_t v;
+    memcpy(&v, buf + 4, 4);
+    assert_int_equal(v, 5);
+    sg_recommender *m2 = NULL;
+    assert_int_equal(sg_recommender_load_mem(&m2, buf, len, &err), SG_OK);
+    assert_int_equal(sg_recommender_opts(m2)->min_item_users, 2);
+    float *sc2 = malloc((size_t)N_USERS * I * sizeof *sc2);
+    assert_non_null(sc2);
+    assert_int_equal(sg_recommender_score(m2, rp, ci, N_USERS, sc2, &err), SG_OK);
+    assert_memory_equal(sc, sc2, (size_t)N_USERS * I * sizeof *sc);
+    free(sc);
+    free(sc2);
+    sg_free(buf);
+    sg_recommender_free(m);
+    sg_recommender_free(m2);
     sg_interactions_free(x);
 }
 
@@ -1161,8 +1251,8 @@ static void evaluate_pop(void **state)
  * allocation failures */
 
 /* recommend-7.1: every allocation failure in training (vae with validation and
- * refit, dae, ease with its lambda grid, pop), saving and loading is a clean
- * SG_ENOMEM without leaks */
+ * refit, items left out of its network, dae, ease with its lambda grid, pop),
+ * saving and loading is a clean SG_ENOMEM without leaks */
 static void alloc_failures(void **state)
 {
     (void)state;
@@ -1177,6 +1267,7 @@ static void alloc_failures(void **state)
             o.gamma = 0.01f;
             o.prior = SG_REC_PRIOR_COMPOSITE;
             o.enc_passes = 2;
+            o.min_item_users = 4;   /* some items left out of the network */
         }
         if (k == SG_REC_DAE + 2) o.ensemble = 3;
         o.epochs = 2;
@@ -1292,6 +1383,7 @@ int main(void)
         cmocka_unit_test(old_version),
         cmocka_unit_test(save_load),         cmocka_unit_test(corrupt_model),
         cmocka_unit_test(exclusions),        cmocka_unit_test(bad_arguments),
+        cmocka_unit_test(items_outside_network),
         cmocka_unit_test(evaluate_pop),      cmocka_unit_test(alloc_failures),
         cmocka_unit_test(fused_softmax),
     };

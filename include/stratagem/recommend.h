@@ -123,6 +123,10 @@ typedef struct sg_rec_opts {
                                * seeds seed+1, seed+2, ...; scores are the mean of their
                                * logits; embeddings are the first network's.  Default
                                * vae 5, dae 1 */
+    int min_item_users;       /* vae/dae: items fewer training users have are ignored by
+                               * the network: dropped from its inputs and training
+                               * targets, never recommended (scored -INFINITY);
+                               * default 1 = every item */
     /* ease */
     double lambda;            /* > 0 fixed; <= 0 chooses on validation from a grid */
     /* model selection without validation sets */
@@ -144,6 +148,7 @@ void sg_rec_opts_default(sg_rec_opts *o, int kind);
 
 typedef struct sg_rec_report {
     int n_users, n_items;     /* training data */
+    int net_items;            /* vae/dae: items in the network (opts.min_item_users) */
     int64_t nnz;
     int n_val_users;          /* validation users used for selection (0: none) */
     int best_epoch;           /* vae/dae: epoch chosen (1-based), 0 when none */
@@ -181,8 +186,9 @@ const sg_interactions *sg_recommender_data(const sg_recommender *m);
 
 /* Scores (B, I) of every item for the B users given as CSR rows; higher is
  * better.  vae: logits of the decoder at the encoder mean; dae: logits; ease:
- * x B; pop: training counts.  Nothing is excluded.  SG_EINVAL (an item out of
- * range), SG_ENOMEM. */
+ * x B; pop: training counts.  Nothing is excluded, except that a vae or dae
+ * scores the items outside its network (opts.min_item_users) -INFINITY.
+ * SG_EINVAL (an item out of range), SG_ENOMEM. */
 int sg_recommender_score(const sg_recommender *m, const int64_t *row_ptr,
                          const int32_t *col_idx, int B, float *scores, sg_error *err);
 

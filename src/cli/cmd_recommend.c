@@ -109,6 +109,9 @@ static const char HELP_TRAIN_RECOMMEND[] =
     "  --ensemble N [vae 5, dae 1]  networks averaged: after the first is chosen and trained,\n"
     "                         N-1 more repeat its final fit from seeds seed+1..; the scores\n"
     "                         are the mean of their logits, embeddings the first network's\n"
+    "  --min-item-users N [1]  items fewer training users have are ignored by the network:\n"
+    "                         dropped from a user's items and the training targets, never\n"
+    "                         recommended\n"
     "vae, RecVAE's training (Shenbin et al. 2020; same network; the default vae training uses\n"
     "its alternating updates with beta annealing, averaged weights and 300 epochs; the paper's\n"
     "Mult-VAE training is --epochs 200 --enc-passes 0 --ema 0 --dropout 0.5 --ensemble 1;\n"
@@ -375,7 +378,7 @@ int cli_train_recommend(int argc, char **argv)
     int enc_layers = -1;
     double min_rating = NAN, lr = -1, dropout = -1, beta_cap = -1, l2 = -1, lambda = 0;
     double gamma = NAN;
-    int enc_passes = -1, ensemble = -1;
+    int enc_passes = -1, ensemble = -1, min_item_users = -1;
     double ema = NAN;
     double val_users = -1;
     int epochs = -1, batch = -1, hidden = -1, latent = -1, threads = 0, no_refit = 0;
@@ -400,6 +403,7 @@ int cli_train_recommend(int argc, char **argv)
         {"enc-passes", 0, OPT_INT, &enc_passes, 0},
         {"encoder", 0, OPT_STR, &encoder, 0},     {"enc-layers", 0, OPT_INT, &enc_layers, 0},
         {"ema", 0, OPT_DOUBLE, &ema, 0},         {"ensemble", 0, OPT_INT, &ensemble, 0},
+        {"min-item-users", 0, OPT_INT, &min_item_users, 0},
         {"log-file", 0, OPT_STR, &log_file, 0},   {NULL, 0, 0, NULL, 0},
     };
     char *pos[1];
@@ -469,6 +473,10 @@ int cli_train_recommend(int argc, char **argv)
         if (ensemble < 1 || ensemble > 1000)
             return cli_usage_error(cmd, "--ensemble must be in 1..1000");
         o.ensemble = ensemble;
+    }
+    if (min_item_users >= 0) {
+        if (min_item_users < 1) return cli_usage_error(cmd, "--min-item-users must be >= 1");
+        o.min_item_users = min_item_users;
     }
     o.lambda = lambda;
     o.refit = !no_refit;
@@ -560,6 +568,7 @@ int cli_train_recommend(int argc, char **argv)
     if (rep.refitted) printf("refit_on_all_users\tyes\n");
     if ((kind == SG_REC_VAE || kind == SG_REC_DAE) && o.ensemble > 1)
         printf("networks\t%d\n", o.ensemble);
+    if (kind == SG_REC_VAE || kind == SG_REC_DAE) printf("network_items\t%d\n", rep.net_items);
     printf("seconds\t%.1f\n", rep.seconds);
     if (!cli_quiet) fprintf(stderr, "stratagem: wrote %s\n", out);
     rc = EXIT_OK;

@@ -21,6 +21,8 @@ struct sg_recommender {
     sg_params **more;         /* vae/dae ensemble: networks 2..n_more+1, laid out as
                                * 'params' (scores average all of them) */
     int n_more;
+    uint8_t *in_net;          /* vae/dae: (I) 1 = the item is in the network (it has
+                               * opts.min_item_users training users); NULL = all are */
 };
 
 /* ---- vae.c ---- */
@@ -36,7 +38,9 @@ SG_INTERNAL int sg_vae_fit(sg_recommender *m, const sg_interactions *x,
                            const sg_interactions *vf, const sg_interactions *vh, int epochs,
                            int64_t anneal_steps, const char *stage, sg_rec_report *rep,
                            sg_error *err);
-/* Logits (B,I) and/or embeddings (B,Z) (either NULL) for B CSR rows. */
+/* Logits (B,I) and/or embeddings (B,Z) (either NULL) for B CSR rows; items
+ * outside the network (m->in_net) are left out of the input and get logit
+ * -INFINITY. */
 SG_INTERNAL int sg_vae_forward_eval(const sg_recommender *m, const int64_t *row_ptr,
                                     const int32_t *col_idx, int B, float *logits, float *z,
                                     sg_error *err);

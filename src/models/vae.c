@@ -725,6 +725,20 @@ static int64_t max_batch_nnz(const int64_t *row_ptr, int n_rows, int B, int *fai
     return total;
 }
 
+/* Remove from the batch rows (a->rp_x, a->col_x) the items outside the network. */
+static void drop_outside(acts *a, int B, const uint8_t *in_net)
+{
+    int64_t w = 0, k0 = 0;
+    for (int b = 0; b < B; b++) {
+        int64_t k1 = a->rp_x[b + 1];
+        for (int64_t k = k0; k < k1; k++) {
+            if (in_net[a->col_x[k]]) a->col_x[w++] = a->col_x[k];
+        }
+        k0 = k1;
+        a->rp_x[b + 1] = w;
+    }
+}
+
 int sg_vae_forward_eval(const sg_recommender *m, const int64_t *row_ptr,
                         const int32_t *col_idx, int B, float *logits, float *z, sg_error *err)
 {
@@ -742,11 +756,23 @@ int sg_vae_forward_eval(const sg_recommender *m, const int64_t *row_ptr,
         int64_t base = row_ptr[b0];
         a.rp_x[0] = 0;
         for (int b = 0; b < nb; b++) a.rp_x[b + 1] = row_ptr[b0 + b + 1] - base;
-        memcpy(a.col_x, col_idx + base, (size_t)a.rp_x[nb] * sizeof *a.col_x);
+        /* col_idx may be NULL when the rows are empty */
+        if (a.rp_x[nb] > 0) {
+            memcpy(a.col_x, col_idx + base, (size_t)a.rp_x[nb] * sizeof *a.col_x);
+        }
+        if (m->in_net) drop_outside(&a, nb, m->in_net);
         make_input(&a, nb, 0.0f, NULL);
         forward(&n, &a, nb, NULL);
         if (logits) {
-            memcpy(logits + (size_t)b0 * n.I, a.logits, (size_t)nb * n.I * sizeof *logits);
+            float *l = logits + (size_t)b0 * n.I;
+            memcpy(l, a.logits, (size_t)nb * n.I * sizeof *logits);
+            if (m->in_net) {
+                for (int b = 0; b < nb; b++) {
+                    for (int i = 0; i < n.I; i++) {
+                        if (!m->in_net[i]) l[(size_t)b * n.I + i] = -INFINITY;
+                    }
+                }
+            }
         }
         if (z) {
             /* vae: the mean; dae: the code layer */

@@ -86,6 +86,19 @@ expect 3.12 0 "^networks.2$" -- "$SG" -q train recommend --data "$T/s/train.csv"
     --item item --model dae --epochs 3 --batch 50 --ensemble 2 --out "$T/dae2.sgm"
 expect 3.13 2 "--ensemble must be in 1..1000" -- "$SG" train recommend \
     --data "$T/s/train.csv" --user user --item item --ensemble 0 --out "$T/bad.sgm"
+# --min-item-users N: items fewer training users have are left out of the network
+# (an item no other user has, added for one user, is never recommended to anyone)
+awk -F, -v OFS=, '{ print } NR == 2 { $2 = "solo"; print }' "$T/s/train.csv" > "$T/solo.csv"
+n_items=$(awk -F, 'NR > 1 { i[$2] } END { print length(i) }' "$T/solo.csv")
+expect 3.14 0 "^network_items.$((n_items - 1))$" -- "$SG" -q train recommend \
+    --data "$T/solo.csv" --user user --item item --epochs 3 --batch 50 --ensemble 1 \
+    --min-item-users 2 --out "$T/solo.sgm"
+"$SG" -q recommend --model "$T/solo.sgm" --data "$T/s/test_foldin.csv" --k 40 \
+    --out "$T/solo_recs.csv" > /dev/null 2>&1
+[ -s "$T/solo_recs.csv" ] && ! grep -q ',solo,' "$T/solo_recs.csv" && ok 3.15 ||
+    bad 3.15 "the item outside the network was recommended (or no output)"
+expect 3.16 2 "--min-item-users must be >= 1" -- "$SG" train recommend \
+    --data "$T/s/train.csv" --user user --item item --min-item-users 0 --out "$T/bad.sgm"
 
 # 4. recommend: best first, never an item the user has, from the user's own group
 # a training user of group 0 (liked items 1..10)
