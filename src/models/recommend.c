@@ -102,9 +102,8 @@ void sg_rec_opts_default(sg_rec_opts *o, int kind)
      * more unseen user sets, at about 2.5 times the training time (eighth round) */
     o->ensemble = kind == SG_REC_VAE ? 5 : 1;
     /* every item in the network: leaving out the items one training user has
-     * (--min-item-users 2) gained +0.0023 NDCG@100 over 8 MovieLens-small user
-     * sets, driven by one split: not enough to change the default
-     * (bench/recommend_results.md, fifteenth round) */
+     * (--min-item-users 2) gained within the noise on MovieLens-small, and only
+     * on one split (bench/recommend_results.md, fifteenth round) */
     o->min_item_users = 1;
     o->lambda = 0.0;
     o->val_users = 0.1;
