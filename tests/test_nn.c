@@ -667,7 +667,7 @@ static void csr_dropout(void **state)
     csr_free(&m);
 }
 
-/* nn-3.4: CSR gather, L2 row normalisation, and the CSR checker's messages */
+/* nn-3.4: CSR gather, column filter, L2 row normalisation, and the CSR checker's messages */
 static void csr_helpers(void **state)
 {
     (void)state;
@@ -689,6 +689,19 @@ static void csr_helpers(void **state)
     assert_memory_equal(oval, eval_, sizeof eval_);
     assert_int_equal(sg_csr_gather(orp, ocol, oval, row_ptr, col, NULL, rows, 1, 4), 2);
     assert_close(oval[1], 1.0f, 0.0);
+    /* keep columns 1 and 2 of rows 1..2 (row_ptr[0] != 0), then in place on a copy */
+    uint8_t keep[4] = {0, 1, 1, 0};
+    assert_int_equal(sg_csr_keep(orp, ocol, row_ptr + 1, col, 2, keep), 1);
+    int64_t krp[3] = {0, 0, 1};
+    assert_memory_equal(orp, krp, sizeof krp);
+    assert_int_equal(ocol[0], 1);
+    int64_t irp[4] = {0, 2, 2, 4};
+    int32_t icol[4] = {0, 2, 1, 3};
+    assert_int_equal(sg_csr_keep(irp, icol, irp, icol, 3, keep), 2);
+    int64_t eirp[4] = {0, 1, 1, 2};
+    int32_t eicol[2] = {2, 1};
+    assert_memory_equal(irp, eirp, sizeof eirp);
+    assert_memory_equal(icol, eicol, sizeof eicol);
     sg_csr_l2_normalize(val, row_ptr, 3);
     assert_close(val[0], 1.0f / sqrtf(5.0f), 1e-6);
     assert_close(val[3], 0.8f, 1e-6);

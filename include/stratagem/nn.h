@@ -131,6 +131,11 @@ int64_t sg_csr_dropout(int64_t *out_row_ptr, int32_t *out_col, float *out_val,
 int64_t sg_csr_gather(int64_t *out_row_ptr, int32_t *out_col, float *out_val,
                       const int64_t *row_ptr, const int32_t *col_idx, const float *values,
                       const int64_t *rows, int B, int64_t cap);
+/* Keep, of B CSR rows (row_ptr, col_idx), the columns c with keep[c] != 0, in order:
+ * writes out_row_ptr (B+1, from 0) and out_col (room for the input's nnz).  May run in
+ * place (out arrays == input arrays, with row_ptr[0] == 0).  Returns the kept nnz. */
+int64_t sg_csr_keep(int64_t *out_row_ptr, int32_t *out_col, const int64_t *row_ptr,
+                    const int32_t *col_idx, int B, const uint8_t *keep);
 /* Scale the values of each of the B rows in place to unit L2 norm (empty or all-zero
  * rows are left as they are). */
 void sg_csr_l2_normalize(float *values, const int64_t *row_ptr, int B);

@@ -253,14 +253,7 @@ static int network_rows(const sg_recommender *m, const sg_interactions *x, sg_in
         sg_free(ci2);
         return sg_error_set(err, SG_ENOMEM, "recommender: out of memory");
     }
-    rp2[0] = 0;
-    for (int u = 0; u < n; u++) {
-        int64_t w = rp2[u];
-        for (int64_t k = rp[u]; k < rp[u + 1]; k++) {
-            if (m->in_net[ci[k]]) ci2[w++] = ci[k];
-        }
-        rp2[u + 1] = w;
-    }
+    sg_csr_keep(rp2, ci2, rp, ci, n, m->in_net);
     int rc = sg_interactions_from_csr(out, x, 0, n, rp2, ci2, NULL, err);
     sg_free(rp2);
     sg_free(ci2);

@@ -725,20 +725,6 @@ static int64_t max_batch_nnz(const int64_t *row_ptr, int n_rows, int B, int *fai
     return total;
 }
 
-/* Remove from the batch rows (a->rp_x, a->col_x) the items outside the network. */
-static void drop_outside(acts *a, int B, const uint8_t *in_net)
-{
-    int64_t w = 0, k0 = 0;
-    for (int b = 0; b < B; b++) {
-        int64_t k1 = a->rp_x[b + 1];
-        for (int64_t k = k0; k < k1; k++) {
-            if (in_net[a->col_x[k]]) a->col_x[w++] = a->col_x[k];
-        }
-        k0 = k1;
-        a->rp_x[b + 1] = w;
-    }
-}
-
 int sg_vae_forward_eval(const sg_recommender *m, const int64_t *row_ptr,
                         const int32_t *col_idx, int B, float *logits, float *z, sg_error *err)
 {
@@ -760,7 +746,8 @@ int sg_vae_forward_eval(const sg_recommender *m, const int64_t *row_ptr,
         if (a.rp_x[nb] > 0) {
             memcpy(a.col_x, col_idx + base, (size_t)a.rp_x[nb] * sizeof *a.col_x);
         }
-        if (m->in_net) drop_outside(&a, nb, m->in_net);
+        /* the items outside the network are dropped from the batch rows */
+        if (m->in_net) sg_csr_keep(a.rp_x, a.col_x, a.rp_x, a.col_x, nb, m->in_net);
         make_input(&a, nb, 0.0f, NULL);
         forward(&n, &a, nb, NULL);
         if (logits) {

@@ -277,6 +277,23 @@ int64_t sg_csr_gather(int64_t *out_row_ptr, int32_t *out_col, float *out_val,
     return nw;
 }
 
+int64_t sg_csr_keep(int64_t *out_row_ptr, int32_t *out_col, const int64_t *row_ptr,
+                    const int32_t *col_idx, int B, const uint8_t *keep)
+{
+    /* in place, as sg_csr_dropout: the write index never passes the read index */
+    int64_t k0 = row_ptr[0], nw = 0;
+    out_row_ptr[0] = 0;
+    for (int i = 0; i < B; i++) {
+        int64_t k1 = row_ptr[i + 1];
+        for (int64_t k = k0; k < k1; k++) {
+            if (keep[col_idx[k]]) out_col[nw++] = col_idx[k];
+        }
+        out_row_ptr[i + 1] = nw;
+        k0 = k1;
+    }
+    return nw;
+}
+
 void sg_csr_l2_normalize(float *values, const int64_t *row_ptr, int B)
 {
     for (int i = 0; i < B; i++) {
