@@ -30,6 +30,8 @@ CFLAGS   := -std=c11 $(OPT) $(WARN) -fvisibility=hidden -MMD -MP $(EXTRA_CFLAGS)
 # SQLite and libpq (workspace), jansson (JSON), libpng and zlib (images, IDX files)
 CPPFLAGS += $(shell pkg-config --cflags libpq 2>/dev/null || echo -I/usr/include/postgresql)
 LDLIBS   := -lsqlite3 -lpq -ljansson -lpng -lz -lm -lpthread
+# libmicrohttpd (the HTTP service, src/http/)
+LDLIBS   += -lmicrohttpd
 
 ifeq ($(BLAS),openblas)
 CPPFLAGS += -DSG_USE_BLAS $(shell pkg-config --cflags openblas 2>/dev/null)
@@ -49,10 +51,12 @@ endif
 
 LIB_SRC  := $(shell find src -name '*.c' -not -path 'src/cli/*' -not -path 'src/http/*' | LC_ALL=C sort)
 CLI_SRC  := $(shell find src/cli -name '*.c' | LC_ALL=C sort)
+HTTP_SRC := $(shell find src/http -name '*.c' | LC_ALL=C sort)
 TEST_SRC := $(wildcard tests/test_*.c)
 
 LIB_OBJ  := $(LIB_SRC:%.c=$(BUILD)/%.o)
 CLI_OBJ  := $(CLI_SRC:%.c=$(BUILD)/%.o)
+HTTP_OBJ := $(HTTP_SRC:%.c=$(BUILD)/%.o)
 TEST_BIN := $(TEST_SRC:tests/%.c=$(BUILD)/tests/%)
 
 .PHONY: all test test-unit test-asan test-slow demo bench asan debug clean deps
@@ -67,12 +71,16 @@ $(BUILD)/%.o: %.c
 $(BUILD)/libstratagem.a: $(LIB_OBJ)
 	$(QAR)rm -f $@ && ar rcs $@ $^
 
-$(BUILD)/stratagem: $(CLI_OBJ) $(BUILD)/libstratagem.a
-	$(QLD)$(CC) $(LDFLAGS) -o $@ $(CLI_OBJ) $(BUILD)/libstratagem.a $(LDLIBS)
+# the HTTP service: its own archive, on top of the library (it uses only the public API)
+$(BUILD)/libstratagem_http.a: $(HTTP_OBJ)
+	$(QAR)rm -f $@ && ar rcs $@ $^
 
-$(BUILD)/tests/%: tests/%.c $(BUILD)/libstratagem.a
+$(BUILD)/stratagem: $(CLI_OBJ) $(BUILD)/libstratagem_http.a $(BUILD)/libstratagem.a
+	$(QLD)$(CC) $(LDFLAGS) -o $@ $(CLI_OBJ) $(BUILD)/libstratagem_http.a $(BUILD)/libstratagem.a $(LDLIBS)
+
+$(BUILD)/tests/%: tests/%.c $(BUILD)/libstratagem_http.a $(BUILD)/libstratagem.a
 	@mkdir -p $(dir $@)
-	$(QLD)$(CC) $(CPPFLAGS) $(CFLAGS) $(LDFLAGS) -o $@ $< $(BUILD)/libstratagem.a -lcmocka $(LDLIBS)
+	$(QLD)$(CC) $(CPPFLAGS) $(CFLAGS) $(LDFLAGS) -o $@ $< $(BUILD)/libstratagem_http.a $(BUILD)/libstratagem.a -lcmocka $(LDLIBS)
 
 tests: $(TEST_BIN)
 
@@ -114,4 +122,4 @@ deps:
 clean:
 	rm -rf build
 
--include $(LIB_OBJ:.o=.d) $(CLI_OBJ:.o=.d)
+-include $(LIB_OBJ:.o=.d) $(CLI_OBJ:.o=.d) $(HTTP_OBJ:.o=.d)

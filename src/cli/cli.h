@@ -121,6 +121,8 @@ int cmd_predict(int argc, char **argv);
 int cmd_evaluate(int argc, char **argv);
 int cmd_plan(int argc, char **argv);
 int cmd_world(int argc, char **argv);   /* cmd_world.c: log, customers, outcomes, score */
+int cmd_serve(int argc, char **argv);   /* cmd_serve.c: the HTTP service */
+const char *cli_serve_help(const char *cmd);
 
 /* Help text of a core command (NULL if unknown). */
 const char *cli_help_text(const char *cmd);

@@ -30,6 +30,7 @@ static const char HELP_MAIN[] =
     "  simulate         the outcome distribution of a plan from the simulator\n"
     "  world            a campaign world with known truth: logs, customers, outcomes, scores\n"
     "  init, import, status, plans, feedback   the workspace and its prediction ledger\n"
+    "  serve            the models of a directory as a JSON API over HTTP\n"
     "  help COMMAND     the options of a command\n"
     "\n"
     "Global options:\n"
@@ -150,6 +151,7 @@ int cli_print_help(FILE *f, const char *cmd)
         if ((x = cli_uplift_help(cmd))) parts[n++] = x;
         if ((x = cli_recommend_help(cmd))) parts[n++] = x;
         if ((x = cli_creative_help(cmd))) parts[n++] = x;
+        if ((x = cli_serve_help(cmd))) parts[n++] = x;
         if ((x = cli_workspace_help(cmd))) parts[n++] = x;
         if ((x = cli_synth_help(cmd))) parts[n++] = x;
     }

@@ -35,6 +35,7 @@ static const command COMMANDS[] = {
     {"feedback", cmd_feedback}, {"synth", cmd_synth},
     {"simulate", cmd_simulate},
     {"world", cmd_world},
+    {"serve", cmd_serve},
     {NULL, NULL},
 };
 

@@ -1,0 +1,50 @@
+/* http.h -- what server.c (the daemon: connections, limits, auth, routing) and
+ * routes.c (the model endpoints) share.  Both use only the public API.
+ * See LICENSE for copyright. */
+#ifndef SG_HTTP_H
+#define SG_HTTP_H
+
+#include <jansson.h>
+#include <pthread.h>
+
+#include "stratagem/recommend.h"
+#include "stratagem/response.h"
+#include "stratagem/server.h"
+#include "stratagem/uplift.h"
+
+/* One loaded model: exactly one of resp/upl/rec is set for the tasks served;
+ * other tasks are listed with no endpoint. */
+typedef struct srv_model {
+    char *name;               /* file name without ".sgm" */
+    int task;                 /* SG_TASK_* */
+    sg_response *resp;
+    sg_uplift *upl;
+    sg_recommender *rec;
+} srv_model;
+
+/* The answer a route builds: an HTTP status and a JSON body (owned). */
+typedef struct srv_reply {
+    int status;
+    json_t *body;
+} srv_reply;
+
+/* A request's body as the routes see it. */
+typedef struct srv_body {
+    const char *data;         /* not NUL-terminated */
+    size_t len;
+    int is_csv;               /* Content-Type text/csv */
+} srv_body;
+
+/* Set *r to an error reply {"error": printf(fmt, ...)}; returns -1. */
+int srv_error(srv_reply *r, int status, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
+/* A finite number, or JSON null for NaN and infinities. */
+json_t *srv_real(double x);
+
+/* Routes of one model (routes.c).  'compute' serialises the scoring. */
+void srv_model_describe(const srv_model *m, json_t *obj);
+void srv_predict(const srv_model *m, const srv_body *b, int max_rows, pthread_mutex_t *compute,
+                 srv_reply *r);
+void srv_recommend(const srv_model *m, const srv_body *b, pthread_mutex_t *compute, srv_reply *r);
+
+#endif
