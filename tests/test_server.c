@@ -333,7 +333,7 @@ static char *rows_json(const char *extra)
 
 /* ------------------------------------------------------------------ tests */
 
-/* serve-1.1: health, the model list, one model, unknown routes and methods */
+/* serve-1.1: health, the dashboard, the model list, one model, unknown routes and methods */
 static void routes(void **state)
 {
     (void)state;
@@ -361,6 +361,13 @@ static void routes(void **state)
     assert_string_equal(json_string_value(json_object_get(j, "model")), "ease");
     assert_int_equal(json_integer_value(json_object_get(j, "items")), 12);
     json_decref(j);
+    /* the dashboard: a page that calls the API */
+    char *page = NULL;
+    const char *get_page = "GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
+    assert_int_equal(raw(port, get_page, strlen(get_page), NULL, &page), 200);
+    assert_non_null(strstr(page, "Content-Type: text/html"));
+    assert_non_null(strstr(page, "fetch('/models'"));
+    free(page);
     assert_int_equal(request(port, "GET", "/models/nope", NULL, NULL, &j), 404);
     assert_non_null(strstr(error_of(j), "no model 'nope'"));
     json_decref(j);
@@ -635,7 +642,7 @@ static void hostile(void **state)
     sg_server_stop(s);
 }
 
-/* serve-1.6: with a token every route but /health needs it */
+/* serve-1.6: with a token every route but / and /health needs it */
 static void auth(void **state)
 {
     (void)state;
@@ -645,6 +652,9 @@ static void auth(void **state)
     assert_int_equal(request(port, "GET", "/health", NULL, NULL, &j), 200);
     json_decref(j);
     char *whole = NULL;
+    const char *page = "GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
+    assert_int_equal(raw(port, page, strlen(page), NULL, &whole), 200);   /* the token is typed there */
+    free(whole);
     const char *plain = "GET /models HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
     assert_int_equal(raw(port, plain, strlen(plain), NULL, &whole), 401);
     assert_non_null(strstr(whole, "WWW-Authenticate: Bearer"));

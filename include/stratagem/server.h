@@ -4,7 +4,8 @@
  * once at start and read-only afterwards.  Routes (answers are JSON; an error is
  * {"error": "message"} with the HTTP status saying what kind):
  *
- *   GET  /health                   {"status": "ok", "models": N}; never needs the token
+ *   GET  /                         a dashboard page: the models, and a form to call them
+ *   GET  /health                   {"status": "ok", "models": N}; neither needs the token
  *   GET  /models                   every loaded model: name, task and what it predicts
  *   GET  /models/NAME              one of them
  *   POST /models/NAME/predict      response and uplift models, rows in the body:

@@ -15,7 +15,7 @@ static const char HELP_SERVE[] =
     "\n"
     "Serves every model file DIR/NAME.sgm (response, uplift and recommend models) as JSON over\n"
     "HTTP until SIGINT or SIGTERM.  Routes (docs/serve.md):\n"
-    "  GET  /health  GET /models  GET /models/NAME\n"
+    "  GET  /  (a dashboard page)  GET /health  GET /models  GET /models/NAME\n"
     "  POST /models/NAME/predict    {\"rows\": [{\"col\": value, ...}]} or CSV (text/csv);\n"
     "                               uplift models also take \"cost\": {\"ARM\": C, ...}\n"
     "  POST /models/NAME/recommend  {\"items\": [...]} or {\"user\": \"ID\"}, \"k\", \"exclude\"\n"
@@ -99,8 +99,9 @@ int cmd_serve(int argc, char **argv)
             fprintf(stderr, "stratagem: serve: model %s (%s)\n", sg_server_model_name(s, k),
                     sg_server_model_task(s, k));
     }
-    printf("listening on http://%s:%d (%d models; %s)\n", o.bind, sg_server_port(s),
-           sg_server_n_models(s), token ? "token required" : "no token");
+    int n = sg_server_n_models(s);
+    printf("listening on http://%s:%d (%d model%s; %s)\n", o.bind, sg_server_port(s), n,
+           n == 1 ? "" : "s", token ? "token required" : "no token");
     fflush(stdout);
     int sig = 0;
     sigwait(&stop, &sig);

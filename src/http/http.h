@@ -26,6 +26,7 @@ typedef struct srv_model {
 typedef struct srv_reply {
     int status;
     json_t *body;
+    const char *html;         /* instead of 'body': a static page (the dashboard) */
 } srv_reply;
 
 /* A request's body as the routes see it. */
@@ -40,6 +41,9 @@ int srv_error(srv_reply *r, int status, const char *fmt, ...) __attribute__((for
 
 /* A finite number, or JSON null for NaN and infinities. */
 json_t *srv_real(double x);
+
+/* The dashboard page (dashboard.c): static, NUL-terminated. */
+const char *srv_dashboard_html(void);
 
 /* Routes of one model (routes.c).  'compute' serialises the scoring. */
 void srv_model_describe(const srv_model *m, json_t *obj);

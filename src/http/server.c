@@ -226,6 +226,16 @@ static void route(sg_server *s, struct MHD_Connection *c, const char *url, const
                   const req *q, srv_reply *r, const char **allow)
 {
     *allow = NULL;
+    if (!strcmp(url, "/")) {   /* the dashboard: a static page, the token is typed into it */
+        if (!is_get(method)) {
+            *allow = "GET, HEAD";
+            srv_error(r, MHD_HTTP_METHOD_NOT_ALLOWED, "%s /: use GET", method);
+            return;
+        }
+        r->status = MHD_HTTP_OK;
+        r->html = srv_dashboard_html();
+        return;
+    }
     if (!strcmp(url, "/health")) {
         if (!is_get(method)) {
             *allow = "GET, HEAD";
@@ -313,9 +323,38 @@ static void route(sg_server *s, struct MHD_Connection *c, const char *url, const
 
 /* ------------------------------------------------------------------ libmicrohttpd glue */
 
+static void access_log(const sg_server *s, struct MHD_Connection *c, const char *url,
+                       const char *method, const req *q, int status)
+{
+    if (!s->access_log) return;
+    char ip[INET_ADDRSTRLEN] = "?";
+    const union MHD_ConnectionInfo *ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+    if (ci && ci->client_addr && ci->client_addr->sa_family == AF_INET)
+        inet_ntop(AF_INET, &((const struct sockaddr_in *)(const void *)ci->client_addr)->sin_addr, ip,
+                  sizeof ip);
+    SG_LOG(SG_LOG_INFO, "serve", "%s %s %.200s %d %.1f ms", ip, method, url, status, now_ms() - q->t0);
+}
+
+static enum MHD_Result send_page(sg_server *s, struct MHD_Connection *c, const char *url,
+                                 const char *method, req *q, srv_reply *r)
+{
+    struct MHD_Response *resp = MHD_create_response_from_buffer(strlen(r->html), (void *)r->html,
+                                                                MHD_RESPMEM_PERSISTENT);
+    if (!resp) return MHD_NO;
+    MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, "text/html; charset=utf-8");
+    MHD_add_response_header(resp, "X-Content-Type-Options", "nosniff");
+    MHD_add_response_header(resp, "Content-Security-Policy", "default-src 'self'; "
+                            "script-src 'unsafe-inline'; style-src 'unsafe-inline'");
+    enum MHD_Result ok = MHD_queue_response(c, (unsigned)r->status, resp);
+    MHD_destroy_response(resp);
+    access_log(s, c, url, method, q, r->status);
+    return ok;
+}
+
 static enum MHD_Result send_reply(sg_server *s, struct MHD_Connection *c, const char *url,
                                   const char *method, req *q, srv_reply *r, const char *allow)
 {
+    if (r->html) return send_page(s, c, url, method, q, r);
     char *text = r->body ? json_dumps(r->body, JSON_COMPACT) : NULL;
     if (!text) {   /* out of memory building or printing the reply */
         r->status = MHD_HTTP_SERVICE_UNAVAILABLE;
@@ -341,15 +380,7 @@ static enum MHD_Result send_reply(sg_server *s, struct MHD_Connection *c, const 
         MHD_add_response_header(resp, MHD_HTTP_HEADER_WWW_AUTHENTICATE, "Bearer");
     enum MHD_Result ok = MHD_queue_response(c, (unsigned)r->status, resp);
     MHD_destroy_response(resp);
-    if (s->access_log) {
-        char ip[INET_ADDRSTRLEN] = "?";
-        const union MHD_ConnectionInfo *ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
-        if (ci && ci->client_addr && ci->client_addr->sa_family == AF_INET)
-            inet_ntop(AF_INET, &((const struct sockaddr_in *)(const void *)ci->client_addr)->sin_addr, ip,
-                      sizeof ip);
-        SG_LOG(SG_LOG_INFO, "serve", "%s %s %.200s %d %.1f ms", ip, method, url, r->status,
-               now_ms() - q->t0);
-    }
+    access_log(s, c, url, method, q, r->status);
     json_decref(r->body);
     r->body = NULL;
     return ok;

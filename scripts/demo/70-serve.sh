@@ -1,0 +1,67 @@
+# The shop's backend asks for decisions while a customer is on the site: `stratagem
+# serve` puts the demo's models behind a JSON API on 127.0.0.1 (docs/serve.md), and
+# the backend calls it.  Here curl plays the backend: the models it serves, a
+# conversion score, the action to offer each of three new customers given the
+# contact costs, films for a new customer, and the error a bad request gets.
+# Models come from parts 10 (caravan), 20 (campaign) and 40 (films); a part that
+# did not run is left out, and without part 10 a quick conversion model is trained.
+MODELS="$OUT/serve-models"
+mkdir -p "$MODELS"
+rm -f "$MODELS"/*.sgm
+COIL="$(data coil2000-ticdata)/ticdata.csv"
+if [ ! -f "$OUT/caravan.sgm" ]; then
+    "$SG" -q train response --data "$COIL" --target CARAVAN --id id --ignore is_test \
+        --out "$OUT/caravan.sgm" > /dev/null
+fi
+ln -sf "$OUT/caravan.sgm" "$MODELS/caravan.sgm"
+[ -f "$OUT/campaign/uplift.sgm" ] && ln -sf "$OUT/campaign/uplift.sgm" "$MODELS/campaign.sgm"
+[ -f "$OUT/ml_vae.sgm" ] && ln -sf "$OUT/ml_vae.sgm" "$MODELS/films.sgm"
+
+step "1. Start the service on a free port of 127.0.0.1 (in the background)"
+"$SG" serve --models "$MODELS" --port 0 > "$OUT/serve.txt" 2> "$OUT/serve_log.txt" &
+SERVE_PID=$!
+trap 'kill "$SERVE_PID" 2> /dev/null || true' EXIT
+PORT=""
+for _ in $(seq 1 100); do
+    PORT="$(sed -n 's/^listening on http:\/\/127\.0\.0\.1:\([0-9]*\) .*/\1/p' "$OUT/serve.txt")"
+    [ -n "$PORT" ] && break
+    sleep 0.1
+done
+[ -n "$PORT" ] || { cat "$OUT/serve_log.txt"; echo "serve did not start" >&2; exit 1; }
+cat "$OUT/serve.txt"
+API="http://127.0.0.1:$PORT"
+echo "(a dashboard page is at $API/ while it runs)"
+# one JSON object per line for reading
+lines() { sed "s/},{/},\\n  {/g"; }
+
+step "2. GET /models: what it serves"
+curl -sf "$API/models" | lines
+
+step "3. POST /models/caravan/predict: purchase probability of three CoIL test customers (CSV rows)"
+awk -F, 'NR == 1 { print; next } $NF == 1 { print; if (++n == 3) exit }' "$COIL" \
+    | curl -sf -H 'Content-Type: text/csv' --data-binary @- "$API/models/caravan/predict" | lines
+
+if [ -f "$MODELS/campaign.sgm" ]; then
+    step "4. POST /models/campaign/predict with costs: each arm's effect on margin and the action to take"
+    # three new customers as JSON rows: {"column": value, ...}
+    ROWS="$(awk -F, 'NR == 1 { for (j = 1; j <= NF; j++) h[j] = $j; next }
+        { printf "%s{", (NR > 2 ? "," : ""); for (j = 1; j <= NF; j++)
+              printf "%s\"%s\": %s", (j > 1 ? "," : ""), h[j], (j == 1 ? "\"" $j "\"" : $j)
+          printf "}"; if (NR == 4) exit }' "$OUT/campaign/customers.csv")"
+    curl -sf -d "{\"rows\": [$ROWS], \"cost\": {\"email\": 0.10, \"coupon10\": 0.10, \"coupon20\": 0.10}}" \
+        "$API/models/campaign/predict" | lines
+fi
+
+if [ -f "$MODELS/films.sgm" ]; then
+    step "5. POST /models/films/recommend: five films for a new customer (Toy Story, Star Wars, Empire)"
+    curl -sf -d '{"items": [1, 260, 1196], "k": 5}' "$API/models/films/recommend" | lines
+fi
+
+step "6. A request the model cannot use: the answer says what is wrong (HTTP 422)"
+curl -s -w ' (HTTP %{http_code})\n' -d '{"rows": [{"id": 1, "MOSTYPE": 33}]}' "$API/models/caravan/predict"
+
+step "7. Stop the service (SIGTERM); its access log"
+kill -TERM "$SERVE_PID"
+wait "$SERVE_PID" || true
+trap - EXIT
+sed 's/^/  /' "$OUT/serve_log.txt"
