@@ -598,6 +598,17 @@ static void hostile(void **state)
     assert_int_equal(request(port, "POST", "/models/resp/predict", NULL, body, &j), 413);
     free(body);
     json_decref(j);
+    /* rows of all different keys: rows x keys cells, refused before the table is made */
+    size_t cap = 40 * 1024, off = 0;
+    body = malloc(cap);
+    off += (size_t)snprintf(body + off, cap - off, "{\"rows\": [");
+    for (int i = 0; i < 50; i++)
+        off += (size_t)snprintf(body + off, cap - off, "%s{\"k%d\": 1, \"q%d\": 2}", i ? "," : "", i, i);
+    snprintf(body + off, cap - off, "]}");
+    assert_int_equal(request(port, "POST", "/models/resp/predict", NULL, body, &j), 413);
+    assert_non_null(strstr(error_of(j), "50 rows x 100 columns"));
+    free(body);
+    json_decref(j);
     /* a body announced above the limit (64 KiB) is refused before it is sent */
     const char *huge = "POST /models/resp/predict HTTP/1.1\r\nHost: x\r\nContent-Length: 99999999\r\n\r\n";
     assert_int_equal(raw(port, huge, strlen(huge), &j, NULL), 413);

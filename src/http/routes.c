@@ -140,8 +140,10 @@ static int sb_cell(sbuf *b, const json_t *v)
 }
 
 /* JSON {"rows": [{...}, ...]} -> CSV text: the columns are the union of the
- * rows' keys in order of first appearance; a key a row lacks is missing there. */
-static int rows_to_csv(const json_t *rows, int max_rows, sbuf *csv, srv_reply *r)
+ * rows' keys in order of first appearance; a key a row lacks is missing there.
+ * Rows of different keys would make the table rows x columns, far more cells
+ * than the body holds: more cells than 'max_cells' is refused. */
+static int rows_to_csv(const json_t *rows, int max_rows, size_t max_cells, sbuf *csv, srv_reply *r)
 {
     if (!json_is_array(rows) || json_array_size(rows) == 0)
         return srv_error(r, MHD_HTTP_BAD_REQUEST, "\"rows\" must be a non-empty array of objects");
@@ -178,6 +180,10 @@ static int rows_to_csv(const json_t *rows, int max_rows, sbuf *csv, srv_reply *r
         if (rc) break;
     }
     size_t nc = json_array_size(names);
+    if (!rc && nc > max_cells / json_array_size(rows))
+        rc = srv_error(r, MHD_HTTP_CONTENT_TOO_LARGE, "%zu rows x %zu columns: more than %zu cells "
+                       "(rows with different keys make a cell of every row and key)",
+                       json_array_size(rows), nc, max_cells);
     for (size_t j = 0; !rc && j < nc; j++) {
         const json_t *nm = json_array_get(names, j);
         if (j) sb_put(csv, ",", 1);
@@ -220,7 +226,10 @@ static int body_table(const srv_body *b, int max_rows, json_t **root, sg_table *
                                      je.text);
         if (!json_is_object(*root))
             return srv_error(r, MHD_HTTP_BAD_REQUEST, "body: expected an object {\"rows\": [...]}");
-        if (rows_to_csv(json_object_get(*root, "rows"), max_rows, &csv, r)) {
+        /* a cell takes at least 4 bytes of a dense JSON body ("k":1,): a table of as
+         * many cells as the body has bytes leaves room for every honest request */
+        if (rows_to_csv(json_object_get(*root, "rows"), max_rows, b->len < 4096 ? 4096 : b->len,
+                        &csv, r)) {
             sg_free(csv.p);
             return -1;
         }
