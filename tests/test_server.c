@@ -647,6 +647,12 @@ static void hostile(void **state)
     st = raw(port, hdr, (size_t)n + big + 4, NULL, NULL);
     assert_true(st == 0 || st == 431 || st == 413);
     free(hdr);
+    /* a path that is not UTF-8, and one with a newline: 404 with a readable message */
+    assert_int_equal(request(port, "GET", "/models/%ff%fe", NULL, NULL, &j), 404);
+    assert_non_null(strstr(error_of(j), "no model '?" "?'"));
+    json_decref(j);
+    assert_int_equal(request(port, "GET", "/a%0ab", NULL, NULL, &j), 404);
+    json_decref(j);
     /* still serving */
     assert_int_equal(request(port, "GET", "/health", NULL, NULL, &j), 200);
     json_decref(j);

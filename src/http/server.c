@@ -75,6 +75,11 @@ int srv_error(srv_reply *r, int status, const char *fmt, ...)
     json_decref(r->body);
     r->status = status;
     r->body = json_pack("{s:s}", "error", msg);
+    if (!r->body) {   /* the message quotes a request's bytes that are not UTF-8 */
+        for (char *p = msg; *p; p++)
+            if ((unsigned char)*p >= 0x80) *p = '?';
+        r->body = json_pack("{s:s}", "error", msg);
+    }
     return -1;
 }
 
@@ -332,7 +337,11 @@ static void access_log(const sg_server *s, struct MHD_Connection *c, const char 
     if (ci && ci->client_addr && ci->client_addr->sa_family == AF_INET)
         inet_ntop(AF_INET, &((const struct sockaddr_in *)(const void *)ci->client_addr)->sin_addr, ip,
                   sizeof ip);
-    SG_LOG(SG_LOG_INFO, "serve", "%s %s %.200s %d %.1f ms", ip, method, url, status, now_ms() - q->t0);
+    char path[201];   /* the path as sent, control bytes shown as '?': one request, one line */
+    size_t n = 0;
+    for (; url[n] && n < sizeof path - 1; n++) path[n] = (unsigned char)url[n] < 0x20 || url[n] == 0x7f ? '?' : url[n];
+    path[n] = 0;
+    SG_LOG(SG_LOG_INFO, "serve", "%s %s %s %d %.1f ms", ip, method, path, status, now_ms() - q->t0);
 }
 
 static enum MHD_Result send_page(sg_server *s, struct MHD_Connection *c, const char *url,
