@@ -58,7 +58,7 @@ if [ -f "$MODELS/films.sgm" ]; then
 fi
 
 step "6. A request the model cannot use: the answer says what is wrong (HTTP 422)"
-curl -s -w ' (HTTP %{http_code})\n' -d '{"rows": [{"id": 1, "MOSTYPE": 33}]}' "$API/models/caravan/predict"
+curl -s -w ' (HTTP %{http_code})\n' -d '{"rows": [{"id": 1, "STYPE": 33}]}' "$API/models/caravan/predict"
 
 step "7. Stop the service (SIGTERM); its access log"
 kill -TERM "$SERVE_PID"
