@@ -740,9 +740,9 @@ static void load(void **state)
 static void connection_limits(void **state)
 {
     (void)state;
-    sg_server *s = start(NULL, 3, 1);
+    sg_server *s = start(NULL, 3, 2);
     int port = sg_server_port(s);
-    /* a client that sends half a request is closed after the 1 s idle timeout */
+    /* a client that sends half a request is closed after the 2 s idle timeout */
     int fd = connect_to(port);
     const char *half = "POST /models/resp/predict HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n{\"ro";
     send_all(fd, half, strlen(half));
