@@ -506,6 +506,98 @@ static void predict_uplift(void **state)
     sg_server_stop(s);
 }
 
+/* serve-1.10: a budgeted plan equals sg_uplift_plan's on the same rows, forecast and
+ * baselines included; bad options */
+static void plan(void **state)
+{
+    (void)state;
+    sg_server *s = start(NULL, 16, 10);
+    int port = sg_server_port(s);
+    int A = sg_uplift_n_arms(g_upl);
+    double gain[RESP_ROWS * 3], se[RESP_ROWS * 3], cost[3] = {0, 0.01, 0.01};
+    int64_t count[3], cap[3] = {-1, 1, -1};
+    double arm_eff[3];
+    int32_t arm[RESP_ROWS];
+    sg_error err;
+    assert_int_equal(sg_uplift_predict(g_upl, g_rows, NULL, RESP_ROWS, SG_UPLIFT_VALUE, NULL, gain,
+                                       se, &err), SG_OK);
+    sg_uplift_plan_opts po;
+    sg_uplift_plan_opts_default(&po);
+    po.budget = 0.03;
+    po.arm_cost = cost;
+    po.cap = cap;
+    po.n_boot = 50;
+    po.seed = 20000;
+    sg_uplift_plan_result res;
+    memset(&res, 0, sizeof res);
+    res.count = count;
+    res.arm_effect = arm_eff;
+    assert_int_equal(sg_uplift_plan(g_upl, gain, RESP_ROWS, &po, arm, &res, &err), SG_OK);
+    char extra[256];
+    snprintf(extra, sizeof extra, "{\"budget\": 0.03, \"boot\": 50, \"cost\": {\"a\": 0.01, "
+             "\"b\": 0.01}, \"cap\": {\"%s\": 1}}", sg_uplift_arm_label(g_upl, 1));
+    char *body = rows_json(extra);
+    json_t *j;
+    assert_int_equal(request(port, "POST", "/models/camp/plan", NULL, body, &j), 200);
+    free(body);
+    json_t *rows = json_object_get(j, "plan");
+    assert_int_equal(json_array_size(rows), RESP_ROWS);
+    int n_treated = 0;
+    for (int i = 0; i < RESP_ROWS; i++) {
+        json_t *row = json_array_get(rows, (size_t)i);
+        assert_string_equal(json_string_value(json_object_get(row, "action")),
+                            sg_uplift_arm_label(g_upl, arm[i]));
+        double want = arm[i] ? gain[i * A + arm[i]] * res.shrink : 0.0;
+        assert_true(fabs(json_real_value(json_object_get(row, "expected_effect")) - want) < 1e-9);
+        n_treated += arm[i] > 0;
+    }
+    assert_true(n_treated >= 1 && n_treated <= 3);   /* the budget buys 3 contacts */
+    json_t *fc = json_object_get(j, "forecast");
+    assert_int_equal(json_integer_value(json_object_get(fc, "treated")), res.plan.treated);
+    assert_true(fabs(json_real_value(json_object_get(fc, "net")) - res.plan.net) < 1e-9);
+    assert_true(fabs(json_real_value(json_object_get(fc, "net_lo")) - res.plan.net_lo) < 1e-9);
+    assert_string_equal(json_string_value(json_object_get(fc, "verdict")),
+                        sg_uplift_verdict(&res.plan, SG_UPLIFT_VALUE));
+    json_t *bl = json_object_get(j, "baselines");
+    assert_true(fabs(json_real_value(json_object_get(json_object_get(bl, "random"), "net")) -
+                     res.random.net) < 1e-9);
+    assert_int_equal(json_integer_value(json_object_get(json_object_get(json_object_get(fc, "arms"),
+                                                                        sg_uplift_arm_label(g_upl, 1)),
+                                                        "customers")), count[1]);
+    assert_true(count[1] <= 1);   /* the cap */
+    json_decref(j);
+    /* the summary alone */
+    snprintf(extra, sizeof extra, "{\"budget\": 0.03, \"boot\": 50, \"summary_only\": true, "
+             "\"cost\": {\"a\": 0.01, \"b\": 0.01}, \"cap\": {\"%s\": 1}}", sg_uplift_arm_label(g_upl, 1));
+    body = rows_json(extra);
+    assert_int_equal(request(port, "POST", "/models/camp/plan", NULL, body, &j), 200);
+    free(body);
+    assert_null(json_object_get(j, "plan"));
+    assert_true(fabs(json_real_value(json_object_get(json_object_get(j, "forecast"), "net")) -
+                     res.plan.net) < 1e-9);
+    json_decref(j);
+    const char *bad[] = {"{\"budget\": 1}", "{\"budget\": -1, \"cost\": {\"a\": 0, \"b\": 0}}",
+                         "{\"cost\": {\"a\": 0, \"b\": 0}, \"cap\": {\"zz\": 1}}",
+                         "{\"cost\": {\"a\": 0, \"b\": 0}, \"boot\": 100001}",
+                         "{\"cost\": {\"a\": 0, \"b\": 0}, \"objective\": \"profit\"}"};
+    const char *want[] = {"\"cost\" is required", "\"budget\"", "'zz' is not a treatment arm",
+                          "\"boot\"", "\"objective\""};
+    for (size_t k = 0; k < sizeof bad / sizeof *bad; k++) {
+        body = rows_json(bad[k]);
+        assert_int_equal(request(port, "POST", "/models/camp/plan", NULL, body, &j), 400);
+        if (!strstr(error_of(j), want[k])) fprintf(stderr, "got: %s\n", error_of(j));
+        assert_non_null(strstr(error_of(j), want[k]));
+        json_decref(j);
+        free(body);
+    }
+    assert_int_equal(request(port, "POST", "/models/resp/plan", NULL, "{}", &j), 404);
+    json_decref(j);
+    assert_int_equal(request(port, "POST", "/models/camp/plan", "Content-Type: text/csv\r\n",
+                             "x1\n1\n", &j), 415);
+    json_decref(j);
+    sg_server_stop(s);
+}
+
 /* serve-1.4: recommendations equal the library's; own items and exclusions never
  * come back; a training user by id; unknown items listed; bad requests */
 static void recommend(void **state)
@@ -836,7 +928,8 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(routes),           cmocka_unit_test(predict_response),
-        cmocka_unit_test(predict_uplift),   cmocka_unit_test(recommend),
+        cmocka_unit_test(predict_uplift),   cmocka_unit_test(plan),
+        cmocka_unit_test(recommend),
         cmocka_unit_test(hostile),          cmocka_unit_test(auth),
         cmocka_unit_test(load),             cmocka_unit_test(connection_limits),
         cmocka_unit_test(start_errors),

@@ -17,7 +17,11 @@
  *                                    {"ARM": C, ...} (every treatment arm) also the action
  *                                    of the largest positive effect minus cost (control
  *                                    when none is positive) -- the per-customer decision
- *                                    without a budget (budgeted plans: `stratagem plan`)
+ *                                    without a budget (budgeted plans: /plan)
+ *   POST /models/NAME/plan         uplift models: a plan under a budget for the rows of a
+ *                                  JSON body, with "budget", "cost" (required), "objective",
+ *                                  "cap", "min_gain", "boot", "seed", "summary_only": the
+ *                                  plan rows, the forecast and baselines of `stratagem plan`
  *   POST /models/NAME/recommend    recommend models: the top "k" items (default 20) for a
  *                                  customer given by her items {"items": [...]} (folded
  *                                  in without retraining) or, for a customer the model

@@ -378,6 +378,12 @@ int sg_uplift_plan(const sg_uplift *m, const double *gain, int64_t N,
                    const sg_uplift_plan_opts *o, int32_t *arm, sg_uplift_plan_result *res,
                    sg_error *err);
 
+/* A plan's verdict against doing nothing, from its forecast's interval (the net's for
+ * SG_UPLIFT_VALUE, the effect's for SG_UPLIFT_CONV, whose cost is in other units):
+ * "nothing" (nobody treated), "gain" (the interval above zero), "loss" (below zero)
+ * or "unclear" (it holds zero).  A static string. */
+const char *sg_uplift_verdict(const sg_uplift_forecast *plan, int target);
+
 /* The incremental value of a target policy against "control for everyone" on
  * a log, per row: the 'log' fields as in ope.h (pi (N, A) the target policy,
  * mu optional for DR, costs optional).  For row i with w_i = pi[i, a_i] / p_i

@@ -2,7 +2,8 @@
 # serve` puts the demo's models behind a JSON API on 127.0.0.1 (docs/serve.md), and
 # the backend calls it.  Here curl plays the backend: the models it serves, a
 # conversion score, the action to offer each of three new customers given the
-# contact costs, films for a new customer, and the error a bad request gets.
+# contact costs, a budgeted plan for a batch of 1,000 with its forecast, films for a
+# new customer, and the error a bad request gets.
 # Models come from parts 10 (caravan), 20 (campaign) and 40 (films); a part that
 # did not run is left out, and without part 10 a quick conversion model is trained.
 MODELS="$OUT/serve-models"
@@ -50,6 +51,19 @@ if [ -f "$MODELS/campaign.sgm" ]; then
           printf "}"; if (NR == 4) exit }' "$OUT/campaign/customers.csv")"
     curl -sf -d "{\"rows\": [$ROWS], \"cost\": {\"email\": 0.10, \"coupon10\": 0.10, \"coupon20\": 0.10}}" \
         "$API/models/campaign/predict" | lines
+
+    step "4b. POST /models/campaign/plan: a budget of 20 for the first 1,000 new customers, the forecast only"
+    # the same plan as 'stratagem plan --budget 20' on those customers ("summary_only":
+    # the forecast and baselines without the 1,000 plan rows)
+    awk -F, 'NR == 1 { for (j = 1; j <= NF; j++) h[j] = $j; printf "{\"rows\": ["; next }
+        { printf "%s{", (NR > 2 ? "," : ""); for (j = 1; j <= NF; j++)
+              printf "%s\"%s\": %s", (j > 1 ? "," : ""), h[j], (j == 1 ? "\"" $j "\"" : $j)
+          printf "}"; if (NR == 1001) exit }
+        END { printf "], \"budget\": 20, \"cost\": {\"email\": 0.10, \"coupon10\": 0.10, "
+              printf "\"coupon20\": 0.10}, \"summary_only\": true}" }' "$OUT/campaign/customers.csv" \
+        > "$OUT/serve_plan_request.json"
+    curl -sf -d @"$OUT/serve_plan_request.json" "$API/models/campaign/plan" \
+        | sed 's/,"baselines"/,\n  "baselines"/; s/,"log"/,\n  "log"/'; echo
 fi
 
 if [ -f "$MODELS/films.sgm" ]; then

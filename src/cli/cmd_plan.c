@@ -595,20 +595,16 @@ int cli_plan_uplift(int argc, char **argv)
      * (whose cost is in other units). */
     double v_lo = conv ? res.plan.effect_lo : res.plan.net_lo;
     double v_hi = conv ? res.plan.effect_hi : res.plan.net_hi;
-    const char *what = conv ? "effect" : "net", *verdict;
-    if (res.plan.treated == 0) {
-        verdict = "nothing";
+    const char *what = conv ? "effect" : "net", *verdict = sg_uplift_verdict(&res.plan, target);
+    if (!strcmp(verdict, "nothing")) {
         printf("verdict: NOTHING to do: no customer's predicted gain beats the cost of an "
                "action\n");
-    } else if (v_lo > 0) {
-        verdict = "gain";
+    } else if (!strcmp(verdict, "gain")) {
         printf("verdict: GAIN: the plan's %s is above zero with 90%% confidence\n", what);
-    } else if (v_hi < 0) {
-        verdict = "loss";
+    } else if (!strcmp(verdict, "loss")) {
         printf("verdict: LOSS: the plan's %s is forecast below zero (90%% interval %.4g to %.4g); "
                "doing nothing is better\n", what, v_lo, v_hi);
     } else {
-        verdict = "unclear";
         printf("verdict: UNCLEAR: the 90%% interval of the plan's %s (%.4g to %.4g) includes "
                "zero; this log cannot show that the plan beats doing nothing\n", what, v_lo, v_hi);
     }

@@ -18,6 +18,8 @@ static const char HELP_SERVE[] =
     "  GET  /  (a dashboard page)  GET /health  GET /models  GET /models/NAME\n"
     "  POST /models/NAME/predict    {\"rows\": [{\"col\": value, ...}]} or CSV (text/csv);\n"
     "                               uplift models also take \"cost\": {\"ARM\": C, ...}\n"
+    "  POST /models/NAME/plan       uplift models: {\"rows\": [...], \"budget\": B, \"cost\": {...}}\n"
+    "                               -> the plan and its forecast, as 'stratagem plan'\n"
     "  POST /models/NAME/recommend  {\"items\": [...]} or {\"user\": \"ID\"}, \"k\", \"exclude\"\n"
     "\n"
     "Options:\n"

@@ -50,5 +50,7 @@ void srv_model_describe(const srv_model *m, json_t *obj);
 void srv_predict(const srv_model *m, const srv_body *b, int max_rows, pthread_mutex_t *compute,
                  srv_reply *r);
 void srv_recommend(const srv_model *m, const srv_body *b, pthread_mutex_t *compute, srv_reply *r);
+void srv_plan(const srv_model *m, const srv_body *b, int max_rows, pthread_mutex_t *compute,
+              srv_reply *r);
 
 #endif

@@ -53,6 +53,7 @@ void srv_model_describe(const srv_model *m, json_t *o)
     } else if (m->upl) {
         const char *id = sg_uplift_id(m->upl);
         json_array_append_new(ep, json_string("predict"));
+        json_array_append_new(ep, json_string("plan"));
         json_object_set_new(o, "outcome", json_string(sg_uplift_outcome(m->upl)));
         json_object_set_new(o, "treatment", json_string(sg_uplift_treatment(m->upl)));
         json_t *arms = json_array();
@@ -408,6 +409,183 @@ void srv_predict(const srv_model *m, const srv_body *b, int max_rows, pthread_mu
     }
     sg_table_free(t);
     json_decref(root);
+}
+
+/* ------------------------------------------------------------------ plan */
+
+static json_t *forecast_json(const sg_uplift_forecast *q, double level)
+{
+    json_t *o = json_object();
+    json_object_set_new(o, "effect", srv_real(q->effect));
+    json_object_set_new(o, "effect_lo", srv_real(q->effect_lo));
+    json_object_set_new(o, "effect_hi", srv_real(q->effect_hi));
+    json_object_set_new(o, "cost", srv_real(q->cost));
+    json_object_set_new(o, "net", srv_real(q->net));
+    json_object_set_new(o, "net_lo", srv_real(q->net_lo));
+    json_object_set_new(o, "net_hi", srv_real(q->net_hi));
+    json_object_set_new(o, "naive_effect", srv_real(q->naive_effect));
+    json_object_set_new(o, "se", srv_real(q->se));
+    json_object_set_new(o, "treated", json_integer(q->treated));
+    json_object_set_new(o, "level", srv_real(level));
+    return o;
+}
+
+/* The plan's options from the request: budget, cost (required), objective, cap,
+ * min_gain, boot, seed.  'c' (A) and 'caps' (A) are the caller's. */
+static int plan_options(const sg_uplift *u, const json_t *root, sg_uplift_plan_opts *po, double *c,
+                        int64_t *caps, srv_reply *r)
+{
+    int A = sg_uplift_n_arms(u);
+    sg_uplift_plan_opts_default(po);
+    const json_t *v;
+    if (!(v = json_object_get(root, "cost")))
+        return srv_error(r, MHD_HTTP_BAD_REQUEST, "\"cost\" is required: {\"ARM\": cost per "
+                         "contact, ...} for every treatment arm");
+    if (parse_costs(u, v, c, r)) return -1;
+    po->arm_cost = c;
+    if ((v = json_object_get(root, "budget")) && !json_is_null(v)) {
+        if (!json_is_number(v) || !(json_number_value(v) >= 0) || !isfinite(json_number_value(v)))
+            return srv_error(r, MHD_HTTP_BAD_REQUEST, "\"budget\" must be a number >= 0 (or null: "
+                             "none)");
+        po->budget = json_number_value(v);
+    }
+    if ((v = json_object_get(root, "objective"))) {
+        const char *s = json_string_value(v);
+        if (s && !strcmp(s, "conversions") && sg_uplift_has_conv(u)) po->target = SG_UPLIFT_CONV;
+        else if (!s || strcmp(s, "value") != 0)
+            return srv_error(r, MHD_HTTP_BAD_REQUEST, "\"objective\" must be \"value\"%s",
+                             sg_uplift_has_conv(u) ? " or \"conversions\"" : " (this model has no "
+                             "conversion part)");
+    }
+    if ((v = json_object_get(root, "min_gain"))) {
+        if (!json_is_number(v) || !(json_number_value(v) >= 0) || !isfinite(json_number_value(v)))
+            return srv_error(r, MHD_HTTP_BAD_REQUEST, "\"min_gain\" must be a number >= 0");
+        po->min_gain = json_number_value(v);
+    }
+    if ((v = json_object_get(root, "boot"))) {
+        if (!json_is_integer(v) || json_integer_value(v) < 0 || json_integer_value(v) > 10000)
+            return srv_error(r, MHD_HTTP_BAD_REQUEST, "\"boot\" must be an integer in 0..10000");
+        po->n_boot = (int)json_integer_value(v);
+    }
+    if ((v = json_object_get(root, "seed"))) {
+        if (!json_is_integer(v) || json_integer_value(v) < 0)
+            return srv_error(r, MHD_HTTP_BAD_REQUEST, "\"seed\" must be an integer >= 0");
+        po->seed = (uint64_t)json_integer_value(v);
+    } else {
+        po->seed = 20000;   /* stratagem plan's default: the same request, the same plan */
+    }
+    if ((v = json_object_get(root, "cap"))) {
+        if (!json_is_object(v))
+            return srv_error(r, MHD_HTTP_BAD_REQUEST, "\"cap\" must be an object {\"ARM\": "
+                             "most customers, ...}");
+        for (int a = 0; a < A; a++) caps[a] = -1;
+        const char *key;
+        json_t *x;
+        json_object_foreach((json_t *)v, key, x) {
+            int a = sg_uplift_find_arm(u, key);
+            if (a <= 0)
+                return srv_error(r, MHD_HTTP_BAD_REQUEST, "cap: '%.100s' is not a treatment arm of "
+                                 "this model", key);
+            if (!json_is_integer(x) || json_integer_value(x) < 0)
+                return srv_error(r, MHD_HTTP_BAD_REQUEST, "cap.%s: expected a whole number >= 0", key);
+            caps[a] = json_integer_value(x);
+        }
+        po->cap = caps;
+    }
+    return 0;
+}
+
+void srv_plan(const srv_model *m, const srv_body *b, int max_rows, pthread_mutex_t *compute,
+              srv_reply *r)
+{
+    if (!m->upl) {
+        srv_error(r, MHD_HTTP_NOT_FOUND, "model '%s' (task %s) has no /plan: plans need an uplift "
+                  "model", m->name, sg_task_name(m->task));
+        return;
+    }
+    if (b->is_csv) {
+        srv_error(r, MHD_HTTP_UNSUPPORTED_MEDIA_TYPE, "/plan takes JSON {\"rows\": [...], "
+                  "\"budget\": B, \"cost\": {...}}");
+        return;
+    }
+    const sg_uplift *u = m->upl;
+    int A = sg_uplift_n_arms(u);
+    json_t *root = NULL;
+    sg_table *t = NULL;
+    double c[SG_UPLIFT_MAX_ARMS], arm_eff[SG_UPLIFT_MAX_ARMS];
+    int64_t caps[SG_UPLIFT_MAX_ARMS], count[SG_UPLIFT_MAX_ARMS];
+    double *gain = NULL, *se = NULL;
+    int32_t *arm = NULL;
+    sg_uplift_plan_opts po;
+    if (body_table(b, max_rows, &root, &t, r) || plan_options(u, root, &po, c, caps, r)) goto done;
+    int64_t n = sg_table_n_rows(t);
+    gain = sg_malloc_array((size_t)n * (size_t)A, sizeof *gain);
+    se = sg_malloc_array((size_t)n * (size_t)A, sizeof *se);
+    arm = sg_malloc_array((size_t)n, sizeof *arm);
+    if (!gain || !se || !arm) {
+        srv_error(r, MHD_HTTP_SERVICE_UNAVAILABLE, "out of memory");
+        goto done;
+    }
+    sg_uplift_plan_result res;
+    memset(&res, 0, sizeof res);
+    res.count = count;
+    res.arm_effect = arm_eff;
+    sg_error err;
+    sg_error_clear(&err);
+    pthread_mutex_lock(compute);
+    int rc = sg_uplift_predict(u, t, NULL, n, po.target, NULL, gain, se, &err);
+    if (!rc) rc = sg_uplift_plan(u, gain, n, &po, arm, &res, &err);
+    pthread_mutex_unlock(compute);
+    if (rc) {
+        srv_error(r, status_of(rc), "%s", err.msg);
+        goto done;
+    }
+    /* the rows as plan.csv has them: the expected effect is the predicted one times the
+     * forecast's selection correction */
+    const char *id = sg_uplift_id(u);
+    int id_col = id ? sg_table_find(t, id) : -1;
+    json_t *rows = json_array();
+    for (int64_t i = 0; i < n; i++) {
+        int a = arm[i];
+        json_t *p = json_object();
+        json_t *idv = row_id(t, id_col, i);
+        if (idv) json_object_set_new(p, "id", idv);
+        json_object_set_new(p, "action", json_string(sg_uplift_arm_label(u, a)));
+        json_object_set_new(p, "expected_effect", srv_real(a ? gain[i * A + a] * res.shrink : 0.0));
+        json_object_set_new(p, "cost", srv_real(a ? c[a] : 0.0));
+        json_object_set_new(p, "predicted_effect", srv_real(a ? gain[i * A + a] : 0.0));
+        json_object_set_new(p, "se", srv_real(a ? se[i * A + a] : 0.0));
+        json_array_append_new(rows, p);
+    }
+    json_t *fc = forecast_json(&res.plan, po.level), *arms = json_object();
+    for (int a = 0; a < A; a++)
+        json_object_set_new(arms, sg_uplift_arm_label(u, a),
+                            json_pack("{s:I,s:o}", (const char *)"customers", (json_int_t)count[a],
+                                      "effect", srv_real(arm_eff[a])));
+    json_object_set_new(fc, "arms", arms);
+    json_object_set_new(fc, "verdict", json_string(sg_uplift_verdict(&res.plan, po.target)));
+    json_t *single = forecast_json(&res.single, po.level);
+    json_object_set_new(single, "arm", json_string(res.single_arm > 0 ?
+                                                   sg_uplift_arm_label(u, res.single_arm) : ""));
+    json_t *bl = json_pack("{s:o,s:o,s:o}", "nobody", forecast_json(&res.nobody, po.level),
+                           "best_single_arm", single, "random", forecast_json(&res.random, po.level));
+    r->status = MHD_HTTP_OK;
+    r->body = json_pack("{s:s,s:I,s:s,s:o,s:s,s:o,s:o,s:{s:I,s:I,s:o,s:i}}", "model", m->name,
+                        "customers", (json_int_t)n, "objective",
+                        po.target == SG_UPLIFT_CONV ? "conversions" : "value", "budget",
+                        isinf(po.budget) ? json_null() : json_real(po.budget), "control",
+                        sg_uplift_arm_label(u, 0), "forecast", fc, "baselines", bl,
+                        "log", "rows", (json_int_t)res.n_log, "treated_by_rule",
+                        (json_int_t)res.n_log_treated, "correction", srv_real(res.shrink),
+                        "bootstrap", res.n_boot);
+    if (json_is_true(json_object_get(root, "summary_only"))) json_decref(rows);
+    else json_object_set_new(r->body, "plan", rows);
+done:
+    sg_table_free(t);
+    json_decref(root);
+    sg_free(gain);
+    sg_free(se);
+    sg_free(arm);
 }
 
 /* ------------------------------------------------------------------ recommend */

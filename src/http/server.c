@@ -273,7 +273,7 @@ static void route(sg_server *s, struct MHD_Connection *c, const char *url, const
     }
     if (strncmp(url, "/models/", 8) != 0) {
         srv_error(r, MHD_HTTP_NOT_FOUND, "no route %s (routes: /health, /models, /models/NAME, "
-                  "/models/NAME/predict, /models/NAME/recommend)", url);
+                  "/models/NAME/predict, /models/NAME/plan, /models/NAME/recommend)", url);
         return;
     }
     const char *name = url + 8, *slash = strchr(name, '/');
@@ -297,8 +297,10 @@ static void route(sg_server *s, struct MHD_Connection *c, const char *url, const
         return;
     }
     int predict = !strcmp(action, "predict"), recommend = !strcmp(action, "recommend");
-    if (!predict && !recommend) {
-        srv_error(r, MHD_HTTP_NOT_FOUND, "no route %s (a model has /predict and /recommend)", url);
+    int plan = !strcmp(action, "plan");
+    if (!predict && !recommend && !plan) {
+        srv_error(r, MHD_HTTP_NOT_FOUND, "no route %s (a model has /predict, /plan or /recommend)",
+                  url);
         return;
     }
     if (strcmp(method, "POST") != 0) {
@@ -319,10 +321,13 @@ static void route(sg_server *s, struct MHD_Connection *c, const char *url, const
     }
     if (b.len == 0) {
         srv_error(r, MHD_HTTP_BAD_REQUEST, "empty body: send %s", predict ?
-                  "{\"rows\": [{\"column\": value, ...}]} or CSV text" : "{\"items\": [...]} or {\"user\": \"ID\"}");
+                  "{\"rows\": [{\"column\": value, ...}]} or CSV text" : plan ?
+                  "{\"rows\": [...], \"budget\": B, \"cost\": {\"ARM\": C, ...}}" :
+                  "{\"items\": [...]} or {\"user\": \"ID\"}");
         return;
     }
     if (predict) srv_predict(m, &b, s->max_rows, &s->compute, r);
+    else if (plan) srv_plan(m, &b, s->max_rows, &s->compute, r);
     else srv_recommend(m, &b, &s->compute, r);
 }
 
@@ -364,7 +369,8 @@ static enum MHD_Result send_reply(sg_server *s, struct MHD_Connection *c, const 
                                   const char *method, req *q, srv_reply *r, const char *allow)
 {
     if (r->html) return send_page(s, c, url, method, q, r);
-    char *text = r->body ? json_dumps(r->body, JSON_COMPACT) : NULL;
+    /* 12 significant digits: exact enough for any score, and readable */
+    char *text = r->body ? json_dumps(r->body, JSON_COMPACT | JSON_REAL_PRECISION(12)) : NULL;
     if (!text) {   /* out of memory building or printing the reply */
         r->status = MHD_HTTP_SERVICE_UNAVAILABLE;
         text = strdup("{\"error\":\"out of memory\"}");

@@ -672,3 +672,13 @@ done:
     sg_free(plan);
     return rc;
 }
+
+const char *sg_uplift_verdict(const sg_uplift_forecast *plan, int target)
+{
+    int conv = target == SG_UPLIFT_CONV;
+    double lo = conv ? plan->effect_lo : plan->net_lo, hi = conv ? plan->effect_hi : plan->net_hi;
+    if (plan->treated == 0) return "nothing";
+    if (lo > 0) return "gain";
+    if (hi < 0) return "loss";
+    return "unclear";
+}
