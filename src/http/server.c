@@ -333,6 +333,14 @@ static void route(sg_server *s, struct MHD_Connection *c, const char *url, const
 
 /* ------------------------------------------------------------------ libmicrohttpd glue */
 
+/* Copy 's' into 'out' (cap bytes, truncated), bytes outside printable ASCII as '?'. */
+static void printable(char *out, size_t cap, const char *s)
+{
+    size_t n = 0;
+    for (; s[n] && n + 1 < cap; n++) out[n] = s[n] >= 0x20 && s[n] < 0x7f ? s[n] : '?';
+    out[n] = 0;
+}
+
 static void access_log(const sg_server *s, struct MHD_Connection *c, const char *url,
                        const char *method, const req *q, int status)
 {
@@ -342,11 +350,10 @@ static void access_log(const sg_server *s, struct MHD_Connection *c, const char 
     if (ci && ci->client_addr && ci->client_addr->sa_family == AF_INET)
         inet_ntop(AF_INET, &((const struct sockaddr_in *)(const void *)ci->client_addr)->sin_addr, ip,
                   sizeof ip);
-    char path[201];   /* the path as sent, control bytes shown as '?': one request, one line */
-    size_t n = 0;
-    for (; url[n] && n < sizeof path - 1; n++) path[n] = (unsigned char)url[n] < 0x20 || url[n] == 0x7f ? '?' : url[n];
-    path[n] = 0;
-    SG_LOG(SG_LOG_INFO, "serve", "%s %s %s %d %.1f ms", ip, method, path, status, now_ms() - q->t0);
+    char path[201], meth[17];   /* as sent, but printable ASCII only: one request, one line */
+    printable(path, sizeof path, url);
+    printable(meth, sizeof meth, method);
+    SG_LOG(SG_LOG_INFO, "serve", "%s %s %s %d %.1f ms", ip, meth, path, status, now_ms() - q->t0);
 }
 
 static enum MHD_Result send_page(sg_server *s, struct MHD_Connection *c, const char *url,
