@@ -182,7 +182,7 @@ fail:
 static int teardown(void **state)
 {
     (void)state;
-    const char *names[] = {"resp", "camp", "shop", "broken", NULL};
+    const char *names[] = {"resp", "camp", "shop", "broken", "resp2", NULL};
     char path[256];
     for (int k = 0; names[k]; k++) {
         model_path(path, sizeof path, names[k]);
@@ -875,6 +875,75 @@ static void connection_limits(void **state)
     sg_server_stop(s);
 }
 
+/* serve-1.11: a reload swaps the model set while clients keep getting right answers;
+ * a bad file leaves the old set served */
+static void copy_file(const char *from, const char *to)
+{
+    FILE *a = fopen(from, "rb"), *b = fopen(to, "wb");
+    assert_non_null(a);
+    assert_non_null(b);
+    char buf[65536];
+    size_t n;
+    while ((n = fread(buf, 1, sizeof buf, a)) > 0) assert_int_equal(fwrite(buf, 1, n, b), n);
+    fclose(a);
+    fclose(b);
+}
+
+static void reload(void **state)
+{
+    (void)state;
+    sg_server *s = start(NULL, 32, 10);
+    int port = sg_server_port(s);
+    double want[RESP_ROWS];
+    sg_error err;
+    assert_int_equal(sg_response_predict(g_resp, g_rows, NULL, RESP_ROWS, want, &err), SG_OK);
+    char *body = rows_json(NULL);
+    enum { T = 2, N = 30 };
+    pthread_t th[T];
+    load_arg args[T];
+    for (int t = 0; t < T; t++) {
+        args[t] = (load_arg){port, N, 0, body, want[0]};
+        assert_int_equal(pthread_create(&th[t], NULL, load_worker, &args[t]), 0);
+    }
+    char from[256], to[256];
+    model_path(from, sizeof from, "resp");
+    model_path(to, sizeof to, "resp2");
+    copy_file(from, to);
+    for (int k = 0; k < 5; k++) {
+        assert_int_equal(sg_server_reload(s, &err), SG_OK);
+        usleep(20000);
+    }
+    int ok = 0;
+    for (int t = 0; t < T; t++) {
+        pthread_join(th[t], NULL);
+        ok += args[t].ok;
+    }
+    assert_int_equal(ok, T * N);   /* every request answered right through the reloads */
+    free(body);
+    assert_int_equal(sg_server_n_models(s), 4);
+    json_t *j;
+    assert_int_equal(request(port, "GET", "/models/resp2", NULL, NULL, &j), 200);
+    json_decref(j);
+    /* a broken file: the reload fails naming it, the four models stay served */
+    char path[256];
+    model_path(path, sizeof path, "broken");
+    FILE *f = fopen(path, "wb");
+    assert_non_null(f);
+    fputs("not a model", f);
+    fclose(f);
+    assert_int_not_equal(sg_server_reload(s, &err), SG_OK);
+    assert_non_null(strstr(err.msg, "broken.sgm"));
+    assert_int_equal(request(port, "GET", "/health", NULL, NULL, &j), 200);
+    assert_int_equal(json_integer_value(json_object_get(j, "models")), 4);
+    json_decref(j);
+    unlink(path);
+    unlink(to);
+    assert_int_equal(sg_server_reload(s, &err), SG_OK);
+    assert_int_equal(request(port, "GET", "/models/resp2", NULL, NULL, &j), 404);
+    json_decref(j);
+    sg_server_stop(s);
+}
+
 /* serve-1.9: start-up errors name what is wrong */
 static void start_errors(void **state)
 {
@@ -932,7 +1001,7 @@ int main(void)
         cmocka_unit_test(recommend),
         cmocka_unit_test(hostile),          cmocka_unit_test(auth),
         cmocka_unit_test(load),             cmocka_unit_test(connection_limits),
-        cmocka_unit_test(start_errors),
+        cmocka_unit_test(start_errors),     cmocka_unit_test(reload),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

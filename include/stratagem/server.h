@@ -76,6 +76,14 @@ void sg_server_opts_default(sg_server_opts *o);
  * model in the directory), SG_ENOMEM. */
 int sg_server_start(sg_server **out, const sg_server_opts *o, sg_error *err);
 
+/* Load the directory's models again and swap them in whole: requests in progress
+ * finish with the old set, later ones see the new.  On any error (a bad file, no
+ * model) the old set stays served, and the error says which file.  Errors as
+ * sg_server_start's. */
+int sg_server_reload(sg_server *s, sg_error *err);
+
+/* About the models served; not safe against a concurrent reload (names are
+ * borrowed until the next reload). */
 int sg_server_port(const sg_server *s);      /* the port listened on */
 int sg_server_n_models(const sg_server *s);
 const char *sg_server_model_name(const sg_server *s, int k);   /* borrowed */

@@ -34,7 +34,8 @@ static const char HELP_SERVE[] =
     "  --token-env VAR        require 'Authorization: Bearer $VAR' (the token is read from the\n"
     "                         environment variable VAR, never from the command line)\n"
     "\n"
-    "Each request is logged on stderr (method, path, status, time) unless -q.\n";
+    "Each request is logged on stderr (method, path, status, time) unless -q.  SIGHUP loads the\n"
+    "directory's models again (a bad file leaves the old ones served, and says why).\n";
 
 const char *cli_serve_help(const char *cmd)
 {
@@ -85,13 +86,14 @@ int cmd_serve(int argc, char **argv)
     o.token = token;
     o.access_log = !cli_quiet;
 
-    /* SIGINT and SIGTERM are taken by sigwait below: block them before any
-     * thread starts, so that no server thread receives them */
-    sigset_t stop;
-    sigemptyset(&stop);
-    sigaddset(&stop, SIGINT);
-    sigaddset(&stop, SIGTERM);
-    pthread_sigmask(SIG_BLOCK, &stop, NULL);
+    /* SIGINT, SIGTERM (stop) and SIGHUP (reload) are taken by sigwait below: block
+     * them before any thread starts, so that no server thread receives them */
+    sigset_t sigs;
+    sigemptyset(&sigs);
+    sigaddset(&sigs, SIGINT);
+    sigaddset(&sigs, SIGTERM);
+    sigaddset(&sigs, SIGHUP);
+    pthread_sigmask(SIG_BLOCK, &sigs, NULL);
     sg_error err;
     sg_error_clear(&err);
     sg_server *s = NULL;
@@ -106,7 +108,16 @@ int cmd_serve(int argc, char **argv)
            n == 1 ? "" : "s", token ? "token required" : "no token");
     fflush(stdout);
     int sig = 0;
-    sigwait(&stop, &sig);
+    while (!sigwait(&sigs, &sig) && sig == SIGHUP) {
+        if (sg_server_reload(s, &err)) {
+            fprintf(stderr, "stratagem: serve: SIGHUP: reload failed, the old models stay served: "
+                    "%s\n", err.msg);
+            continue;
+        }
+        if (!cli_quiet)
+            fprintf(stderr, "stratagem: serve: SIGHUP: reloaded %d model%s\n", sg_server_n_models(s),
+                    sg_server_n_models(s) == 1 ? "" : "s");
+    }
     if (!cli_quiet) fprintf(stderr, "stratagem: serve: %s, stopping\n", sig == SIGINT ? "SIGINT" : "SIGTERM");
     sg_server_stop(s);
     return EXIT_OK;

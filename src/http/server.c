@@ -26,10 +26,17 @@
 #include "stratagem/mem.h"
 #include "stratagem/model.h"
 
+/* The models of the directory, in name order. */
+typedef struct model_set {
+    srv_model *models;
+    int n;
+} model_set;
+
 struct sg_server {
     struct MHD_Daemon *daemon;
-    srv_model *models;
-    int n_models;
+    char *dir;                /* the models directory */
+    model_set set;            /* the models served, swapped whole by sg_server_reload */
+    pthread_rwlock_t lock;    /* read: a request using 'set'; write: a reload swapping it */
     int port;
     pthread_mutex_t compute;  /* one scoring at a time: each uses every thread */
     char *token;              /* NULL: no authentication */
@@ -107,18 +114,18 @@ static int cmp_str(const void *a, const void *b)
     return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-static void models_free(sg_server *s)
+static void set_free(model_set *ms)
 {
-    for (int k = 0; k < s->n_models; k++) {
-        srv_model *m = &s->models[k];
+    for (int k = 0; k < ms->n; k++) {
+        srv_model *m = &ms->models[k];
         sg_free(m->name);
         sg_response_free(m->resp);
         sg_uplift_free(m->upl);
         sg_recommender_free(m->rec);
     }
-    sg_free(s->models);
-    s->models = NULL;
-    s->n_models = 0;
+    sg_free(ms->models);
+    ms->models = NULL;
+    ms->n = 0;
 }
 
 static int load_one(srv_model *m, const char *path, sg_error *err)
@@ -140,8 +147,9 @@ static int load_one(srv_model *m, const char *path, sg_error *err)
     }
 }
 
-/* Every DIR/NAME.sgm, in name order. */
-static int models_load(sg_server *s, const char *dir, sg_error *err)
+/* Every DIR/NAME.sgm, in name order, into *ms (empty on entry; on failure what
+ * was loaded is left for set_free). */
+static int set_load(model_set *ms, const char *dir, sg_error *err)
 {
     DIR *d = opendir(dir);
     if (!d) return sg_error_set(err, SG_EIO, "%s: cannot open the models directory: %s", dir,
@@ -170,11 +178,11 @@ static int models_load(sg_server *s, const char *dir, sg_error *err)
     if (!rc && n == 0) rc = sg_error_set(err, SG_EINVAL, "%s: no model file (NAME.sgm) to serve", dir);
     if (!rc) {
         qsort(names, (size_t)n, sizeof *names, cmp_str);
-        s->models = sg_calloc((size_t)n, sizeof *s->models);
-        if (!s->models) rc = sg_error_set(err, SG_ENOMEM, "out of memory loading models");
+        ms->models = sg_calloc((size_t)n, sizeof *ms->models);
+        if (!ms->models) rc = sg_error_set(err, SG_ENOMEM, "out of memory loading models");
     }
     for (int k = 0; !rc && k < n; k++) {
-        srv_model *m = &s->models[s->n_models];
+        srv_model *m = &ms->models[ms->n];
         if (!name_ok(names[k])) {
             rc = sg_error_set(err, SG_EINVAL, "%s/%s.sgm: a model name may hold only letters, "
                               "digits, '.', '_' and '-'", dir, names[k]);
@@ -189,7 +197,7 @@ static int models_load(sg_server *s, const char *dir, sg_error *err)
         snprintf(path, plen, "%s/%s.sgm", dir, names[k]);
         m->name = names[k];
         names[k] = NULL;
-        s->n_models++;
+        ms->n++;
         rc = load_one(m, path, err);
         if (rc) sg_error_prefix(err, "%s: ", path);
         sg_free(path);
@@ -201,9 +209,9 @@ static int models_load(sg_server *s, const char *dir, sg_error *err)
 
 static const srv_model *find_model(const sg_server *s, const char *name, size_t len)
 {
-    for (int k = 0; k < s->n_models; k++) {
-        if (strlen(s->models[k].name) == len && !memcmp(s->models[k].name, name, len))
-            return &s->models[k];
+    for (int k = 0; k < s->set.n; k++) {
+        if (strlen(s->set.models[k].name) == len && !memcmp(s->set.models[k].name, name, len))
+            return &s->set.models[k];
     }
     return NULL;
 }
@@ -248,7 +256,7 @@ static void route(sg_server *s, struct MHD_Connection *c, const char *url, const
             return;
         }
         r->status = MHD_HTTP_OK;
-        r->body = json_pack("{s:s,s:i}", "status", "ok", "models", s->n_models);
+        r->body = json_pack("{s:s,s:i}", "status", "ok", "models", s->set.n);
         return;
     }
     if (s->token && !token_ok(s, c)) {
@@ -262,9 +270,9 @@ static void route(sg_server *s, struct MHD_Connection *c, const char *url, const
             return;
         }
         json_t *list = json_array();
-        for (int k = 0; list && k < s->n_models; k++) {
+        for (int k = 0; list && k < s->set.n; k++) {
             json_t *o = json_object();
-            if (o) srv_model_describe(&s->models[k], o);
+            if (o) srv_model_describe(&s->set.models[k], o);
             json_array_append_new(list, o);
         }
         r->status = MHD_HTTP_OK;
@@ -457,7 +465,9 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
     if (q->replied) return MHD_YES;
     srv_reply r = {0};
     const char *allow = NULL;
+    pthread_rwlock_rdlock(&s->lock);   /* the model set stays while the route uses it */
     route(s, c, url, method, q, &r, &allow);
+    pthread_rwlock_unlock(&s->lock);
     return send_reply(s, c, url, method, q, &r, allow);
 }
 
@@ -507,11 +517,19 @@ int sg_server_start(sg_server **out, const sg_server_opts *o, sg_error *err)
     s->max_rows = o->max_rows;
     s->access_log = o->access_log;
     pthread_mutex_init(&s->compute, NULL);
+    /* a reload must not wait forever behind a stream of requests: writers first */
+    pthread_rwlockattr_t la;
+    pthread_rwlockattr_init(&la);
+    pthread_rwlockattr_setkind_np(&la, PTHREAD_RWLOCK_PREFER_WRITER_NONRECURSIVE_NP);
+    pthread_rwlock_init(&s->lock, &la);
+    pthread_rwlockattr_destroy(&la);
     int rc = SG_OK;
     if (o->token && !*o->token) rc = sg_error_set(err, SG_EINVAL, "serve: empty token");
     if (!rc && o->token && !(s->token = sg_strdup(o->token)))
         rc = sg_error_set(err, SG_ENOMEM, "serve: out of memory");
-    if (!rc) rc = models_load(s, o->models_dir, err);
+    if (!rc && !(s->dir = sg_strdup(o->models_dir)))
+        rc = sg_error_set(err, SG_ENOMEM, "serve: out of memory");
+    if (!rc) rc = set_load(&s->set, o->models_dir, err);
     if (!rc) {
         unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ERROR_LOG;
         s->daemon = MHD_start_daemon(
@@ -545,25 +563,43 @@ int sg_server_port(const sg_server *s)
 
 int sg_server_n_models(const sg_server *s)
 {
-    return s->n_models;
+    return s->set.n;
 }
 
 const char *sg_server_model_name(const sg_server *s, int k)
 {
-    return k >= 0 && k < s->n_models ? s->models[k].name : NULL;
+    return k >= 0 && k < s->set.n ? s->set.models[k].name : NULL;
 }
 
 const char *sg_server_model_task(const sg_server *s, int k)
 {
-    return k >= 0 && k < s->n_models ? sg_task_name(s->models[k].task) : NULL;
+    return k >= 0 && k < s->set.n ? sg_task_name(s->set.models[k].task) : NULL;
+}
+
+int sg_server_reload(sg_server *s, sg_error *err)
+{
+    model_set fresh = {NULL, 0};
+    int rc = set_load(&fresh, s->dir, err);   /* slow part, outside the lock */
+    if (rc) {
+        set_free(&fresh);
+        return rc;
+    }
+    pthread_rwlock_wrlock(&s->lock);
+    model_set old = s->set;
+    s->set = fresh;
+    pthread_rwlock_unlock(&s->lock);
+    set_free(&old);
+    return SG_OK;
 }
 
 void sg_server_stop(sg_server *s)
 {
     if (!s) return;
     if (s->daemon) MHD_stop_daemon(s->daemon);
-    models_free(s);
+    set_free(&s->set);
     pthread_mutex_destroy(&s->compute);
+    pthread_rwlock_destroy(&s->lock);
+    sg_free(s->dir);
     sg_free(s->token);
     sg_free(s);
 }

@@ -80,6 +80,17 @@ expect 2.5 0 "\"items\":\[{\"item\":\"$first\"," -- curl -sf -d '{"items": [2, 4
 expect 2.6 0 '"error":"body:1:' -- curl -s -d '{"rows": [' "$B/models/resp/predict"
 expect 2.7 0 "^404$" -- curl -s -o /dev/null -w '%{http_code}' "$B/models/nope"
 if grep -q "POST /models/resp/predict 200" "$T/err.txt"; then ok 2.8; else bad 2.8 "no access log line"; fi
+# SIGHUP loads the directory again: a model added since start is served
+cp "$T/models/resp.sgm" "$T/models/resp2.sgm"
+kill -HUP "$PID"
+for _ in $(seq 1 50); do grep -q "SIGHUP: reloaded 3 models" "$T/err.txt" && break; sleep 0.1; done
+expect 2.10 0 '"name":"resp2"' -- curl -sf "$B/models/resp2"
+echo "not a model" > "$T/models/zz.sgm"
+kill -HUP "$PID"
+for _ in $(seq 1 50); do grep -q "reload failed" "$T/err.txt" && break; sleep 0.1; done
+if grep -q "reload failed, the old models stay served: .*zz.sgm" "$T/err.txt"; then ok 2.11; else bad 2.11 "$(tail -2 "$T/err.txt")"; fi
+expect 2.12 0 '"models":3' -- curl -sf "$B/health"
+rm -f "$T/models/zz.sgm" "$T/models/resp2.sgm"
 stop TERM 2.9
 
 # 3. the token, read from the environment; SIGINT stops as cleanly
