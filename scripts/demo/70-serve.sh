@@ -64,6 +64,11 @@ if [ -f "$MODELS/campaign.sgm" ]; then
         > "$OUT/serve_plan_request.json"
     curl -sf -d @"$OUT/serve_plan_request.json" "$API/models/campaign/plan" \
         | sed 's/,"baselines"/,\n  "baselines"/; s/,"log"/,\n  "log"/'; echo
+    echo "The same plan from the command line, on the same 1,000 customers:"
+    head -1001 "$OUT/campaign/customers.csv" > "$OUT/serve_plan_customers.csv"
+    "$SG" -q plan --model "$MODELS/campaign.sgm" --data "$OUT/serve_plan_customers.csv" --budget 20 \
+        --cost email=0.10,coupon10=0.10,coupon20=0.10 --objective value \
+        --out "$OUT/serve_plan_cli.csv" | grep -E "^plan:|^  (policy|this plan)"
 fi
 
 if [ -f "$MODELS/films.sgm" ]; then
