@@ -250,6 +250,12 @@ static int body_table(const srv_body *b, int max_rows, json_t **root, sg_table *
     return 0;
 }
 
+/* The column of the model's id in the request's rows, or -1 (no id, or not sent). */
+static int id_column(const sg_table *t, const char *id)
+{
+    return id ? sg_table_find(t, id) : -1;
+}
+
 /* The id cell of row i as a JSON string, or NULL when there is no id column. */
 static json_t *row_id(const sg_table *t, int id_col, int64_t i)
 {
@@ -279,8 +285,7 @@ static void predict_response(const srv_model *m, const sg_table *t, pthread_mute
         sg_free(score);
         return;
     }
-    const char *id = sg_response_id(m->resp);
-    int id_col = id ? sg_table_find(t, id) : -1;
+    int id_col = id_column(t, sg_response_id(m->resp));
     json_t *preds = json_array();
     for (int64_t i = 0; i < n; i++) {
         json_t *p = json_object();
@@ -322,6 +327,19 @@ static int parse_costs(const sg_uplift *u, const json_t *cost, double *c, srv_re
     return 0;
 }
 
+/* Effects and standard errors (n, A) of every row for 'target', under the compute
+ * lock; 0, or -1 with the error reply set. */
+static int uplift_effects(const sg_uplift *u, const sg_table *t, int target, double *eff,
+                          double *se, pthread_mutex_t *compute, srv_reply *r)
+{
+    sg_error err;
+    sg_error_clear(&err);
+    pthread_mutex_lock(compute);
+    int rc = sg_uplift_predict(u, t, NULL, sg_table_n_rows(t), target, NULL, eff, se, &err);
+    pthread_mutex_unlock(compute);
+    return rc ? srv_error(r, status_of(rc), "%s", err.msg) : 0;
+}
+
 static void predict_uplift(const srv_model *m, const sg_table *t, const json_t *root,
                            pthread_mutex_t *compute, srv_reply *r)
 {
@@ -348,17 +366,8 @@ static void predict_uplift(const srv_model *m, const sg_table *t, const json_t *
         goto done;
     }
     if (cost && parse_costs(u, cost, c, r)) goto done;
-    sg_error err;
-    sg_error_clear(&err);
-    pthread_mutex_lock(compute);
-    int rc = sg_uplift_predict(u, t, NULL, n, target, NULL, eff, se, &err);
-    pthread_mutex_unlock(compute);
-    if (rc) {
-        srv_error(r, status_of(rc), "%s", err.msg);
-        goto done;
-    }
-    const char *id = sg_uplift_id(u);
-    int id_col = id ? sg_table_find(t, id) : -1;
+    if (uplift_effects(u, t, target, eff, se, compute, r)) goto done;
+    int id_col = id_column(t, sg_uplift_id(u));
     json_t *preds = json_array();
     for (int64_t i = 0; i < n; i++) {
         json_t *p = json_object(), *e = json_object(), *s = json_object();
@@ -526,6 +535,7 @@ void srv_plan(const srv_model *m, const srv_body *b, int max_rows, pthread_mutex
         srv_error(r, MHD_HTTP_SERVICE_UNAVAILABLE, "out of memory");
         goto done;
     }
+    if (uplift_effects(u, t, po.target, gain, se, compute, r)) goto done;
     sg_uplift_plan_result res;
     memset(&res, 0, sizeof res);
     res.count = count;
@@ -533,8 +543,7 @@ void srv_plan(const srv_model *m, const srv_body *b, int max_rows, pthread_mutex
     sg_error err;
     sg_error_clear(&err);
     pthread_mutex_lock(compute);
-    int rc = sg_uplift_predict(u, t, NULL, n, po.target, NULL, gain, se, &err);
-    if (!rc) rc = sg_uplift_plan(u, gain, n, &po, arm, &res, &err);
+    int rc = sg_uplift_plan(u, gain, n, &po, arm, &res, &err);
     pthread_mutex_unlock(compute);
     if (rc) {
         srv_error(r, status_of(rc), "%s", err.msg);
@@ -542,8 +551,7 @@ void srv_plan(const srv_model *m, const srv_body *b, int max_rows, pthread_mutex
     }
     /* the rows as plan.csv has them: the expected effect is the predicted one times the
      * forecast's selection correction */
-    const char *id = sg_uplift_id(u);
-    int id_col = id ? sg_table_find(t, id) : -1;
+    int id_col = id_column(t, sg_uplift_id(u));
     json_t *rows = json_array();
     for (int64_t i = 0; i < n; i++) {
         int a = arm[i];
