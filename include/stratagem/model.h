@@ -23,6 +23,7 @@ typedef enum sg_task {
     SG_TASK_SYNTH = 4,
     SG_TASK_CREATIVE = 5,
     SG_TASK_SIMULATE = 6,
+    SG_TASK_PROMO = 7,      /* price and promotion response (promo.h) */
 } sg_task;
 
 /* "response", "uplift", ...; "unknown" otherwise. Static. */

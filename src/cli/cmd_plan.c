@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "cli_promo.h"
 #include "cli_uplift.h"
 #include "cli_workspace.h"
 #include "stratagem/log.h"
@@ -99,6 +100,8 @@ done:
 
 int cmd_plan(int argc, char **argv)
 {
+    if (argc > 0 && !strcmp(argv[0], "promo")) return cli_plan_promo(argc - 1, argv + 1);
+    if (cli_model_is_promo(argc, argv)) return cli_plan_promo(argc, argv);
     if (cli_model_is_uplift(argc, argv)) return cli_plan_uplift(argc, argv);
     return plan_top(argc, argv);
 }

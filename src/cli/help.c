@@ -4,6 +4,7 @@
 
 #include "cli.h"
 #include "cli_creative.h"
+#include "cli_promo.h"
 #include "cli_recommend.h"
 #include "cli_synth.h"
 #include "cli_uplift.h"
@@ -21,9 +22,11 @@ static const char HELP_MAIN[] =
     "  train creative   fit a class-conditional DCGAN on product images\n"
     "  train synth      fit a synthetic-customer generator (CTGAN or TVAE)\n"
     "  train simulate   fit a customer simulator (outcome given customer and action)\n"
+    "  train promo      fit price and promotion response on a store x product x week panel\n"
     "  predict          score rows: probabilities, effects per arm, or customer embeddings\n"
     "  evaluate         held-out metrics of a model, or off-policy value of a plan\n"
-    "  plan             choose who gets what: --top N, or --budget B with costs per arm\n"
+    "  plan             choose who gets what: --top N, or --budget B with costs per arm;\n"
+    "                   plan promo: prices, deals and features per store and product\n"
     "  recommend        top-N products per customer\n"
     "  creative         generate product images as a PNG grid\n"
     "  synth            synthetic customers with a fidelity and privacy report\n"
@@ -154,6 +157,7 @@ int cli_print_help(FILE *f, const char *cmd)
         if ((x = cli_serve_help(cmd))) parts[n++] = x;
         if ((x = cli_workspace_help(cmd))) parts[n++] = x;
         if ((x = cli_synth_help(cmd))) parts[n++] = x;
+        if ((x = cli_promo_help(cmd))) parts[n++] = x;
     }
     for (int i = 0; i < n; i++) fprintf(f, "%s%s", i ? "\n" : "", parts[i]);
     return n;

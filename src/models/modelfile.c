@@ -22,6 +22,7 @@ const char *sg_task_name(int task)
     case SG_TASK_SYNTH: return "synth";
     case SG_TASK_CREATIVE: return "creative";
     case SG_TASK_SIMULATE: return "simulate";
+    case SG_TASK_PROMO: return "promo";
     default: return "unknown";
     }
 }
