@@ -347,6 +347,56 @@ static void plan_matches_brute_force(void **state)
     sg_promo_free(m);
 }
 
+/* With one promotion allowed per store, three items, in every store: the plan
+ * must find the best of all 12^3 combinations (the item visited first is not
+ * always the one that should get the slot). */
+static void plan_limit_brute_force(void **state)
+{
+    (void)state;
+    sg_promo *m = train_default();
+    const double changes[] = {-0.1, 0.0, 0.1};
+    const double deal_cost = 30, feat_cost = 150;
+    sg_promo_plan_opts o;
+    sg_promo_plan_opts_default(&o);
+    o.changes = changes;
+    o.n_changes = 3;
+    o.deal_cost = deal_cost;
+    o.feature_cost = feat_cost;
+    o.max_promos = 1;
+    o.n_draws = 10;
+    for (int s = 0; s < S; s++) {
+        sg_promo_item items[3] = {{s, 0, 3.0, 1.8}, {s, 1, 2.5, 1.5}, {s, 2, 4.0, 2.4}};
+        sg_promo_choice ch[3];
+        sg_promo_forecast fc;
+        sg_error err;
+        assert_int_equal(sg_promo_plan(m, items, 3, &o, ch, &fc, &err), SG_OK);
+        int prod[3] = {0, 1, 2};
+        double best = -INFINITY, plan_v = 0;
+        for (int i = 0; i < 3; i++) plan_v += ch[i].profit;
+        for (int x = 0; x < 12 * 12 * 12; x++) {
+            int opt[3] = {x % 12, (x / 12) % 12, x / 144}, dl[3], ft[3], n_promo = 0;
+            double pr[3], u[3], v = 0;
+            for (int i = 0; i < 3; i++) {
+                pr[i] = items[i].price * (1 + changes[opt[i] % 3]);
+                dl[i] = (opt[i] / 3) % 2;
+                ft[i] = opt[i] / 6;
+                n_promo += dl[i] || ft[i] || changes[opt[i] % 3] < 0;
+            }
+            if (n_promo > 1) continue;
+            predict_store(m, s, prod, pr, dl, ft, 3, u);
+            for (int i = 0; i < 3; i++)
+                v += u[i] * (pr[i] - items[i].cost) - dl[i] * deal_cost - ft[i] * feat_cost;
+            if (v > best) best = v;
+        }
+        int n_promo = 0;
+        for (int i = 0; i < 3; i++) n_promo += ch[i].deal || ch[i].feature || ch[i].change < 0;
+        assert_true(n_promo <= 1);
+        if (plan_v < best - 1e-6 * fabs(best)) printf("store %d: plan %g, best %g\n", s, plan_v, best);
+        assert_true(plan_v >= best - 1e-6 * fabs(best));
+    }
+    sg_promo_free(m);
+}
+
 static void plan_budget_and_limits(void **state)
 {
     (void)state;
@@ -625,7 +675,8 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(recovers_coefficients),  cmocka_unit_test(deterministic),
         cmocka_unit_test(predicts_and_evaluates), cmocka_unit_test(plan_matches_brute_force),
-        cmocka_unit_test(plan_budget_and_limits), cmocka_unit_test(plan_errors),
+        cmocka_unit_test(plan_limit_brute_force), cmocka_unit_test(plan_budget_and_limits),
+        cmocka_unit_test(plan_errors),
         cmocka_unit_test(bad_input),              cmocka_unit_test(save_load),
         cmocka_unit_test(alloc_failures),
     };

@@ -6,7 +6,7 @@
  * within a store the products interact through the cross-price terms, so a
  * store's options are chosen together by coordinate ascent (each product in
  * turn takes its best option given the others, until a sweep changes
- * nothing), from the regular plan.  The budget on promotion spend enters as a
+ * nothing; see solve_group), from the regular plan.  The budget on promotion spend enters as a
  * Lagrange multiplier: each store maximises profit - lambda * spend; lambda is
  * found by bisection, and the stores' plans at the lower multiplier are then
  * added while they fit, best gain per unit of spend first.
@@ -134,31 +134,43 @@ static double group_value(const plan_ctx *c, const coefs *cf, int g, const int *
     return tp;
 }
 
-/* Coordinate ascent on profit - lambda * spend for group g, from the regular
- * option (index 0).  ch: the group's items' options (written). */
-static void solve_group(const plan_ctx *c, const coefs *cf, int g, double lambda, int *ch,
-                        double *lpq)
+/* profit - lambda * spend of group g with options ch. */
+static double objective(const plan_ctx *c, const coefs *cf, int g, const int *ch, double *lpq,
+                        double lambda)
+{
+    double sp;
+    double v = group_value(c, cf, g, ch, lpq, NULL, NULL, NULL, &sp);
+    return v - lambda * sp;
+}
+
+static int n_promoted(const plan_ctx *c, int g, const int *ch)
+{
+    int n = 0;
+    for (int64_t k = c->sbeg[g]; k < c->sbeg[g + 1]; k++) n += is_promo(&c->opt[ch[c->order[k]]]);
+    return n;
+}
+
+/* Sweeps of coordinate ascent over the items visit[0..n): each in turn takes
+ * its best option given the others (within the promotion limit), until a
+ * sweep changes nothing.  Returns the objective. */
+static double ascend(const plan_ctx *c, const coefs *cf, int g, double lambda, int *ch,
+                     double *lpq, const int64_t *visit, int64_t n, double cur)
 {
     int max_promos = c->o->max_promos;
-    for (int64_t k = c->sbeg[g]; k < c->sbeg[g + 1]; k++) ch[c->order[k]] = 0;
-    double sp;
-    double best = group_value(c, cf, g, ch, lpq, NULL, NULL, NULL, &sp) - lambda * sp;
     for (int sweep = 0; sweep < MAX_SWEEPS; sweep++) {
         int changed = 0;
-        for (int64_t k = c->sbeg[g]; k < c->sbeg[g + 1]; k++) {
-            int64_t i = c->order[k];
-            int n_promo = 0;
-            if (max_promos > 0)
-                for (int64_t l = c->sbeg[g]; l < c->sbeg[g + 1]; l++)
-                    if (l != k && is_promo(&c->opt[ch[c->order[l]]])) n_promo++;
+        for (int64_t k = 0; k < n; k++) {
+            int64_t i = visit[k];
+            int others = 0;
+            if (max_promos > 0) others = n_promoted(c, g, ch) - is_promo(&c->opt[ch[i]]);
             int keep = ch[i];
             for (int a = 0; a < c->n_opt; a++) {
                 if (a == keep || !c->offered[(size_t)i * c->n_opt + a]) continue;
-                if (max_promos > 0 && is_promo(&c->opt[a]) && n_promo >= max_promos) continue;
+                if (max_promos > 0 && is_promo(&c->opt[a]) && others >= max_promos) continue;
                 ch[i] = a;
-                double v = group_value(c, cf, g, ch, lpq, NULL, NULL, NULL, &sp) - lambda * sp;
-                if (v > best + 1e-12 * fabs(best)) {
-                    best = v;
+                double v = objective(c, cf, g, ch, lpq, lambda);
+                if (v > cur + 1e-12 * fabs(cur)) {
+                    cur = v;
                     keep = a;
                     changed = 1;
                 }
@@ -167,16 +179,99 @@ static void solve_group(const plan_ctx *c, const coefs *cf, int g, double lambda
         }
         if (!changed) break;
     }
+    return cur;
+}
+
+/* The best exchange under a full promotion limit: one promoted item j gives
+ * up its promotion (for its best option without one) and one other item k
+ * takes one.  Applies it and returns the new objective when it improves on
+ * 'cur'; else returns 'cur' and leaves ch alone. */
+static double best_swap(const plan_ctx *c, const coefs *cf, int g, double lambda, int *ch,
+                        double *lpq, double cur)
+{
+    double best = cur;
+    int64_t bj = -1, bk = -1;
+    int ba = 0, bb = 0;
+    for (int64_t x = c->sbeg[g]; x < c->sbeg[g + 1]; x++) {
+        int64_t j = c->order[x];
+        if (!is_promo(&c->opt[ch[j]])) continue;
+        int keep_j = ch[j];
+        for (int b = 0; b < c->n_opt; b++) {
+            if (is_promo(&c->opt[b]) || !c->offered[(size_t)j * c->n_opt + b]) continue;
+            ch[j] = b;
+            for (int64_t y = c->sbeg[g]; y < c->sbeg[g + 1]; y++) {
+                int64_t k = c->order[y];
+                if (k == j || is_promo(&c->opt[ch[k]])) continue;
+                int keep_k = ch[k];
+                for (int a = 0; a < c->n_opt; a++) {
+                    if (!is_promo(&c->opt[a]) || !c->offered[(size_t)k * c->n_opt + a]) continue;
+                    ch[k] = a;
+                    double v = objective(c, cf, g, ch, lpq, lambda);
+                    if (v > best + 1e-12 * fabs(best)) {
+                        best = v;
+                        bj = j, bb = b, bk = k, ba = a;
+                    }
+                }
+                ch[k] = keep_k;
+            }
+        }
+        ch[j] = keep_j;
+    }
+    if (bj < 0) return cur;
+    ch[bj] = bb;
+    ch[bk] = ba;
+    return best;
+}
+
+/* The options of group g at multiplier lambda (ch written for its items).
+ * From the regular plan, items are visited best standalone gain first (so the
+ * most valuable promotions get the limited slots), by coordinate ascent; under
+ * a promotion limit that binds, exchanges of a promotion between two items
+ * follow, each with more ascent, until neither improves.  A local optimum: the
+ * cross-price terms couple the items, and no search short of trying every
+ * combination is exact.  visit, gain: scratch of the group's size. */
+static void solve_group(const plan_ctx *c, const coefs *cf, int g, double lambda, int *ch,
+                        double *lpq, int64_t *visit, double *gain)
+{
+    int64_t b0 = c->sbeg[g], n = c->sbeg[g + 1] - b0;
+    for (int64_t k = 0; k < n; k++) ch[c->order[b0 + k]] = 0;
+    double cur = objective(c, cf, g, ch, lpq, lambda);
+    for (int64_t k = 0; k < n; k++) {   /* standalone gains, insertion-sorted */
+        int64_t i = c->order[b0 + k];
+        double best = 0;
+        for (int a = 1; a < c->n_opt; a++) {
+            if (!c->offered[(size_t)i * c->n_opt + a]) continue;
+            ch[i] = a;
+            best = SG_MAX(best, objective(c, cf, g, ch, lpq, lambda) - cur);
+        }
+        ch[i] = 0;
+        int64_t at = k;
+        while (at > 0 && gain[at - 1] < best) {
+            gain[at] = gain[at - 1];
+            visit[at] = visit[at - 1];
+            at--;
+        }
+        gain[at] = best;
+        visit[at] = i;
+    }
+    cur = ascend(c, cf, g, lambda, ch, lpq, visit, n, cur);
+    if (c->o->max_promos <= 0) return;
+    for (int round = 0; round < MAX_SWEEPS; round++) {
+        if (n_promoted(c, g, ch) < c->o->max_promos) break;
+        double v = best_swap(c, cf, g, lambda, ch, lpq, cur);
+        if (v == cur) break;
+        cur = ascend(c, cf, g, lambda, ch, lpq, visit, n, v);
+    }
 }
 
 /* Every group at multiplier lambda; totals of profit and spend. */
 static void solve_all(const plan_ctx *c, const coefs *cf, double lambda, int *ch, double *lpq,
-                      double *profit, double *spend)
+                      int64_t *visit, double *gain, double *profit, double *spend)
 {
     double tp = 0, ts = 0;
     for (int g = 0; g < c->n_groups; g++) {
         double sp;
-        solve_group(c, cf, g, lambda, ch, lpq);
+        solve_group(c, cf, g, lambda, ch, lpq, visit, gain);
         tp += group_value(c, cf, g, ch, lpq, NULL, NULL, NULL, &sp);
         ts += sp;
     }
@@ -272,9 +367,11 @@ int sg_promo_plan(const sg_promo *m, const sg_promo_item *items, int64_t n,
     const double **th = sg_malloc_array((size_t)P, sizeof *th);
     double *level = sg_malloc_array((size_t)P, sizeof *level);
     double *res = sg_malloc_array((size_t)D * 4, sizeof *res);
+    int64_t *visit = sg_malloc_array((size_t)n, sizeof *visit);
+    double *gainv = sg_malloc_array((size_t)n, sizeof *gainv);
     int rc = SG_OK;
     if (!opt || !ref || !order || !sbeg || !offered || !ch || !ch_lo || !base || !lpq || !th ||
-        !level || !res) {
+        !level || !res || !visit || !gainv) {
         rc = sg_error_set(err, SG_ENOMEM, "plan promo: out of memory");
         goto done;
     }
@@ -323,24 +420,24 @@ int sg_promo_plan(const sg_promo *m, const sg_promo_item *items, int64_t n,
     }
     coefs pt = {th, level, NULL};
     double prof, spend, lambda = 0;
-    solve_all(&c, &pt, 0.0, ch, lpq, &prof, &spend);
+    solve_all(&c, &pt, 0.0, ch, lpq, visit, gainv, &prof, &spend);
     if (o->budget >= 0 && spend > o->budget) {
         double lo = 0, hi = 1, p_hi, s_hi;
         for (int it = 0; it < 200; it++) {
-            solve_all(&c, &pt, hi, ch, lpq, &p_hi, &s_hi);
+            solve_all(&c, &pt, hi, ch, lpq, visit, gainv, &p_hi, &s_hi);
             if (s_hi <= o->budget) break;
             lo = hi;
             hi *= 2;
         }
         for (int it = 0; it < BISECT_STEPS; it++) {
             double mid = 0.5 * (lo + hi);
-            solve_all(&c, &pt, mid, ch, lpq, &p_hi, &s_hi);
+            solve_all(&c, &pt, mid, ch, lpq, visit, gainv, &p_hi, &s_hi);
             if (s_hi <= o->budget) hi = mid;
             else lo = mid;
         }
         /* the feasible plan at hi, then stores' plans at lo while they fit */
-        solve_all(&c, &pt, lo, ch_lo, lpq, &p_hi, &s_hi);
-        solve_all(&c, &pt, hi, ch, lpq, &prof, &spend);
+        solve_all(&c, &pt, lo, ch_lo, lpq, visit, gainv, &p_hi, &s_hi);
+        solve_all(&c, &pt, hi, ch, lpq, visit, gainv, &prof, &spend);
         lambda = hi;
         typedef struct up { double ratio, dp, ds; int g; } up;
         up *ups = sg_malloc_array((size_t)n_groups, sizeof *ups);
@@ -419,7 +516,9 @@ int sg_promo_plan(const sg_promo *m, const sg_promo_item *items, int64_t n,
         double *noise = sg_malloc_array((size_t)n, sizeof *noise);
         double *lq = sg_malloc_array((size_t)P, sizeof *lq);
         int *chd = sg_malloc_array((size_t)n, sizeof *chd);
-        if (!thd || !lev || !lev0 || !noise || !lq || !chd) {
+        int64_t *vis = sg_malloc_array((size_t)n, sizeof *vis);
+        double *gn = sg_malloc_array((size_t)n, sizeof *gn);
+        if (!thd || !lev || !lev0 || !noise || !lq || !chd || !vis || !gn) {
             err_any = 1;
         } else {
             sg_rng r0, r;
@@ -445,7 +544,7 @@ int sg_promo_plan(const sg_promo *m, const sg_promo_item *items, int64_t n,
             /* the plan this draw would choose, at the same multiplier */
             coefs cd0 = {thd, lev0, NULL};
             double pd, sd;
-            solve_all(&c, &cd0, lambda, chd, lq, &pd, &sd);
+            solve_all(&c, &cd0, lambda, chd, lq, vis, gn, &pd, &sd);
             double v_self = pd;
             double v_point = plan_value(&c, &pt, chd, lq, &sp);
             res[(size_t)d * 4 + 0] = vp;
@@ -458,6 +557,8 @@ int sg_promo_plan(const sg_promo *m, const sg_promo_item *items, int64_t n,
         sg_free(noise);
         sg_free(lq);
         sg_free(chd);
+        sg_free(vis);
+        sg_free(gn);
     }
     if (err_any) {
         rc = sg_error_set(err, SG_ENOMEM, "plan promo: out of memory");
@@ -499,5 +600,7 @@ done:
     sg_free(th);
     sg_free(level);
     sg_free(res);
+    sg_free(visit);
+    sg_free(gainv);
     return rc;
 }
