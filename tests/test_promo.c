@@ -179,6 +179,41 @@ static void recovers_coefficients(void **state)
     free(csv);
 }
 
+/* A store that opens during the validation weeks is predicted there as a new
+ * store (the mean store effect), not with an empty effect of zero. */
+static void store_opening_late(void **state)
+{
+    (void)state;
+    char *csv = panel_csv(0, W, 11);
+    /* drop store s5's rows before week 100 + W - 6 */
+    char *out = malloc(strlen(csv) + 1), *o = out;
+    for (char *line = csv; *line;) {
+        char *end = strchr(line, '\n');
+        size_t len = (size_t)(end - line) + 1;
+        int week = 0;
+        if (!strncmp(line, "s5,", 3)) sscanf(strchr(line + 3, ',') + 1, "%d", &week);
+        if (strncmp(line, "s5,", 3) || week >= 100 + W - 6) {
+            memcpy(o, line, len);
+            o += len;
+        }
+        line = end + 1;
+    }
+    *o = '\0';
+    sg_table *t = load_text(out, "late.csv");
+    sg_promo_opts opt;
+    opts_for(&opt);
+    sg_promo *m = NULL;
+    sg_promo_report rep;
+    sg_error err;
+    assert_int_equal(sg_promo_train(&m, t, &opt, &rep, &err), SG_OK);
+    assert_true(rep.valid_rmse < 0.5);
+    assert_true(rep.valid_rmse < rep.valid_rmse_flat);
+    sg_promo_free(m);
+    sg_table_free(t);
+    free(out);
+    free(csv);
+}
+
 static void deterministic(void **state)
 {
     (void)state;
@@ -673,7 +708,8 @@ static void alloc_failures(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(recovers_coefficients),  cmocka_unit_test(deterministic),
+        cmocka_unit_test(recovers_coefficients),  cmocka_unit_test(store_opening_late),
+        cmocka_unit_test(deterministic),
         cmocka_unit_test(predicts_and_evaluates), cmocka_unit_test(plan_matches_brute_force),
         cmocka_unit_test(plan_limit_brute_force), cmocka_unit_test(plan_budget_and_limits),
         cmocka_unit_test(plan_errors),

@@ -579,17 +579,25 @@ static void holdout_sse(const fit_ctx *c, int p, int w_beg, const double *beta, 
     level = w_beg > a ? level / (w_beg - a) : 0;
     double *sum = work, *num = work + m->S, all = 0;
     int64_t n_all = 0;
-    if (flat) {
-        memset(work, 0, 2 * (size_t)m->S * sizeof *work);
-        for (int64_t r = 0; r < c->n; r++) {
-            int64_t i = c->rows[r];
-            if (c->wmap[pn->wk[i]] >= w_beg) continue;
-            sum[pn->store[i]] += pn->y[i];
-            num[pn->store[i]] += 1;
-            all += pn->y[i];
-            n_all++;
-        }
+    memset(work, 0, 2 * (size_t)m->S * sizeof *work);
+    for (int64_t r = 0; r < c->n; r++) {
+        int64_t i = c->rows[r];
+        if (c->wmap[pn->wk[i]] >= w_beg) continue;
+        sum[pn->store[i]] += pn->y[i];
+        num[pn->store[i]] += 1;
+        all += pn->y[i];
+        n_all++;
     }
+    /* a store that first sells the product after w_beg is new to this fit: its
+     * effect is the mean of the others', as for a store new to the model */
+    double mean_a = 0;
+    int n_a = 0;
+    for (int s = 0; s < m->S; s++)
+        if (num[s] > 0) {
+            mean_a += beta[s];
+            n_a++;
+        }
+    mean_a = n_a ? mean_a / n_a : 0.0;
     for (int64_t r = 0; r < c->n; r++) {
         int64_t i = c->rows[r];
         if (c->wmap[pn->wk[i]] < w_beg) continue;
@@ -599,8 +607,10 @@ static void holdout_sse(const fit_ctx *c, int p, int w_beg, const double *beta, 
             int s = pn->store[i];
             f = num[s] > 0 ? sum[s] / num[s] : n_all ? all / (double)n_all : 0.0;
         } else {
+            /* (a new store's effect and slope columns were empty: zero in beta) */
             f = sg_promo_linpred(m, beta, p, pn->store[i], pn->lp[i], lpq, pn->deal[i],
                                  pn->feat[i], -1, level);
+            if (num[pn->store[i]] == 0) f += mean_a;
         }
         double e = pn->y[i] - f;
         *sse += e * e;
