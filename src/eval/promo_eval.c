@@ -146,12 +146,11 @@ int sg_promo_evaluate(const sg_promo *m, const sg_table *t, uint64_t seed, sg_pr
     ev->rmse_log = sqrt(se / (double)pn.n);
     ev->mae_log = ae / (double)pn.n;
     /* the draws */
-    int oom = 0;
     OMP_FOR(D >= 4 && pn.n * D >= 100000)
     for (int d = 0; d < D; d++) {
         double *lev = sg_malloc_array((size_t)P, sizeof *lev);
-        if (!lev) {
-            oom = 1;
+        if (!lev) {   /* out of memory: marked in the draw's totals, seen after the loop */
+            tot[(size_t)d * W * 3] = NAN;
             continue;
         }
         sg_rng r0, r;
@@ -181,10 +180,11 @@ int sg_promo_evaluate(const sg_promo *m, const sg_table *t, uint64_t seed, sg_pr
         }
         sg_free(lev);
     }
-    if (oom) {
-        rc = sg_error_set(err, SG_ENOMEM, "promo: out of memory");
-        goto done;
-    }
+    for (int d = 0; d < D; d++)
+        if (isnan(tot[(size_t)d * W * 3])) {
+            rc = sg_error_set(err, SG_ENOMEM, "promo: out of memory");
+            goto done;
+        }
     double su = 0, suh = 0, sr = 0, srh = 0, sp = 0, sph = 0;
     for (int w = 0; w < W; w++) {
         sg_promo_week_check *c = &ev->weeks[w];

@@ -78,6 +78,7 @@ typedef struct option {
 typedef struct plan_ctx {
     const sg_promo *m;
     const sg_promo_item *items;
+    int64_t n;
     const sg_promo_plan_opts *o;
     const option *opt;          /* all options, n_opt */
     int n_opt;
@@ -293,6 +294,73 @@ static double plan_value(const plan_ctx *c, const coefs *cf, const int *ch, doub
     return tp;
 }
 
+/* For each of the first D coefficient draws: the plan ch's and the baseline's
+ * profit under the draw with a week shock and row noise (res[3d], res[3d+1]),
+ * and the optimiser's curse of the draw (res[3d+2]): the value, under the
+ * draw, of the plan the draw itself would choose at the multiplier lambda,
+ * less that plan's value under the point estimate pt.  SG_ENOMEM or SG_OK. */
+static int draw_values(const plan_ctx *c, const coefs *pt, const int *ch, const int *base,
+                       double lambda, int D, uint64_t seed, double *res)
+{
+    const sg_promo *m = c->m;
+    int P = m->P, K = m->K;
+    OMP_FOR_DYNAMIC(D >= 4)
+    for (int d = 0; d < D; d++) {
+        const double **thd = sg_malloc_array((size_t)P, sizeof *thd);
+        double *lev = sg_malloc_array((size_t)P, sizeof *lev);
+        double *lev0 = sg_malloc_array((size_t)P, sizeof *lev0);
+        double *noise = sg_malloc_array((size_t)c->n, sizeof *noise);
+        double *lq = sg_malloc_array((size_t)P, sizeof *lq);
+        int *chd = sg_malloc_array((size_t)c->n, sizeof *chd);
+        int64_t *vis = sg_malloc_array((size_t)c->n, sizeof *vis);
+        double *gn = sg_malloc_array((size_t)c->n, sizeof *gn);
+        if (!thd || !lev || !lev0 || !noise || !lq || !chd || !vis || !gn) {
+            res[(size_t)d * 3 + 2] = NAN;   /* out of memory: seen after the loop */
+        } else {
+            sg_rng r0, r;
+            sg_rng_init(&r0, seed);
+            sg_rng_split(&r0, (uint64_t)d, &r);
+            int t = m->W > m->recent_weeks
+                        ? m->recent_weeks + (int)sg_rng_below(&r, (uint64_t)(m->W - m->recent_weeks))
+                        : -1;
+            for (int p = 0; p < P; p++) {
+                thd[p] = m->draws + ((size_t)p * m->n_draws + d) * K;
+                lev0[p] = sg_promo_recent(m, thd[p]);
+                double sh = t >= 0 ? m->shock[(size_t)p * m->W + t] : 0.0;
+                lev[p] = lev0[p] + (isnan(sh) ? 0.0 : sh);
+            }
+            for (int64_t i = 0; i < c->n; i++) {
+                double s = m->sigma[c->items[i].product];
+                noise[i] = exp(s * sg_rng_normal(&r) - 0.5 * s * s);
+            }
+            coefs cd = {thd, lev, noise};
+            double sp;
+            double vp = plan_value(c, &cd, ch, lq, &sp);
+            double vb = plan_value(c, &cd, base, lq, &sp);
+            /* the plan this draw would choose, at the same multiplier */
+            coefs cd0 = {thd, lev0, NULL};
+            double pd, sd;
+            solve_all(c, &cd0, lambda, chd, lq, vis, gn, &pd, &sd);
+            double v_self = pd;
+            double v_point = plan_value(c, pt, chd, lq, &sp);
+            res[(size_t)d * 3 + 0] = vp;
+            res[(size_t)d * 3 + 1] = vb;
+            res[(size_t)d * 3 + 2] = v_self - v_point;
+        }
+        sg_free(thd);
+        sg_free(lev);
+        sg_free(lev0);
+        sg_free(noise);
+        sg_free(lq);
+        sg_free(chd);
+        sg_free(vis);
+        sg_free(gn);
+    }
+    for (int d = 0; d < D; d++)
+        if (isnan(res[(size_t)d * 3 + 2])) return SG_ENOMEM;
+    return SG_OK;
+}
+
 /* ---------------------------------------------------------------------------
  * the plan */
 
@@ -366,7 +434,7 @@ int sg_promo_plan(const sg_promo *m, const sg_promo_item *items, int64_t n,
     double *lpq = sg_malloc_array((size_t)P, sizeof *lpq);
     const double **th = sg_malloc_array((size_t)P, sizeof *th);
     double *level = sg_malloc_array((size_t)P, sizeof *level);
-    double *res = sg_malloc_array((size_t)D * 4, sizeof *res);
+    double *res = sg_malloc_array((size_t)D * 3, sizeof *res);
     int64_t *visit = sg_malloc_array((size_t)n, sizeof *visit);
     double *gainv = sg_malloc_array((size_t)n, sizeof *gainv);
     int rc = SG_OK;
@@ -412,7 +480,7 @@ int sg_promo_plan(const sg_promo *m, const sg_promo_item *items, int64_t n,
             offered[(size_t)i * n_opt + a] = (unsigned char)ok;
         }
     }
-    plan_ctx c = {m, items, o, opt, n_opt, order, sbeg, n_groups, offered};
+    plan_ctx c = {m, items, n, o, opt, n_opt, order, sbeg, n_groups, offered};
     /* the point estimate */
     for (int p = 0; p < P; p++) {
         th[p] = m->beta + (size_t)p * K;
@@ -507,65 +575,12 @@ int sg_promo_plan(const sg_promo *m, const sg_promo_item *items, int64_t n,
     sg_free(u1);
     fc->lift_naive = naive_plan - naive_base;
     /* the draws: value with shock and noise, and the optimiser's curse */
-    int err_any = 0;
-    OMP_FOR_DYNAMIC(D >= 4)
-    for (int d = 0; d < D; d++) {
-        const double **thd = sg_malloc_array((size_t)P, sizeof *thd);
-        double *lev = sg_malloc_array((size_t)P, sizeof *lev);
-        double *lev0 = sg_malloc_array((size_t)P, sizeof *lev0);
-        double *noise = sg_malloc_array((size_t)n, sizeof *noise);
-        double *lq = sg_malloc_array((size_t)P, sizeof *lq);
-        int *chd = sg_malloc_array((size_t)n, sizeof *chd);
-        int64_t *vis = sg_malloc_array((size_t)n, sizeof *vis);
-        double *gn = sg_malloc_array((size_t)n, sizeof *gn);
-        if (!thd || !lev || !lev0 || !noise || !lq || !chd || !vis || !gn) {
-            err_any = 1;
-        } else {
-            sg_rng r0, r;
-            sg_rng_init(&r0, o->seed);
-            sg_rng_split(&r0, (uint64_t)d, &r);
-            int t = m->W > m->recent_weeks
-                        ? m->recent_weeks + (int)sg_rng_below(&r, (uint64_t)(m->W - m->recent_weeks))
-                        : -1;
-            for (int p = 0; p < P; p++) {
-                thd[p] = m->draws + ((size_t)p * m->n_draws + d) * K;
-                lev0[p] = sg_promo_recent(m, thd[p]);
-                double sh = t >= 0 ? m->shock[(size_t)p * m->W + t] : 0.0;
-                lev[p] = lev0[p] + (isnan(sh) ? 0.0 : sh);
-            }
-            for (int64_t i = 0; i < n; i++) {
-                double s = m->sigma[items[i].product];
-                noise[i] = exp(s * sg_rng_normal(&r) - 0.5 * s * s);
-            }
-            coefs cd = {thd, lev, noise};
-            double sp;
-            double vp = plan_value(&c, &cd, ch, lq, &sp);
-            double vb = plan_value(&c, &cd, base, lq, &sp);
-            /* the plan this draw would choose, at the same multiplier */
-            coefs cd0 = {thd, lev0, NULL};
-            double pd, sd;
-            solve_all(&c, &cd0, lambda, chd, lq, vis, gn, &pd, &sd);
-            double v_self = pd;
-            double v_point = plan_value(&c, &pt, chd, lq, &sp);
-            res[(size_t)d * 4 + 0] = vp;
-            res[(size_t)d * 4 + 1] = vb;
-            res[(size_t)d * 4 + 2] = v_self - v_point;
-        }
-        sg_free(thd);
-        sg_free(lev);
-        sg_free(lev0);
-        sg_free(noise);
-        sg_free(lq);
-        sg_free(chd);
-        sg_free(vis);
-        sg_free(gn);
-    }
-    if (err_any) {
+    if (draw_values(&c, &pt, ch, base, lambda, D, o->seed, res)) {
         rc = sg_error_set(err, SG_ENOMEM, "plan promo: out of memory");
         goto done;
     }
     double opt_mean = 0;
-    for (int d = 0; d < D; d++) opt_mean += res[(size_t)d * 4 + 2];
+    for (int d = 0; d < D; d++) opt_mean += res[(size_t)d * 3 + 2];
     opt_mean /= D;
     fc->optimism = opt_mean;
     fc->n_draws = D;
@@ -574,15 +589,15 @@ int sg_promo_plan(const sg_promo *m, const sg_promo_item *items, int64_t n,
         rc = sg_error_set(err, SG_ENOMEM, "plan promo: out of memory");
         goto done;
     }
-    for (int d = 0; d < D; d++) v[d] = res[(size_t)d * 4 + 0] - opt_mean;
+    for (int d = 0; d < D; d++) v[d] = res[(size_t)d * 3 + 0] - opt_mean;
     fc->plan.profit = naive_plan - opt_mean;
     fc->plan.profit_lo = quantile(v, D, 0.05);
     fc->plan.profit_hi = quantile(v, D, 0.95);
-    for (int d = 0; d < D; d++) v[d] = res[(size_t)d * 4 + 1];
+    for (int d = 0; d < D; d++) v[d] = res[(size_t)d * 3 + 1];
     fc->base.profit = naive_base;
     fc->base.profit_lo = quantile(v, D, 0.05);
     fc->base.profit_hi = quantile(v, D, 0.95);
-    for (int d = 0; d < D; d++) v[d] = res[(size_t)d * 4 + 0] - res[(size_t)d * 4 + 1] - opt_mean;
+    for (int d = 0; d < D; d++) v[d] = res[(size_t)d * 3 + 0] - res[(size_t)d * 3 + 1] - opt_mean;
     fc->lift = fc->plan.profit - fc->base.profit;
     fc->lift_lo = quantile(v, D, 0.05);
     fc->lift_hi = quantile(v, D, 0.95);
