@@ -23,6 +23,7 @@
 #include "stratagem/interactions.h"
 #include "stratagem/log.h"
 #include "stratagem/mem.h"
+#include "stratagem/promo.h"
 #include "stratagem/recommend.h"
 #include "stratagem/response.h"
 #include "stratagem/rng.h"
@@ -877,6 +878,144 @@ static void connection_limits(void **state)
 
 /* serve-1.11: a reload swaps the model set while clients keep getting right answers;
  * a bad file leaves the old set served */
+/* serve-1.12: a promo model in its own directory: described with its
+ * elasticities, a panel's units and a week's plan equal to the library's, and
+ * rows that do not fit get 422 naming them */
+static void promo_routes(void **state)
+{
+    (void)state;
+    /* 3 stores x 2 products x 30 weeks, log units = 5 - 2 log price + 0.6 feature + noise */
+    char csv[160000];
+    size_t off = 0;
+    buf_printf(csv, &off, sizeof csv, "store,product,week,units,price,deal,feat,cost\n");
+    sg_rng rng;
+    sg_rng_init(&rng, 3);
+    for (int w = 1; w <= 30; w++)
+        for (int st = 0; st < 3; st++)
+            for (int p = 1; p <= 2; p++) {
+                double lp = log(2.0 + p) + 0.15 * sg_rng_normal(&rng);
+                int f = sg_rng_uniform(&rng) < 0.2;
+                double y = 5 + 0.2 * st - 2 * lp + 0.6 * f + 0.1 * sg_rng_normal(&rng);
+                buf_printf(csv, &off, sizeof csv, "s%d,%d,%d,%.6g,%.6g,0,%d,%.6g\n", st, p, w,
+                           exp(y), exp(lp), f, 0.6 * (2.0 + p));
+            }
+    static const char *const cats[] = {"store", "product", NULL};
+    sg_load_opts lo;
+    sg_load_opts_default(&lo);
+    lo.categorical = cats;
+    sg_table *t = NULL;
+    sg_error err;
+    assert_int_equal(sg_table_load_mem(&t, "panel", csv, off, &lo, &err), SG_OK);
+    sg_promo_opts po;
+    sg_promo_opts_default(&po);
+    po.store = "store";
+    po.product = "product";
+    po.week = "week";
+    po.units = "units";
+    po.price = "price";
+    po.deal = "deal";
+    po.feature = "feat";
+    po.cost = "cost";
+    po.valid_weeks = 6;
+    po.n_draws = 30;
+    sg_promo *m = NULL;
+    assert_int_equal(sg_promo_train(&m, t, &po, NULL, &err), SG_OK);
+    sg_table_free(t);
+    char dir[] = "/tmp/sg_server_promo_XXXXXX", path[256];
+    assert_non_null(mkdtemp(dir));
+    snprintf(path, sizeof path, "%s/oj.sgm", dir);
+    assert_int_equal(sg_promo_save(m, path, &err), SG_OK);
+    sg_server_opts o;
+    sg_server_opts_default(&o);
+    o.models_dir = dir;
+    o.port = 0;
+    o.threads = 2;
+    sg_server *s = NULL;
+    assert_int_equal(sg_server_start(&s, &o, &err), SG_OK);
+    int port = sg_server_port(s);
+    json_t *j;
+    assert_int_equal(request(port, "GET", "/models/oj", NULL, NULL, &j), 200);
+    assert_string_equal(json_string_value(json_object_get(j, "task")), "promo");
+    json_t *prods = json_object_get(j, "products");
+    assert_int_equal(json_array_size(prods), 2);
+    sg_promo_coef c;
+    sg_promo_coef_get(m, 0, &c);
+    assert_true(fabs(json_real_value(json_object_get(json_array_get(prods, 0), "elasticity")) -
+                     c.elasticity) < 1e-9);
+    json_decref(j);
+    /* a later week's units */
+    const char *rows = "{\"rows\": [{\"store\": \"s1\", \"product\": 2, \"week\": 31, "
+                       "\"price\": 4.2, \"deal\": 0, \"feat\": 1}, {\"store\": \"s2\", "
+                       "\"product\": 1, \"week\": 31, \"price\": 3, \"deal\": 0, \"feat\": 0}]}";
+    assert_int_equal(request(port, "POST", "/models/oj/predict", NULL, rows, &j), 200);
+    const char *pcsv = "store,product,week,price,deal,feat\ns1,2,31,4.2,0,1\ns2,1,31,3,0,0\n";
+    assert_int_equal(sg_table_load_mem(&t, "p", pcsv, strlen(pcsv), &lo, &err), SG_OK);
+    double u[2];
+    assert_int_equal(sg_promo_predict(m, t, u, NULL, &err), SG_OK);
+    sg_table_free(t);
+    json_t *units = json_object_get(j, "units");
+    for (int i = 0; i < 2; i++)
+        assert_true(fabs(json_real_value(json_array_get(units, (size_t)i)) - u[i]) <
+                    1e-9 * u[i]);
+    json_decref(j);
+    /* a plan: the same as sg_promo_plan's */
+    const char *plan = "{\"rows\": [{\"store\": \"s0\", \"product\": 1, \"price\": 3, "
+                       "\"cost\": 1.8}, {\"store\": \"s0\", \"product\": 2, \"price\": 4, "
+                       "\"cost\": 2.4}, {\"store\": \"s2\", \"product\": 1, \"price\": 3, "
+                       "\"cost\": 1.8}], \"changes\": [-10, 0, 10], \"feature_cost\": 20, "
+                       "\"budget\": 30, \"max_promos\": 1, \"draws\": 20}";
+    assert_int_equal(request(port, "POST", "/models/oj/plan", NULL, plan, &j), 200);
+    sg_promo_item items[3] = {{0, 0, 3, 1.8}, {0, 1, 4, 2.4}, {2, 0, 3, 1.8}};
+    const double ch[3] = {-0.1, 0, 0.1};
+    sg_promo_plan_opts pp;
+    sg_promo_plan_opts_default(&pp);
+    pp.changes = ch;
+    pp.n_changes = 3;
+    pp.feature_cost = 20;
+    pp.budget = 30;
+    pp.max_promos = 1;
+    pp.n_draws = 20;
+    sg_promo_choice res[3];
+    sg_promo_forecast fc;
+    assert_int_equal(sg_promo_plan(m, items, 3, &pp, res, &fc, &err), SG_OK);
+    json_t *lift = json_object_get(j, "lift");
+    assert_true(fabs(json_real_value(json_object_get(lift, "profit")) - fc.lift) <
+                1e-9 * fabs(fc.lift) + 1e-9);
+    assert_true(fabs(json_real_value(json_object_get(lift, "profit_lo")) - fc.lift_lo) <
+                1e-9 * fabs(fc.lift_lo) + 1e-9);
+    json_t *pl = json_object_get(j, "plan");
+    assert_int_equal(json_array_size(pl), 3);
+    for (int i = 0; i < 3; i++) {
+        json_t *row = json_array_get(pl, (size_t)i);
+        assert_true(fabs(json_real_value(json_object_get(row, "price")) - res[i].price) < 1e-9);
+        assert_int_equal(json_is_true(json_object_get(row, "feature")), res[i].feature);
+    }
+    json_decref(j);
+    /* rows that do not fit */
+    const char *bad = "{\"rows\": [{\"store\": \"s9\", \"product\": 1, \"price\": 3, "
+                      "\"cost\": 1}]}";
+    assert_int_equal(request(port, "POST", "/models/oj/plan", NULL, bad, &j), 422);
+    assert_non_null(strstr(error_of(j), "store 's9' is not one the model was trained on"));
+    json_decref(j);
+    const char *nocost = "{\"rows\": [{\"store\": \"s0\", \"product\": 1, \"price\": 3}]}";
+    assert_int_equal(request(port, "POST", "/models/oj/plan", NULL, nocost, &j), 422);
+    assert_non_null(strstr(error_of(j), "(the unit cost)"));
+    json_decref(j);
+    const char *badopt = "{\"rows\": [{\"store\": \"s0\", \"product\": 1, \"price\": 3, "
+                         "\"cost\": 1}], \"changes\": [-100]}";
+    assert_int_equal(request(port, "POST", "/models/oj/plan", NULL, badopt, &j), 400);
+    json_decref(j);
+    const char *badprod = "{\"rows\": [{\"store\": \"s0\", \"product\": 7, \"week\": 31, "
+                          "\"price\": 3, \"deal\": 0, \"feat\": 0}]}";
+    assert_int_equal(request(port, "POST", "/models/oj/predict", NULL, badprod, &j), 422);
+    assert_non_null(strstr(error_of(j), "a product the model was trained on"));
+    json_decref(j);
+    sg_server_stop(s);
+    sg_promo_free(m);
+    unlink(path);
+    rmdir(dir);
+}
+
 static void copy_file(const char *from, const char *to)
 {
     FILE *a = fopen(from, "rb"), *b = fopen(to, "wb");
@@ -998,7 +1137,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(routes),           cmocka_unit_test(predict_response),
         cmocka_unit_test(predict_uplift),   cmocka_unit_test(plan),
-        cmocka_unit_test(recommend),
+        cmocka_unit_test(recommend),        cmocka_unit_test(promo_routes),
         cmocka_unit_test(hostile),          cmocka_unit_test(auth),
         cmocka_unit_test(load),             cmocka_unit_test(connection_limits),
         cmocka_unit_test(start_errors),     cmocka_unit_test(reload),

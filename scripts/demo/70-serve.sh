@@ -3,9 +3,10 @@
 # the backend calls it.  Here curl plays the backend: the models it serves, a
 # conversion score, the action to offer each of three new customers given the
 # contact costs, a budgeted plan for a batch of 1,000 with its forecast, films for a
-# new customer, and the error a bad request gets.
-# Models come from parts 10 (caravan), 20 (campaign) and 40 (films); a part that
-# did not run is left out, and without part 10 a quick conversion model is trained.
+# new customer, next week's prices and promotions for one store, and the error a bad
+# request gets.
+# Models come from parts 10 (caravan), 20 (campaign), 40 (films) and 45 (oj); a part
+# that did not run is left out, and without part 10 a quick conversion model is trained.
 MODELS="$OUT/serve-models"
 mkdir -p "$MODELS"
 rm -f "$MODELS"/*.sgm
@@ -17,6 +18,7 @@ fi
 ln -sf "$OUT/caravan.sgm" "$MODELS/caravan.sgm"
 [ -f "$OUT/campaign/uplift.sgm" ] && ln -sf "$OUT/campaign/uplift.sgm" "$MODELS/campaign.sgm"
 [ -f "$OUT/ml_vae.sgm" ] && ln -sf "$OUT/ml_vae.sgm" "$MODELS/films.sgm"
+[ -f "$OUT/promo/oj.sgm" ] && ln -sf "$OUT/promo/oj.sgm" "$MODELS/oj.sgm"
 
 step "1. Start the service on a free port of 127.0.0.1 (in the background)"
 "$SG" serve --models "$MODELS" --port 0 > "$OUT/serve.txt" 2> "$OUT/serve_log.txt" &
@@ -74,6 +76,17 @@ fi
 if [ -f "$MODELS/films.sgm" ]; then
     step "5. POST /models/films/recommend: five films for a new customer (Toy Story, Star Wars, Empire)"
     curl -sf -d '{"items": [1, 260, 1196], "k": 5}' "$API/models/films/recommend" | lines
+fi
+
+if [ -f "$MODELS/oj.sgm" ]; then
+    step "5b. POST /models/oj/plan: store 2's orange juice next week, at most 2 promotions (the forecast only)"
+    # the store's 11 brands with their regular prices and costs, as part 45 planned them
+    awk -F, 'NR > 1 && $1 == 2 { printf "%s{\"store\": %s, \"brand\": %s, \"price\": %s, \"cost\": %s}",
+                                        (n++ ? "," : ""), $1, $2, $3, $4 }' "$OUT/promo/oj_items.csv" \
+        | { printf '{"rows": ['; cat; printf '], "changes": [-20, -10, 0, 5, 10], "deal_cost": 20, '
+            printf '"feature_cost": 300, "max_promos": 2, "summary_only": true}'; } \
+        | curl -sf -d @- "$API/models/oj/plan" | sed 's/,"baseline"/,\n  "baseline"/; s/,"lift"/,\n  "lift"/'
+    echo
 fi
 
 step "6. A request the model cannot use: the answer says what is wrong (HTTP 422)"

@@ -1,5 +1,6 @@
 /* routes.c -- the HTTP service's model endpoints (server.h): describe a model,
- * score rows with a response or uplift model, recommend items.  Request rows
+ * score rows with a response or uplift model, recommend items (promo models:
+ * routes_promo.c).  Request rows
  * become a table through the same CSV loader as files (JSON rows are written as
  * CSV text first), so a request is checked exactly as `stratagem predict` checks
  * a file.  Uses only the public API.
@@ -20,9 +21,7 @@
 #define MAX_K 1000
 #define MAX_LISTED 100   /* unknown items named in a reply */
 
-/* HTTP status for a library error: the data do not fit the model (422), or the
- * server could not (503 out of memory, 500 otherwise). */
-static int status_of(int code)
+int srv_status_of(int code)
 {
     switch (code) {
     case SG_ENOMEM:
@@ -68,6 +67,10 @@ void srv_model_describe(const srv_model *m, json_t *o)
         json_object_set_new(o, "model", json_string(sg_rec_kind_name(sg_recommender_kind(m->rec))));
         json_object_set_new(o, "items", json_integer(sg_recommender_n_items(m->rec)));
         json_object_set_new(o, "users", json_integer(sg_interactions_n_users(d)));
+    } else if (m->promo) {
+        json_array_append_new(ep, json_string("predict"));
+        json_array_append_new(ep, json_string("plan"));
+        srv_promo_describe(m, o);
     }
     json_object_set_new(o, "endpoints", ep);
 }
@@ -211,9 +214,8 @@ static int rows_to_csv(const json_t *rows, int max_rows, size_t max_cells, sbuf 
     return rc;
 }
 
-/* The request's rows as a table: CSV as it is, JSON through rows_to_csv.  *root
- * receives the parsed JSON (for the route's other fields), NULL for CSV. */
-static int body_table(const srv_body *b, int max_rows, json_t **root, sg_table **t, srv_reply *r)
+int srv_body_table(const srv_body *b, int max_rows, const char *const *categorical,
+                   json_t **root, sg_table **t, srv_reply *r)
 {
     *root = NULL;
     *t = NULL;
@@ -240,9 +242,12 @@ static int body_table(const srv_body *b, int max_rows, json_t **root, sg_table *
     }
     sg_error err;
     sg_error_clear(&err);
-    int rc = sg_table_load_mem(t, name, data, len, NULL, &err);
+    sg_load_opts lo;
+    sg_load_opts_default(&lo);
+    lo.categorical = categorical;
+    int rc = sg_table_load_mem(t, name, data, len, &lo, &err);
     sg_free(csv.p);
-    if (rc) return srv_error(r, status_of(rc), "%s", err.msg);
+    if (rc) return srv_error(r, srv_status_of(rc), "%s", err.msg);
     if (sg_table_n_rows(*t) > max_rows)
         return srv_error(r, MHD_HTTP_CONTENT_TOO_LARGE, "%lld rows: the limit is %d per request "
                          "(serve --max-rows)", (long long)sg_table_n_rows(*t), max_rows);
@@ -281,7 +286,7 @@ static void predict_response(const srv_model *m, const sg_table *t, pthread_mute
     int rc = sg_response_predict(m->resp, t, NULL, n, score, &err);
     pthread_mutex_unlock(compute);
     if (rc) {
-        srv_error(r, status_of(rc), "%s", err.msg);
+        srv_error(r, srv_status_of(rc), "%s", err.msg);
         sg_free(score);
         return;
     }
@@ -337,7 +342,7 @@ static int uplift_effects(const sg_uplift *u, const sg_table *t, int target, dou
     pthread_mutex_lock(compute);
     int rc = sg_uplift_predict(u, t, NULL, sg_table_n_rows(t), target, NULL, eff, se, &err);
     pthread_mutex_unlock(compute);
-    return rc ? srv_error(r, status_of(rc), "%s", err.msg) : 0;
+    return rc ? srv_error(r, srv_status_of(rc), "%s", err.msg) : 0;
 }
 
 static void predict_uplift(const srv_model *m, const sg_table *t, const json_t *root,
@@ -405,6 +410,10 @@ done:
 void srv_predict(const srv_model *m, const srv_body *b, int max_rows, pthread_mutex_t *compute,
                  srv_reply *r)
 {
+    if (m->promo) {
+        srv_promo_predict(m, b, max_rows, compute, r);
+        return;
+    }
     if (!m->resp && !m->upl) {
         srv_error(r, MHD_HTTP_NOT_FOUND, "model '%s' (task %s) has no /predict; %s", m->name,
                   sg_task_name(m->task), m->rec ? "use /recommend" : "it is not served");
@@ -412,7 +421,7 @@ void srv_predict(const srv_model *m, const srv_body *b, int max_rows, pthread_mu
     }
     json_t *root = NULL;
     sg_table *t = NULL;
-    if (!body_table(b, max_rows, &root, &t, r)) {
+    if (!srv_body_table(b, max_rows, NULL, &root, &t, r)) {
         if (m->resp) predict_response(m, t, compute, r);
         else predict_uplift(m, t, root, compute, r);
     }
@@ -507,9 +516,13 @@ static int plan_options(const sg_uplift *u, const json_t *root, sg_uplift_plan_o
 void srv_plan(const srv_model *m, const srv_body *b, int max_rows, pthread_mutex_t *compute,
               srv_reply *r)
 {
+    if (m->promo) {
+        srv_promo_plan(m, b, max_rows, compute, r);
+        return;
+    }
     if (!m->upl) {
         srv_error(r, MHD_HTTP_NOT_FOUND, "model '%s' (task %s) has no /plan: plans need an uplift "
-                  "model", m->name, sg_task_name(m->task));
+                  "or a promo model", m->name, sg_task_name(m->task));
         return;
     }
     if (b->is_csv) {
@@ -526,7 +539,8 @@ void srv_plan(const srv_model *m, const srv_body *b, int max_rows, pthread_mutex
     double *gain = NULL, *se = NULL;
     int32_t *arm = NULL;
     sg_uplift_plan_opts po;
-    if (body_table(b, max_rows, &root, &t, r) || plan_options(u, root, &po, c, caps, r)) goto done;
+    if (srv_body_table(b, max_rows, NULL, &root, &t, r) || plan_options(u, root, &po, c, caps, r))
+        goto done;
     int64_t n = sg_table_n_rows(t);
     gain = sg_malloc_array((size_t)n * (size_t)A, sizeof *gain);
     se = sg_malloc_array((size_t)n * (size_t)A, sizeof *se);
@@ -546,7 +560,7 @@ void srv_plan(const srv_model *m, const srv_body *b, int max_rows, pthread_mutex
     int rc = sg_uplift_plan(u, gain, n, &po, arm, &res, &err);
     pthread_mutex_unlock(compute);
     if (rc) {
-        srv_error(r, status_of(rc), "%s", err.msg);
+        srv_error(r, srv_status_of(rc), "%s", err.msg);
         goto done;
     }
     /* the rows as plan.csv has them: the expected effect is the predicted one times the
@@ -727,7 +741,7 @@ void srv_recommend(const srv_model *m, const srv_body *b, pthread_mutex_t *compu
     int rc = sg_recommender_recommend(m->rec, rp1, ci, 1, (int)k, mask, top, score, &err);
     pthread_mutex_unlock(compute);
     if (rc) {
-        srv_error(r, status_of(rc), "%s", err.msg);
+        srv_error(r, srv_status_of(rc), "%s", err.msg);
         goto done;
     }
     json_t *out = json_array();

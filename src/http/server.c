@@ -122,6 +122,7 @@ static void set_free(model_set *ms)
         sg_response_free(m->resp);
         sg_uplift_free(m->upl);
         sg_recommender_free(m->rec);
+        sg_promo_free(m->promo);
     }
     sg_free(ms->models);
     ms->models = NULL;
@@ -142,6 +143,8 @@ static int load_one(srv_model *m, const char *path, sg_error *err)
         return sg_uplift_load(&m->upl, path, err);
     case SG_TASK_RECOMMEND:
         return sg_recommender_load(&m->rec, path, err);
+    case SG_TASK_PROMO:
+        return sg_promo_load(&m->promo, path, err);
     default:
         return SG_OK;   /* listed, not served */
     }
