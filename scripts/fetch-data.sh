@@ -6,7 +6,7 @@
 # the way ../shared/data/fetch.sh does (apt-get download the package, unpack it
 # with dpkg-deb, write CSV with R).  Results are cached in ./data/ (git-ignored).
 #   NAME: coil2000-ticdata | kernlab-income-survey | movielens-small |
-#         supermarket-baskets | fashion-mnist
+#         supermarket-baskets | fashion-mnist | bayesm-orangejuice
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 NAME="${1:?usage: fetch-data.sh NAME}"
@@ -14,6 +14,7 @@ case "$NAME" in
     coil2000-ticdata)      FILE=ticdata.csv;   PKG=r-cran-kernlab=0.9-32-1 ;;
     kernlab-income-survey) FILE=income.csv;    PKG=r-cran-kernlab=0.9-32-1 ;;
     movielens-small)       FILE=ratings.csv;   PKG=r-cran-dslabs=0.7.4-1 ;;
+    bayesm-orangejuice)    FILE=orangejuice_yx.csv; PKG=r-cran-bayesm=3.1-5+dfsg-1 ;;
     supermarket-baskets)   FILE=basket_items.csv; PKG=weka=3.6.14-3 ;;
     fashion-mnist)         FILE=train-images-idx3-ubyte.gz
                            PKG=dataset-fashion-mnist=0.0~git20200523.55506a9-1 ;;
@@ -70,6 +71,9 @@ tic$CARAVAN[tic$is_test == 1L] <- NA
 wcsv(data.frame(id = seq_len(nrow(tic)), tic, check.names = FALSE), "ticdata.csv")' ;;
 kernlab-income-survey)
     rdata kernlab 'wcsv(e$income, "income.csv")' ;;
+bayesm-orangejuice)
+    rdata bayesm 'wcsv(e$orangeJuice$yx, "orangejuice_yx.csv")
+wcsv(e$orangeJuice$storedemo, "orangejuice_storedemo.csv")' ;;
 movielens-small)
     rdata dslabs 'm <- e$movielens; wcsv(m[, c("userId", "movieId", "rating", "timestamp")], "ratings.csv")' ;;
 supermarket-baskets)
