@@ -31,6 +31,7 @@
 
 #define TINY_L2 1e-6        /* keeps unpenalised blocks solvable */
 #define MIN_PRODUCT_ROWS 20
+#define MAX_PRICE_CELLS 100000000   /* stores x weeks x products: 800 MB of prices */
 
 static const double SLOPE_GRID[] = {0.1, 1, 10, 100, 1000};
 static const int RECENT_GRID[] = {4, 8, 13, 26};   /* weeks: a month, two, a quarter, half a year */
@@ -379,6 +380,14 @@ int sg_promo_panel_read(sg_promo_panel *pn, const sg_table *t, char *const *r, i
     /* each store-week's log prices (NaN where a product has no row), for the
      * cross terms; and no store x product x week twice */
     size_t cells = (size_t)pn->S * (size_t)pn->W * (size_t)pn->P;
+    if (cells > MAX_PRICE_CELLS) {
+        rc = sg_error_set(err, SG_EINVAL, "%s: %d stores x %d weeks x %d products is more than "
+                          "the %d million store-week prices this model keeps (cross prices tie "
+                          "every product of a store to the others): model one category at a "
+                          "time", sg_table_name(t), pn->S, pn->W, pn->P,
+                          MAX_PRICE_CELLS / 1000000);
+        goto fail_labels;
+    }
     pn->price_sw = sg_malloc_array(cells ? cells : 1, sizeof *pn->price_sw);
     if (!pn->price_sw) {
         rc = sg_error_set(err, SG_ENOMEM, "promo: out of memory (%d stores x %d weeks x %d "
