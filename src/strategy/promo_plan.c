@@ -135,13 +135,99 @@ static double group_value(const plan_ctx *c, const coefs *cf, int g, const int *
     return tp;
 }
 
-/* profit - lambda * spend of group g with options ch. */
-static double objective(const plan_ctx *c, const coefs *cf, int g, const int *ch, double *lpq,
-                        double lambda)
+/* Scratch of the search, indexed like c->order (each group uses its own run). */
+typedef struct scratch {
+    int64_t *visit;             /* items in the order the search visits them */
+    double *gain;               /* their standalone gains */
+    double *lin;                /* log units before smearing at the current options */
+    double *val;                /* profit - lambda * spend of each item at the current options */
+    double *lpq;                /* (P) a store's log prices */
+} scratch;
+
+static int scratch_init(scratch *w, int64_t n, int P)
 {
-    double sp;
-    double v = group_value(c, cf, g, ch, lpq, NULL, NULL, NULL, &sp);
-    return v - lambda * sp;
+    w->visit = sg_malloc_array((size_t)n, sizeof *w->visit);
+    w->gain = sg_malloc_array((size_t)n, sizeof *w->gain);
+    w->lin = sg_malloc_array((size_t)n, sizeof *w->lin);
+    w->val = sg_malloc_array((size_t)n, sizeof *w->val);
+    w->lpq = sg_malloc_array((size_t)P, sizeof *w->lpq);
+    return w->visit && w->gain && w->lin && w->val && w->lpq ? SG_OK : SG_ENOMEM;
+}
+
+static void scratch_deinit(scratch *w)
+{
+    sg_free(w->visit);
+    sg_free(w->gain);
+    sg_free(w->lin);
+    sg_free(w->val);
+    sg_free(w->lpq);
+}
+
+/* profit - lambda * spend of item i at option a with log units v (before smearing). */
+static double item_value(const plan_ctx *c, const coefs *cf, int64_t i, int a, double v,
+                         double lambda)
+{
+    const sg_promo_item *it = &c->items[i];
+    const option *op = &c->opt[a];
+    double u = exp(v) * c->m->smear[it->product] * (cf->noise ? cf->noise[i] : 1.0);
+    double fees = (op->deal ? c->o->deal_cost : 0) + (op->feat ? c->o->feature_cost : 0);
+    double profit = u * (it->price * (1 + op->change) - it->cost) - fees;
+    double spend = fees + (op->change < 0 ? u * it->price * -op->change : 0);
+    return profit - lambda * spend;
+}
+
+/* The search state of group g at options ch: each item's log units and value
+ * from scratch (sg_promo_linpred, as group_value); returns the objective. */
+static double state_init(const plan_ctx *c, const coefs *cf, int g, const int *ch, double lambda,
+                         scratch *w)
+{
+    const sg_promo *m = c->m;
+    for (int q = 0; q < m->P; q++) w->lpq[q] = NAN;
+    for (int64_t k = c->sbeg[g]; k < c->sbeg[g + 1]; k++) {
+        const sg_promo_item *it = &c->items[c->order[k]];
+        w->lpq[it->product] = log(it->price * (1 + c->opt[ch[c->order[k]]].change));
+    }
+    double obj = 0;
+    for (int64_t k = c->sbeg[g]; k < c->sbeg[g + 1]; k++) {
+        int64_t i = c->order[k];
+        const sg_promo_item *it = &c->items[i];
+        const option *op = &c->opt[ch[i]];
+        int p = it->product;
+        w->lin[k] = sg_promo_linpred(m, cf->th[p], p, it->store, w->lpq[p], w->lpq, op->deal,
+                                     op->feat, -1, cf->level[p]);
+        w->val[k] = item_value(c, cf, i, ch[i], w->lin[k], lambda);
+        obj += w->val[k];
+    }
+    return obj;
+}
+
+/* The objective of group g (now 'obj' at options ch, state w) with the item at
+ * position x of c->order moved to option a, the others unchanged: its own log
+ * units move by its price slope, deal and feature effects, the others' by
+ * their cross elasticity to its price.  O(items of the store). */
+static double state_try(const plan_ctx *c, const coefs *cf, int g, const int *ch, int64_t x,
+                        int a, double lambda, const scratch *w, double obj)
+{
+    const sg_promo *m = c->m;
+    int64_t i = c->order[x];
+    const sg_promo_item *it = &c->items[i];
+    const option *o0 = &c->opt[ch[i]], *o1 = &c->opt[a];
+    int p = it->product, s = it->store;
+    const double *th = cf->th[p];
+    double dlp = log1p(o1->change) - log1p(o0->change);
+    double slope = th[m->S] + (m->seen[(size_t)s * m->P + p] ? th[m->off_slope + s] : 0.0);
+    double v = w->lin[x] + slope * dlp + th[m->off_deal] * (o1->deal - o0->deal) +
+               th[m->off_feat] * (o1->feat - o0->feat);
+    obj += item_value(c, cf, i, a, v, lambda) - w->val[x];
+    if (dlp != 0 && m->cross)
+        for (int64_t y = c->sbeg[g]; y < c->sbeg[g + 1]; y++) {
+            if (y == x) continue;
+            int64_t j = c->order[y];
+            double cj = cf->th[c->items[j].product][m->S + 1 + p];
+            if (cj == 0) continue;
+            obj += item_value(c, cf, j, ch[j], w->lin[y] + cj * dlp, lambda) - w->val[y];
+        }
+    return obj;
 }
 
 static int n_promoted(const plan_ctx *c, int g, const int *ch)
@@ -151,44 +237,49 @@ static int n_promoted(const plan_ctx *c, int g, const int *ch)
     return n;
 }
 
-/* Sweeps of coordinate ascent over the items visit[0..n): each in turn takes
- * its best option given the others (within the promotion limit), until a
- * sweep changes nothing.  Returns the objective. */
+/* Sweeps of coordinate ascent over group g's items in the order of w->visit:
+ * each in turn takes its best option given the others (within the promotion
+ * limit), until a sweep changes nothing.  A move is rebuilt from scratch
+ * (state_init), so rounding does not accumulate.  Returns the objective. */
 static double ascend(const plan_ctx *c, const coefs *cf, int g, double lambda, int *ch,
-                     double *lpq, const int64_t *visit, int64_t n, double cur)
+                     scratch *w, double cur)
 {
     int max_promos = c->o->max_promos;
+    int64_t b0 = c->sbeg[g], n = c->sbeg[g + 1] - b0;
     for (int sweep = 0; sweep < MAX_SWEEPS; sweep++) {
         int changed = 0;
         for (int64_t k = 0; k < n; k++) {
-            int64_t i = visit[k];
+            int64_t x = w->visit[b0 + k], i = c->order[x];
             int others = 0;
             if (max_promos > 0) others = n_promoted(c, g, ch) - is_promo(&c->opt[ch[i]]);
-            int keep = ch[i];
+            int best_a = ch[i];
+            double best = cur;
             for (int a = 0; a < c->n_opt; a++) {
-                if (a == keep || !c->offered[(size_t)i * c->n_opt + a]) continue;
+                if (a == ch[i] || !c->offered[(size_t)i * c->n_opt + a]) continue;
                 if (max_promos > 0 && is_promo(&c->opt[a]) && others >= max_promos) continue;
-                ch[i] = a;
-                double v = objective(c, cf, g, ch, lpq, lambda);
-                if (v > cur + 1e-12 * fabs(cur)) {
-                    cur = v;
-                    keep = a;
-                    changed = 1;
+                double v = state_try(c, cf, g, ch, x, a, lambda, w, cur);
+                if (v > best + 1e-12 * fabs(best)) {
+                    best = v;
+                    best_a = a;
                 }
             }
-            ch[i] = keep;
+            if (best_a != ch[i]) {
+                ch[i] = best_a;
+                cur = state_init(c, cf, g, ch, lambda, w);
+                changed = 1;
+            }
         }
         if (!changed) break;
     }
     return cur;
 }
 
-/* The best exchange under a full promotion limit: one promoted item j gives
- * up its promotion (for its best option without one) and one other item k
- * takes one.  Applies it and returns the new objective when it improves on
- * 'cur'; else returns 'cur' and leaves ch alone. */
+/* The best exchange under a full promotion limit: one promoted item gives up
+ * its promotion (for an option without one) and another item takes one.
+ * Applies it and returns the new objective when it improves on 'cur'; else
+ * returns 'cur' with ch and the state as they were. */
 static double best_swap(const plan_ctx *c, const coefs *cf, int g, double lambda, int *ch,
-                        double *lpq, double cur)
+                        scratch *w, double cur)
 {
     double best = cur;
     int64_t bj = -1, bk = -1;
@@ -200,28 +291,28 @@ static double best_swap(const plan_ctx *c, const coefs *cf, int g, double lambda
         for (int b = 0; b < c->n_opt; b++) {
             if (is_promo(&c->opt[b]) || !c->offered[(size_t)j * c->n_opt + b]) continue;
             ch[j] = b;
+            double base = state_init(c, cf, g, ch, lambda, w);
             for (int64_t y = c->sbeg[g]; y < c->sbeg[g + 1]; y++) {
                 int64_t k = c->order[y];
                 if (k == j || is_promo(&c->opt[ch[k]])) continue;
-                int keep_k = ch[k];
                 for (int a = 0; a < c->n_opt; a++) {
                     if (!is_promo(&c->opt[a]) || !c->offered[(size_t)k * c->n_opt + a]) continue;
-                    ch[k] = a;
-                    double v = objective(c, cf, g, ch, lpq, lambda);
+                    double v = state_try(c, cf, g, ch, y, a, lambda, w, base);
                     if (v > best + 1e-12 * fabs(best)) {
                         best = v;
                         bj = j, bb = b, bk = k, ba = a;
                     }
                 }
-                ch[k] = keep_k;
             }
         }
         ch[j] = keep_j;
     }
-    if (bj < 0) return cur;
-    ch[bj] = bb;
-    ch[bk] = ba;
-    return best;
+    if (bj >= 0) {
+        ch[bj] = bb;
+        ch[bk] = ba;
+    }
+    double now = state_init(c, cf, g, ch, lambda, w);
+    return bj >= 0 ? now : cur;
 }
 
 /* The options of group g at multiplier lambda (ch written for its items).
@@ -230,22 +321,21 @@ static double best_swap(const plan_ctx *c, const coefs *cf, int g, double lambda
  * a promotion limit that binds, exchanges of a promotion between two items
  * follow, each with more ascent, until neither improves.  A local optimum: the
  * cross-price terms couple the items, and no search short of trying every
- * combination is exact.  visit, gain: scratch of the group's size. */
+ * combination is exact. */
 static void solve_group(const plan_ctx *c, const coefs *cf, int g, double lambda, int *ch,
-                        double *lpq, int64_t *visit, double *gain)
+                        scratch *w)
 {
     int64_t b0 = c->sbeg[g], n = c->sbeg[g + 1] - b0;
     for (int64_t k = 0; k < n; k++) ch[c->order[b0 + k]] = 0;
-    double cur = objective(c, cf, g, ch, lpq, lambda);
+    double cur = state_init(c, cf, g, ch, lambda, w);
+    int64_t *visit = w->visit + b0;
+    double *gain = w->gain + b0;
     for (int64_t k = 0; k < n; k++) {   /* standalone gains, insertion-sorted */
         int64_t i = c->order[b0 + k];
         double best = 0;
-        for (int a = 1; a < c->n_opt; a++) {
-            if (!c->offered[(size_t)i * c->n_opt + a]) continue;
-            ch[i] = a;
-            best = SG_MAX(best, objective(c, cf, g, ch, lpq, lambda) - cur);
-        }
-        ch[i] = 0;
+        for (int a = 1; a < c->n_opt; a++)
+            if (c->offered[(size_t)i * c->n_opt + a])
+                best = SG_MAX(best, state_try(c, cf, g, ch, b0 + k, a, lambda, w, cur) - cur);
         int64_t at = k;
         while (at > 0 && gain[at - 1] < best) {
             gain[at] = gain[at - 1];
@@ -253,27 +343,27 @@ static void solve_group(const plan_ctx *c, const coefs *cf, int g, double lambda
             at--;
         }
         gain[at] = best;
-        visit[at] = i;
+        visit[at] = b0 + k;
     }
-    cur = ascend(c, cf, g, lambda, ch, lpq, visit, n, cur);
+    cur = ascend(c, cf, g, lambda, ch, w, cur);
     if (c->o->max_promos <= 0) return;
     for (int round = 0; round < MAX_SWEEPS; round++) {
         if (n_promoted(c, g, ch) < c->o->max_promos) break;
-        double v = best_swap(c, cf, g, lambda, ch, lpq, cur);
+        double v = best_swap(c, cf, g, lambda, ch, w, cur);
         if (v == cur) break;
-        cur = ascend(c, cf, g, lambda, ch, lpq, visit, n, v);
+        cur = ascend(c, cf, g, lambda, ch, w, v);
     }
 }
 
 /* Every group at multiplier lambda; totals of profit and spend. */
-static void solve_all(const plan_ctx *c, const coefs *cf, double lambda, int *ch, double *lpq,
-                      int64_t *visit, double *gain, double *profit, double *spend)
+static void solve_all(const plan_ctx *c, const coefs *cf, double lambda, int *ch, scratch *w,
+                      double *profit, double *spend)
 {
     double tp = 0, ts = 0;
     for (int g = 0; g < c->n_groups; g++) {
         double sp;
-        solve_group(c, cf, g, lambda, ch, lpq, visit, gain);
-        tp += group_value(c, cf, g, ch, lpq, NULL, NULL, NULL, &sp);
+        solve_group(c, cf, g, lambda, ch, w);
+        tp += group_value(c, cf, g, ch, w->lpq, NULL, NULL, NULL, &sp);
         ts += sp;
     }
     *profit = tp;
@@ -310,11 +400,11 @@ static int draw_values(const plan_ctx *c, const coefs *pt, const int *ch, const 
         double *lev = sg_malloc_array((size_t)P, sizeof *lev);
         double *lev0 = sg_malloc_array((size_t)P, sizeof *lev0);
         double *noise = sg_malloc_array((size_t)c->n, sizeof *noise);
-        double *lq = sg_malloc_array((size_t)P, sizeof *lq);
         int *chd = sg_malloc_array((size_t)c->n, sizeof *chd);
-        int64_t *vis = sg_malloc_array((size_t)c->n, sizeof *vis);
-        double *gn = sg_malloc_array((size_t)c->n, sizeof *gn);
-        if (!thd || !lev || !lev0 || !noise || !lq || !chd || !vis || !gn) {
+        scratch w;
+        int w_ok = scratch_init(&w, c->n, P) == SG_OK;
+        double *lq = w.lpq;
+        if (!thd || !lev || !lev0 || !noise || !chd || !w_ok) {
             res[(size_t)d * 3 + 2] = NAN;   /* out of memory: seen after the loop */
         } else {
             sg_rng r0, r;
@@ -340,7 +430,7 @@ static int draw_values(const plan_ctx *c, const coefs *pt, const int *ch, const 
             /* the plan this draw would choose, at the same multiplier */
             coefs cd0 = {thd, lev0, NULL};
             double pd, sd;
-            solve_all(c, &cd0, lambda, chd, lq, vis, gn, &pd, &sd);
+            solve_all(c, &cd0, lambda, chd, &w, &pd, &sd);
             double v_self = pd;
             double v_point = plan_value(c, pt, chd, lq, &sp);
             res[(size_t)d * 3 + 0] = vp;
@@ -351,10 +441,8 @@ static int draw_values(const plan_ctx *c, const coefs *pt, const int *ch, const 
         sg_free(lev);
         sg_free(lev0);
         sg_free(noise);
-        sg_free(lq);
         sg_free(chd);
-        sg_free(vis);
-        sg_free(gn);
+        scratch_deinit(&w);
     }
     for (int d = 0; d < D; d++)
         if (isnan(res[(size_t)d * 3 + 2])) return SG_ENOMEM;
@@ -435,11 +523,11 @@ int sg_promo_plan(const sg_promo *m, const sg_promo_item *items, int64_t n,
     const double **th = sg_malloc_array((size_t)P, sizeof *th);
     double *level = sg_malloc_array((size_t)P, sizeof *level);
     double *res = sg_malloc_array((size_t)D * 3, sizeof *res);
-    int64_t *visit = sg_malloc_array((size_t)n, sizeof *visit);
-    double *gainv = sg_malloc_array((size_t)n, sizeof *gainv);
+    scratch ws;
+    int ws_ok = scratch_init(&ws, n, P) == SG_OK;
     int rc = SG_OK;
     if (!opt || !ref || !order || !sbeg || !offered || !ch || !ch_lo || !base || !lpq || !th ||
-        !level || !res || !visit || !gainv) {
+        !level || !res || !ws_ok) {
         rc = sg_error_set(err, SG_ENOMEM, "plan promo: out of memory");
         goto done;
     }
@@ -488,24 +576,24 @@ int sg_promo_plan(const sg_promo *m, const sg_promo_item *items, int64_t n,
     }
     coefs pt = {th, level, NULL};
     double prof, spend, lambda = 0;
-    solve_all(&c, &pt, 0.0, ch, lpq, visit, gainv, &prof, &spend);
+    solve_all(&c, &pt, 0.0, ch, &ws, &prof, &spend);
     if (o->budget >= 0 && spend > o->budget) {
         double lo = 0, hi = 1, p_hi, s_hi;
         for (int it = 0; it < 200; it++) {
-            solve_all(&c, &pt, hi, ch, lpq, visit, gainv, &p_hi, &s_hi);
+            solve_all(&c, &pt, hi, ch, &ws, &p_hi, &s_hi);
             if (s_hi <= o->budget) break;
             lo = hi;
             hi *= 2;
         }
         for (int it = 0; it < BISECT_STEPS; it++) {
             double mid = 0.5 * (lo + hi);
-            solve_all(&c, &pt, mid, ch, lpq, visit, gainv, &p_hi, &s_hi);
+            solve_all(&c, &pt, mid, ch, &ws, &p_hi, &s_hi);
             if (s_hi <= o->budget) hi = mid;
             else lo = mid;
         }
         /* the feasible plan at hi, then stores' plans at lo while they fit */
-        solve_all(&c, &pt, lo, ch_lo, lpq, visit, gainv, &p_hi, &s_hi);
-        solve_all(&c, &pt, hi, ch, lpq, visit, gainv, &prof, &spend);
+        solve_all(&c, &pt, lo, ch_lo, &ws, &p_hi, &s_hi);
+        solve_all(&c, &pt, hi, ch, &ws, &prof, &spend);
         lambda = hi;
         typedef struct up { double ratio, dp, ds; int g; } up;
         up *ups = sg_malloc_array((size_t)n_groups, sizeof *ups);
@@ -615,7 +703,6 @@ done:
     sg_free(th);
     sg_free(level);
     sg_free(res);
-    sg_free(visit);
-    sg_free(gainv);
+    scratch_deinit(&ws);
     return rc;
 }
