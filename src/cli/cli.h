@@ -42,6 +42,12 @@ int cli_exit_code(int sg_code);
 char **cli_split_list(const char *s);
 void cli_list_free(char **list);
 
+/* The task (SG_TASK_*, model.h) of the model file that argv names with
+ * '--model FILE', '-m FILE' or '--model=FILE', read from the file's header
+ * (the last such option counts); 0 when there is none or it is not a model
+ * file (the command's own loading then says what is wrong). */
+int cli_model_task(int argc, char **argv);
+
 /* ---- data loading ---- */
 typedef struct cli_data_opts {
     const char *id, *dedup, *categorical, *numeric;

@@ -14,8 +14,6 @@ int cli_plan_promo(int argc, char **argv);
 int cli_evaluate_promo(int argc, char **argv);
 /* stratagem predict --model PROMO_MODEL --data PANEL --out FILE */
 int cli_predict_promo(int argc, char **argv);
-/* 1 if argv names (--model FILE) a readable promo model file. */
-int cli_model_is_promo(int argc, char **argv);
 /* Help texts: "train", "plan", "evaluate", "predict"; NULL otherwise. */
 const char *cli_promo_help(const char *topic);
 

@@ -15,9 +15,11 @@
 #include "cli_promo.h"
 #include "cli_uplift.h"
 #include "cli_workspace.h"
+
 #include "stratagem/log.h"
 #include "stratagem/mem.h"
 #include "stratagem/metrics.h"
+#include "stratagem/model.h"
 #include "stratagem/response.h"
 #include "stratagem/uplift.h"
 
@@ -101,7 +103,7 @@ done:
 int cmd_plan(int argc, char **argv)
 {
     if (argc > 0 && !strcmp(argv[0], "promo")) return cli_plan_promo(argc - 1, argv + 1);
-    if (cli_model_is_promo(argc, argv)) return cli_plan_promo(argc, argv);
+    if (cli_model_task(argc, argv) == SG_TASK_PROMO) return cli_plan_promo(argc, argv);
     if (cli_model_is_uplift(argc, argv)) return cli_plan_uplift(argc, argv);
     return plan_top(argc, argv);
 }

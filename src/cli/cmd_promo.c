@@ -92,24 +92,6 @@ const char *cli_promo_help(const char *topic)
     return NULL;
 }
 
-int cli_model_is_promo(int argc, char **argv)
-{
-    const char *path = NULL;
-    for (int i = 0; i < argc; i++) {
-        if ((!strcmp(argv[i], "--model") || !strcmp(argv[i], "-m")) && i + 1 < argc)
-            path = argv[i + 1];
-        else if (!strncmp(argv[i], "--model=", 8))
-            path = argv[i] + 8;
-    }
-    if (!path) return 0;
-    int task = 0;
-    unsigned char *payload = NULL;
-    size_t len = 0;
-    int rc = sg_modelfile_read(path, 0, &task, &payload, &len, NULL);
-    sg_free(payload);
-    return rc == SG_OK && task == SG_TASK_PROMO;
-}
-
 /* "a,b,c" of numbers into v (at most max); returns the count or -1. */
 static int parse_numbers(const char *s, double *v, int max)
 {

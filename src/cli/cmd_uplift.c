@@ -35,20 +35,7 @@ int cli_has_option(int argc, char **argv, const char *name)
 
 int cli_model_is_uplift(int argc, char **argv)
 {
-    const char *path = NULL;
-    for (int i = 0; i < argc; i++) {
-        if ((!strcmp(argv[i], "--model") || !strcmp(argv[i], "-m")) && i + 1 < argc)
-            path = argv[i + 1];
-        else if (!strncmp(argv[i], "--model=", 8))
-            path = argv[i] + 8;
-    }
-    if (!path) return 0;
-    int task = 0;
-    unsigned char *payload = NULL;
-    size_t len = 0;
-    int rc = sg_modelfile_read(path, 0, &task, &payload, &len, NULL);
-    sg_free(payload);
-    return rc == SG_OK && task == SG_TASK_UPLIFT;
+    return cli_model_task(argc, argv) == SG_TASK_UPLIFT;
 }
 
 int cli_parse_arm_values(const char *cmd, const char *opt, const char *spec, char **labels, int A,

@@ -386,3 +386,23 @@ void cli_progress_end(void)
     if (bar_active && isatty(2)) fprintf(stderr, "\r%80s\r", "");
     bar_active = 0;
 }
+
+int cli_model_task(int argc, char **argv)
+{
+    const char *path = NULL;
+    for (int i = 0; i < argc; i++) {
+        if ((!strcmp(argv[i], "--model") || !strcmp(argv[i], "-m")) && i + 1 < argc)
+            path = argv[i + 1];
+        else if (!strncmp(argv[i], "--model=", 8))
+            path = argv[i] + 8;
+    }
+    FILE *f = path ? fopen(path, "rb") : NULL;
+    if (!f) return 0;
+    unsigned char hdr[12];   /* "SGM1", format version, task (model.h) */
+    size_t n = fread(hdr, 1, sizeof hdr, f);
+    fclose(f);
+    if (n != sizeof hdr || memcmp(hdr, "SGM1", 4) != 0) return 0;
+    uint32_t task;
+    memcpy(&task, hdr + 8, 4);
+    return (int)task;
+}

@@ -23,28 +23,13 @@
 #define OMP_FOR(c) (void)(c);
 #endif
 
-static int cmp_dbl(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
-
-static double quantile(double *v, int n, double q)
-{
-    qsort(v, (size_t)n, sizeof *v, cmp_dbl);
-    double h = q * (n - 1);
-    int i = (int)floor(h);
-    if (i >= n - 1) return v[n - 1];
-    return v[i] + (h - i) * (v[i + 1] - v[i]);
-}
-
 /* The model's week index of each of the panel's weeks, -1 for weeks it did
  * not see.  wmap (pn->W). */
 static void map_weeks(const sg_promo *m, const sg_promo_panel *pn, int32_t *wmap)
 {
     for (int w = 0; w < pn->W; w++) {
         const double *hit = bsearch(&pn->weeks[w], m->weeks, (size_t)m->W, sizeof *m->weeks,
-                                    cmp_dbl);
+                                    sg_promo_cmp_double);
         wmap[w] = hit ? (int32_t)(hit - m->weeks) : -1;
     }
 }
@@ -191,7 +176,7 @@ int sg_promo_evaluate(const sg_promo *m, const sg_table *t, uint64_t seed, sg_pr
         for (int k = 0; k < 3; k++) {
             if (k == 2 && !has_cost) break;
             for (int d = 0; d < D; d++) v[d] = tot[((size_t)d * W + w) * 3 + k];
-            double lo = quantile(v, D, 0.05), hi = quantile(v, D, 0.95);
+            double lo = sg_promo_quantile(v, D, 0.05), hi = sg_promo_quantile(v, D, 0.95);
             if (k == 0) {
                 c->units_lo = lo;
                 c->units_hi = hi;

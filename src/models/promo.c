@@ -78,10 +78,19 @@ static int cmp_str(const void *a, const void *b)
     return cmp_label(*(char *const *)a, *(char *const *)b);
 }
 
-static int cmp_dbl(const void *a, const void *b)
+int sg_promo_cmp_double(const void *a, const void *b)
 {
     double x = *(const double *)a, y = *(const double *)b;
     return (x > y) - (x < y);
+}
+
+double sg_promo_quantile(double *v, int n, double q)
+{
+    qsort(v, (size_t)n, sizeof *v, sg_promo_cmp_double);
+    double h = q * (n - 1);
+    int i = (int)floor(h);
+    if (i >= n - 1) return v[n - 1];
+    return v[i] + (h - i) * (v[i + 1] - v[i]);
 }
 
 /* Distinct texts of column j, sorted, and each row's index into them (-1 for
@@ -123,7 +132,7 @@ static int column_labels(const sg_table *t, int j, char ***labels, int *n_out, i
         int64_t m = 0;
         for (int64_t i = 0; i < n; i++)
             if (!isnan(v[i])) u[m++] = v[i];
-        qsort(u, (size_t)m, sizeof *u, cmp_dbl);
+        qsort(u, (size_t)m, sizeof *u, sg_promo_cmp_double);
         int64_t k = 0;
         for (int64_t i = 0; i < m; i++)
             if (!k || u[i] != u[k - 1]) u[k++] = u[i];
@@ -163,7 +172,7 @@ static int column_labels(const sg_table *t, int j, char ***labels, int *n_out, i
                 code[i] = -1;
                 continue;
             }
-            double *hit = bsearch(&v[i], u, (size_t)n_lab, sizeof *u, cmp_dbl);
+            double *hit = bsearch(&v[i], u, (size_t)n_lab, sizeof *u, sg_promo_cmp_double);
             code[i] = pos[hit - u];
         }
         sg_free(lab);
@@ -329,13 +338,13 @@ int sg_promo_panel_read(sg_promo_panel *pn, const sg_table *t, char *const *r, i
     }
     pn->has_cost = co != NULL;
     /* weeks: sorted distinct values, each row's index */
-    qsort(pn->weeks, (size_t)n, sizeof *pn->weeks, cmp_dbl);
+    qsort(pn->weeks, (size_t)n, sizeof *pn->weeks, sg_promo_cmp_double);
     int64_t k = 0;
     for (int64_t i = 0; i < n; i++)
         if (!k || pn->weeks[i] != pn->weeks[k - 1]) pn->weeks[k++] = pn->weeks[i];
     pn->W = (int)k;
     for (int64_t i = 0; i < n; i++)
-        pn->wk[i] = (int32_t)((double *)bsearch(&w[i], pn->weeks, (size_t)k, sizeof *w, cmp_dbl) -
+        pn->wk[i] = (int32_t)((double *)bsearch(&w[i], pn->weeks, (size_t)k, sizeof *w, sg_promo_cmp_double) -
                               pn->weeks);
     /* onto the model's stores and products */
     if (m) {

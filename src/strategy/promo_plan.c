@@ -51,22 +51,6 @@ void sg_promo_plan_opts_default(sg_promo_plan_opts *o)
     o->seed = 20000;
 }
 
-static int cmp_dbl(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
-
-/* The q-quantile of v (n, sorted in place), linear interpolation. */
-static double quantile(double *v, int n, double q)
-{
-    qsort(v, (size_t)n, sizeof *v, cmp_dbl);
-    double h = q * (n - 1);
-    int i = (int)floor(h);
-    if (i >= n - 1) return v[n - 1];
-    return v[i] + (h - i) * (v[i + 1] - v[i]);
-}
-
 /* ---------------------------------------------------------------------------
  * options and a store's value */
 
@@ -679,16 +663,16 @@ int sg_promo_plan(const sg_promo *m, const sg_promo_item *items, int64_t n,
     }
     for (int d = 0; d < D; d++) v[d] = res[(size_t)d * 3 + 0] - opt_mean;
     fc->plan.profit = naive_plan - opt_mean;
-    fc->plan.profit_lo = quantile(v, D, 0.05);
-    fc->plan.profit_hi = quantile(v, D, 0.95);
+    fc->plan.profit_lo = sg_promo_quantile(v, D, 0.05);
+    fc->plan.profit_hi = sg_promo_quantile(v, D, 0.95);
     for (int d = 0; d < D; d++) v[d] = res[(size_t)d * 3 + 1];
     fc->base.profit = naive_base;
-    fc->base.profit_lo = quantile(v, D, 0.05);
-    fc->base.profit_hi = quantile(v, D, 0.95);
+    fc->base.profit_lo = sg_promo_quantile(v, D, 0.05);
+    fc->base.profit_hi = sg_promo_quantile(v, D, 0.95);
     for (int d = 0; d < D; d++) v[d] = res[(size_t)d * 3 + 0] - res[(size_t)d * 3 + 1] - opt_mean;
     fc->lift = fc->plan.profit - fc->base.profit;
-    fc->lift_lo = quantile(v, D, 0.05);
-    fc->lift_hi = quantile(v, D, 0.95);
+    fc->lift_lo = sg_promo_quantile(v, D, 0.05);
+    fc->lift_hi = sg_promo_quantile(v, D, 0.95);
     sg_free(v);
 done:
     sg_free(opt);
