@@ -318,6 +318,38 @@ static void predict_store(const sg_promo *m, int s, const int *prod, const doubl
     sg_table_free(t);
 }
 
+/* The best profit over every combination of the options of n (<= 3) items of
+ * store s: 3 price changes x deal x feature each (12), at most max_promos
+ * promoted (0: no limit); through predict_store. */
+static double brute_best(const sg_promo *m, int s, const sg_promo_item *items, int n,
+                         const double *changes, double deal_cost, double feat_cost,
+                         int max_promos)
+{
+    int prod[3], total = 1;
+    for (int i = 0; i < n; i++) {
+        prod[i] = items[i].product;
+        total *= 12;
+    }
+    double best = -INFINITY;
+    for (int x = 0; x < total; x++) {
+        int dl[3], ft[3], n_promo = 0, rest = x;
+        double pr[3], u[3], v = 0;
+        for (int i = 0; i < n; i++, rest /= 12) {
+            int opt = rest % 12;
+            pr[i] = items[i].price * (1 + changes[opt % 3]);
+            dl[i] = (opt / 3) % 2;
+            ft[i] = opt / 6;
+            n_promo += dl[i] || ft[i] || changes[opt % 3] < 0;
+        }
+        if (max_promos > 0 && n_promo > max_promos) continue;
+        predict_store(m, s, prod, pr, dl, ft, n, u);
+        for (int i = 0; i < n; i++)
+            v += u[i] * (pr[i] - items[i].cost) - dl[i] * deal_cost - ft[i] * feat_cost;
+        if (v > best) best = v;
+    }
+    return best;
+}
+
 static void plan_matches_brute_force(void **state)
 {
     (void)state;
@@ -338,22 +370,7 @@ static void plan_matches_brute_force(void **state)
     sg_error err;
     assert_int_equal(sg_promo_plan(m, items, 2, &o, ch, &fc, &err), SG_OK);
     int prod[2] = {0, 2};
-    /* every combination of 3 prices x deal x feature for both items */
-    double best = -INFINITY;
-    for (int a = 0; a < 12; a++)
-        for (int b = 0; b < 12; b++) {
-            int opt[2] = {a, b}, dl[2], ft[2];
-            double pr[2], u[2], v = 0;
-            for (int i = 0; i < 2; i++) {
-                pr[i] = items[i].price * (1 + changes[opt[i] % 3]);
-                dl[i] = (opt[i] / 3) % 2;
-                ft[i] = opt[i] / 6;
-            }
-            predict_store(m, 2, prod, pr, dl, ft, 2, u);
-            for (int i = 0; i < 2; i++)
-                v += u[i] * (pr[i] - items[i].cost) - dl[i] * deal_cost - ft[i] * feat_cost;
-            if (v > best) best = v;
-        }
+    double best = brute_best(m, 2, items, 2, changes, deal_cost, feat_cost, 0);
     /* the plan's own numbers agree with the independent prediction */
     double pr[2] = {ch[0].price, ch[1].price}, u[2];
     int dl[2] = {ch[0].deal, ch[1].deal}, ft[2] = {ch[0].feature, ch[1].feature};
@@ -405,24 +422,9 @@ static void plan_limit_brute_force(void **state)
         sg_promo_forecast fc;
         sg_error err;
         assert_int_equal(sg_promo_plan(m, items, 3, &o, ch, &fc, &err), SG_OK);
-        int prod[3] = {0, 1, 2};
-        double best = -INFINITY, plan_v = 0;
+        double plan_v = 0;
         for (int i = 0; i < 3; i++) plan_v += ch[i].profit;
-        for (int x = 0; x < 12 * 12 * 12; x++) {
-            int opt[3] = {x % 12, (x / 12) % 12, x / 144}, dl[3], ft[3], n_promo = 0;
-            double pr[3], u[3], v = 0;
-            for (int i = 0; i < 3; i++) {
-                pr[i] = items[i].price * (1 + changes[opt[i] % 3]);
-                dl[i] = (opt[i] / 3) % 2;
-                ft[i] = opt[i] / 6;
-                n_promo += dl[i] || ft[i] || changes[opt[i] % 3] < 0;
-            }
-            if (n_promo > 1) continue;
-            predict_store(m, s, prod, pr, dl, ft, 3, u);
-            for (int i = 0; i < 3; i++)
-                v += u[i] * (pr[i] - items[i].cost) - dl[i] * deal_cost - ft[i] * feat_cost;
-            if (v > best) best = v;
-        }
+        double best = brute_best(m, s, items, 3, changes, deal_cost, feat_cost, 1);
         int n_promo = 0;
         for (int i = 0; i < 3; i++) n_promo += ch[i].deal || ch[i].feature || ch[i].change < 0;
         assert_true(n_promo <= 1);
