@@ -71,7 +71,7 @@ typedef struct sg_promo_report {
     double slope_l2;            /* chosen ridge for the store price slopes */
     int recent_weeks;           /* chosen window of a future week's level */
     double valid_rmse;          /* log units on the validation weeks, at that ridge */
-    double valid_rmse_flat;     /* same, with no price terms (store and week only) */
+    double valid_rmse_flat;     /* same, predicted by each store's mean log units alone */
     double rmse;                /* in-sample log units, final fit */
 } sg_promo_report;
 
@@ -79,7 +79,8 @@ typedef struct sg_promo_report {
  * non-positive price or units, a deal not 0/1, a feature outside [0,1], a text
  * week: naming file, line, column and value; the same store, product and week
  * twice), SG_EINVAL (fewer than 2 stores or 'valid_weeks' + 2 weeks, a
- * product with under 20 rows, bad options), SG_ENUMERIC, SG_ENOMEM. */
+ * product with under 20 rows, more than 100 million stores x weeks x
+ * products, bad options), SG_ENUMERIC, SG_ENOMEM. */
 int sg_promo_train(sg_promo **out, const sg_table *t, const sg_promo_opts *o,
                    sg_promo_report *rep, sg_error *err);
 
