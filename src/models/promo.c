@@ -12,10 +12,12 @@
  *   [OFF_WEEK, +W)      week effects w[t]
  *
  * Fitting is one penalised least-squares solve per product: the normal matrix
- * is accumulated over blocks of rows with dsyrk (memory K^2 + a block, not
- * rows x K), solved by Cholesky.  The ridge of the store slopes is chosen on
- * the last 'valid_weeks' weeks, predicted from the earlier ones exactly as a
- * future week would be.  See LICENSE. */
+ * is accumulated from sparse design rows (a row touches its store, its week
+ * and the P + 4 price and promotion columns, so about (P + 6)^2 operations a
+ * row and K^2 memory, not rows x K), and solved by Cholesky.  The ridge of the
+ * store slopes and the window of a future week's level are chosen on the last
+ * 'valid_weeks' weeks, predicted from the earlier ones exactly as a future
+ * week would be.  See LICENSE. */
 #include <math.h>
 #include <stdint.h>
 #include <stdio.h>
