@@ -13,6 +13,7 @@
 
 #include "cli.h"
 #include "cli_promo.h"
+#include "cli_uplift.h"
 #include "stratagem/mem.h"
 #include "stratagem/model.h"
 #include "stratagem/promo.h"
@@ -429,9 +430,13 @@ int cli_plan_promo(int argc, char **argv)
             return cli_usage_error("plan", "--changes: %g%% is outside (-100, 100]", ch[i]);
         ch[i] /= 100;
     }
-    if (opts[7].seen && !(deal_cost >= 0)) return cli_usage_error("plan", "--deal-cost must be >= 0");
-    if (opts[8].seen && !(feature_cost >= 0)) return cli_usage_error("plan", "--feature-cost must be >= 0");
-    if (opts[9].seen && !(budget >= 0)) return cli_usage_error("plan", "--budget must be >= 0");
+    /* the three default to -1 (not offered, no budget): a value given must be >= 0 */
+    if (cli_has_option(argc, argv, "deal-cost") && !(deal_cost >= 0))
+        return cli_usage_error("plan", "--deal-cost must be >= 0");
+    if (cli_has_option(argc, argv, "feature-cost") && !(feature_cost >= 0))
+        return cli_usage_error("plan", "--feature-cost must be >= 0");
+    if (cli_has_option(argc, argv, "budget") && !(budget >= 0))
+        return cli_usage_error("plan", "--budget must be >= 0");
     if (max_promos < 0) return cli_usage_error("plan", "--max-promos must be >= 0");
     if (draws < 0) return cli_usage_error("plan", "--draws must be >= 0");
     sg_promo *m;

@@ -638,7 +638,8 @@ static void holdout_sse(const fit_ctx *c, int p, int w_beg, const double *beta, 
     }
 }
 
-/* Week-clustered covariance of beta and n_draws draws from it (rows of 'draws'). */
+/* Week-clustered covariance of beta and n_draws draws from it (rows of 'draws'),
+ * the standard errors (m->se), the residual sd and the smearing factor. */
 static int draw_coefs(const fit_ctx *c, int p, const double *beta, double slope_l2,
                       double *A, double *draws, int n_draws, sg_rng *rng,
                       double *sigma, double *smear, sg_error *err)
