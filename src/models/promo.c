@@ -475,12 +475,14 @@ static int design_row(const sg_promo *m, int p, int s, double lp, const double *
 }
 
 /* The mean of the last 'recent_weeks' week effects of coefficient vector th. */
-static double recent_level(const sg_promo *m, const double *th)
+/* The mean week effect of th over the n weeks before week index 'end' (fewer
+ * when the panel starts later; 0 when there are none). */
+static double level_before(const sg_promo *m, const double *th, int end, int n)
 {
-    int a = SG_MAX(0, m->W - m->recent_weeks);
+    int a = SG_MAX(0, end - n);
     double s = 0;
-    for (int t = a; t < m->W; t++) s += th[m->off_week + t];
-    return m->W > a ? s / (m->W - a) : 0.0;
+    for (int t = a; t < end; t++) s += th[m->off_week + t];
+    return end > a ? s / (end - a) : 0.0;
 }
 
 double sg_promo_linpred(const sg_promo *m, const double *th, int p, int s, double lp,
@@ -508,7 +510,10 @@ double sg_promo_linpred(const sg_promo *m, const double *th, int p, int s, doubl
     return v;
 }
 
-double sg_promo_recent(const sg_promo *m, const double *th) { return recent_level(m, th); }
+double sg_promo_recent(const sg_promo *m, const double *th)
+{
+    return level_before(m, th, m->W, m->recent_weeks);
+}
 
 /* ---------------------------------------------------------------------------
  * fitting one product */
@@ -593,10 +598,7 @@ static void holdout_sse(const fit_ctx *c, int p, int w_beg, const double *beta, 
 {
     const sg_promo *m = c->m;
     const sg_promo_panel *pn = c->pn;
-    int a = SG_MAX(0, w_beg - recent);
-    double level = 0;
-    for (int t = a; t < w_beg; t++) level += beta[m->off_week + t];
-    level = w_beg > a ? level / (w_beg - a) : 0;
+    double level = level_before(m, beta, w_beg, recent);
     double *sum = work, *num = work + m->S, all = 0;
     int64_t n_all = 0;
     memset(work, 0, 2 * (size_t)m->S * sizeof *work);
@@ -952,9 +954,8 @@ int sg_promo_train(sg_promo **out, const sg_table *t, const sg_promo_opts *o,
         for (int w = 0; w < W; w++) {
             m->shock[(size_t)p * W + w] = NAN;
             if (w < m->recent_weeks) continue;
-            double a = 0;
-            for (int v = w - m->recent_weeks; v < w; v++) a += beta[m->off_week + v];
-            m->shock[(size_t)p * W + w] = beta[m->off_week + w] - a / m->recent_weeks;
+            m->shock[(size_t)p * W + w] =
+                beta[m->off_week + w] - level_before(m, beta, w, m->recent_weeks);
         }
         /* centred so that exp(shock) has mean one: a shock spreads a week's
          * sales around the forecast without moving its expectation */
