@@ -82,6 +82,30 @@ typedef struct coefs {
 
 static int is_promo(const option *op) { return op->deal || op->feat || op->change < 0; }
 
+/* Expected units (*u), spend (*spend) and profit (returned, after fees) of
+ * item i at option a, from its log units v before smearing. */
+static double item_terms(const plan_ctx *c, const coefs *cf, int64_t i, int a, double v,
+                         double *u, double *spend)
+{
+    const sg_promo_item *it = &c->items[i];
+    const option *op = &c->opt[a];
+    *u = exp(v) * c->m->smear[it->product] * (cf->noise ? cf->noise[i] : 1.0);
+    double fees = (op->deal ? c->o->deal_cost : 0) + (op->feat ? c->o->feature_cost : 0);
+    *spend = fees + (op->change < 0 ? *u * it->price * -op->change : 0);
+    return *u * (it->price * (1 + op->change) - it->cost) - fees;
+}
+
+/* lpq (P): the log prices of group g's store at options ch (NaN: not planned). */
+static void store_prices(const plan_ctx *c, int g, const int *ch, double *lpq)
+{
+    for (int q = 0; q < c->m->P; q++) lpq[q] = NAN;
+    for (int64_t k = c->sbeg[g]; k < c->sbeg[g + 1]; k++) {
+        int64_t i = c->order[k];
+        const sg_promo_item *it = &c->items[i];
+        lpq[it->product] = log(it->price * (1 + c->opt[ch[i]].change));
+    }
+}
+
 /* Units, profit (after fees) and spend of the items of group g with options
  * ch[] (indexed by item), writing each into the arrays when not NULL.
  * lpq: P scratch.  Returns the total profit; *spend the total spend. */
@@ -89,26 +113,17 @@ static double group_value(const plan_ctx *c, const coefs *cf, int g, const int *
                           double *lpq, double *units, double *profit, double *spend_i,
                           double *spend)
 {
-    const sg_promo *m = c->m;
-    for (int q = 0; q < m->P; q++) lpq[q] = NAN;
-    for (int64_t k = c->sbeg[g]; k < c->sbeg[g + 1]; k++) {
-        int64_t i = c->order[k];
-        const sg_promo_item *it = &c->items[i];
-        lpq[it->product] = log(it->price * (1 + c->opt[ch[i]].change));
-    }
+    store_prices(c, g, ch, lpq);
     double tp = 0, ts = 0;
     for (int64_t k = c->sbeg[g]; k < c->sbeg[g + 1]; k++) {
         int64_t i = c->order[k];
         const sg_promo_item *it = &c->items[i];
         const option *op = &c->opt[ch[i]];
         int p = it->product;
-        double v = sg_promo_linpred(m, cf->th[p], p, it->store, lpq[p], lpq, op->deal,
+        double v = sg_promo_linpred(c->m, cf->th[p], p, it->store, lpq[p], lpq, op->deal,
                                     op->feat, -1, cf->level[p]);
-        double u = exp(v) * m->smear[p] * (cf->noise ? cf->noise[i] : 1.0);
-        double price = it->price * (1 + op->change);
-        double fees = (op->deal ? c->o->deal_cost : 0) + (op->feat ? c->o->feature_cost : 0);
-        double pr = u * (price - it->cost) - fees;
-        double sp = fees + (op->change < 0 ? u * it->price * -op->change : 0);
+        double u, sp;
+        double pr = item_terms(c, cf, i, ch[i], v, &u, &sp);
         tp += pr;
         ts += sp;
         if (units) units[i] = u;
@@ -151,12 +166,8 @@ static void scratch_deinit(scratch *w)
 static double item_value(const plan_ctx *c, const coefs *cf, int64_t i, int a, double v,
                          double lambda)
 {
-    const sg_promo_item *it = &c->items[i];
-    const option *op = &c->opt[a];
-    double u = exp(v) * c->m->smear[it->product] * (cf->noise ? cf->noise[i] : 1.0);
-    double fees = (op->deal ? c->o->deal_cost : 0) + (op->feat ? c->o->feature_cost : 0);
-    double profit = u * (it->price * (1 + op->change) - it->cost) - fees;
-    double spend = fees + (op->change < 0 ? u * it->price * -op->change : 0);
+    double u, spend;
+    double profit = item_terms(c, cf, i, a, v, &u, &spend);
     return profit - lambda * spend;
 }
 
@@ -166,11 +177,7 @@ static double state_init(const plan_ctx *c, const coefs *cf, int g, const int *c
                          scratch *w)
 {
     const sg_promo *m = c->m;
-    for (int q = 0; q < m->P; q++) w->lpq[q] = NAN;
-    for (int64_t k = c->sbeg[g]; k < c->sbeg[g + 1]; k++) {
-        const sg_promo_item *it = &c->items[c->order[k]];
-        w->lpq[it->product] = log(it->price * (1 + c->opt[ch[c->order[k]]].change));
-    }
+    store_prices(c, g, ch, w->lpq);
     double obj = 0;
     for (int64_t k = c->sbeg[g]; k < c->sbeg[g + 1]; k++) {
         int64_t i = c->order[k];
