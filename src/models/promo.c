@@ -485,19 +485,23 @@ static double level_before(const sg_promo *m, const double *th, int end, int n)
     return end > a ? s / (end - a) : 0.0;
 }
 
-double sg_promo_linpred(const sg_promo *m, const double *th, int p, int s, double lp,
-                        const double *lpq, double deal, double feat, int wi, double level)
+/* sg_promo_linpred with the stores that sold p given by seen[r * stride]
+ * (r < S): the fit th knows their effects; any other store gets the mean of
+ * theirs. */
+static double linpred_seen(const sg_promo *m, const unsigned char *seen, size_t stride,
+                           const double *th, int p, int s, double lp, const double *lpq,
+                           double deal, double feat, int wi, double level)
 {
     int S = m->S, P = m->P;
     double c = lp - m->center[p];
     double v = th[S] * c + th[m->off_deal] * deal + th[m->off_feat] * feat;
-    if (s >= 0 && m->seen[(size_t)s * P + p]) {
+    if (s >= 0 && seen[(size_t)s * stride]) {
         v += th[s] + th[m->off_slope + s] * c;
     } else {  /* a store that never sold p: the mean store effect */
         double a = 0;
         int k = 0;
         for (int r = 0; r < S; r++)
-            if (m->seen[(size_t)r * P + p]) {
+            if (seen[(size_t)r * stride]) {
                 a += th[r];
                 k++;
             }
@@ -508,6 +512,12 @@ double sg_promo_linpred(const sg_promo *m, const double *th, int p, int s, doubl
             if (q != p) v += th[S + 1 + q] * (cross_lp(m, s, q, lpq) - m->center[q]);
     v += wi >= 0 ? th[m->off_week + wi] : level;
     return v;
+}
+
+double sg_promo_linpred(const sg_promo *m, const double *th, int p, int s, double lp,
+                        const double *lpq, double deal, double feat, int wi, double level)
+{
+    return linpred_seen(m, m->seen + p, (size_t)m->P, th, p, s, lp, lpq, deal, feat, wi, level);
 }
 
 double sg_promo_recent(const sg_promo *m, const double *th)
@@ -526,6 +536,7 @@ typedef struct fit_ctx {
     const int32_t *wmap;   /* panel week -> model week index */
     int *idx;              /* (P + 6) scratch: a sparse design row */
     double *val;
+    unsigned char *mask;   /* (S) scratch: stores with rows before a cut */
 } fit_ctx;
 
 /* The sparse design row of panel row i into idx/val; returns its length. */
@@ -610,16 +621,9 @@ static void holdout_sse(const fit_ctx *c, int p, int w_beg, const double *beta, 
         all += pn->y[i];
         n_all++;
     }
-    /* a store that first sells the product after w_beg is new to this fit: its
-     * effect is the mean of the others', as for a store new to the model */
-    double mean_a = 0;
-    int n_a = 0;
-    for (int s = 0; s < m->S; s++)
-        if (num[s] > 0) {
-            mean_a += beta[s];
-            n_a++;
-        }
-    mean_a = n_a ? mean_a / n_a : 0.0;
+    /* a store that first sells the product after w_beg is new to this fit: as
+     * for a store new to the model, the mean of the other stores' effects */
+    for (int s = 0; s < m->S; s++) c->mask[s] = num[s] > 0;
     for (int64_t r = 0; r < c->n; r++) {
         int64_t i = c->rows[r];
         if (c->wmap[pn->wk[i]] < w_beg) continue;
@@ -629,10 +633,8 @@ static void holdout_sse(const fit_ctx *c, int p, int w_beg, const double *beta, 
             int s = pn->store[i];
             f = num[s] > 0 ? sum[s] / num[s] : n_all ? all / (double)n_all : 0.0;
         } else {
-            /* (a new store's effect and slope columns were empty: zero in beta) */
-            f = sg_promo_linpred(m, beta, p, pn->store[i], pn->lp[i], lpq, pn->deal[i],
-                                 pn->feat[i], -1, level);
-            if (num[pn->store[i]] == 0) f += mean_a;
+            f = linpred_seen(m, c->mask, 1, beta, p, pn->store[i], pn->lp[i], lpq,
+                             pn->deal[i], pn->feat[i], -1, level);
         }
         double e = pn->y[i] - f;
         *sse += e * e;
@@ -826,6 +828,7 @@ int sg_promo_train(sg_promo **out, const sg_table *t, const sg_promo_opts *o,
     set_layout(m);
     double *blk = NULL, *A = NULL, *beta_v = NULL, *val = NULL;
     int *idx = NULL;
+    unsigned char *mask = NULL;
     int64_t *rows = NULL, *start = NULL;
     int32_t *wmap = NULL;
     if (m->S < 2 || m->W < o->valid_weeks + 2) {
@@ -849,9 +852,10 @@ int sg_promo_train(sg_promo **out, const sg_table *t, const sg_promo_opts *o,
     blk = sg_malloc_array(2 * (size_t)S, sizeof *blk);
     idx = sg_malloc_array((size_t)P + 6, sizeof *idx);
     val = sg_malloc_array((size_t)P + 6, sizeof *val);
+    mask = sg_malloc_array((size_t)S, 1);
     A = sg_malloc_array((size_t)K * K, sizeof *A);
     beta_v = sg_malloc_array((size_t)K, sizeof *beta_v);
-    if (!rows || !start || !wmap || !blk || !A || !beta_v || !idx || !val) {
+    if (!rows || !start || !wmap || !blk || !A || !beta_v || !idx || !val || !mask) {
         rc = sg_error_set(err, SG_ENOMEM, "promo: out of memory (K = %d coefficients)", K);
         goto done;
     }
@@ -918,7 +922,7 @@ int sg_promo_train(sg_promo **out, const sg_table *t, const sg_promo_opts *o,
         double sse[N_RECENT] = {0};
         int64_t cnt[N_RECENT] = {0};
         for (int p = 0; p < P; p++) {
-            fit_ctx c = {m, &pn, rows + start[p], start[p + 1] - start[p], wmap, idx, val};
+            fit_ctx c = {m, &pn, rows + start[p], start[p + 1] - start[p], wmap, idx, val, mask};
             if ((rc = fit_product(&c, p, w_cut, grid[g], beta_v, A, err))) goto done;
             for (int k = 0; k < n_recent; k++)
                 holdout_sse(&c, p, w_cut, beta_v, 0, recent[k], blk, &sse[k], &cnt[k]);
@@ -941,7 +945,7 @@ int sg_promo_train(sg_promo **out, const sg_table *t, const sg_promo_opts *o,
     sg_rng_init(&rng, o->seed);
     double sse = 0;
     for (int p = 0; p < P; p++) {
-        fit_ctx c = {m, &pn, rows + start[p], start[p + 1] - start[p], wmap, idx, val};
+        fit_ctx c = {m, &pn, rows + start[p], start[p + 1] - start[p], wmap, idx, val, mask};
         double *beta = m->beta + (size_t)p * K;
         if ((rc = fit_product(&c, p, W, best_l2, beta, A, err))) goto done;
         sg_rng pr;
@@ -984,6 +988,7 @@ done:
     sg_free(blk);
     sg_free(idx);
     sg_free(val);
+    sg_free(mask);
     sg_free(A);
     sg_free(beta_v);
     sg_free(rows);
