@@ -62,7 +62,7 @@ PYEOF
     tail -1 "$res"
 done
 echo
-column -t "$res"
+cat "$res"
 $PY - "$res" <<'PYEOF'
 import sys
 import numpy as np
