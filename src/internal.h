@@ -14,4 +14,7 @@
 #define SG_MIN(a, b) ((a) < (b) ? (a) : (b))
 #define SG_MAX(a, b) ((a) > (b) ? (a) : (b))
 
+/* The q-quantile of v[0..n-1] (n > 0), interpolated linearly; sorts v. */
+SG_INTERNAL double sg_quantile(double *v, int n, double q);
+
 #endif

@@ -24,6 +24,7 @@ typedef enum sg_task {
     SG_TASK_CREATIVE = 5,
     SG_TASK_SIMULATE = 6,
     SG_TASK_PROMO = 7,      /* price and promotion response (promo.h) */
+    SG_TASK_BUDGET = 8,     /* media mix: channel spends and an outcome (budget.h) */
 } sg_task;
 
 /* "response", "uplift", ...; "unknown" otherwise. Static. */

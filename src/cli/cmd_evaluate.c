@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "cli_budget.h"
 #include "cli_promo.h"
 #include "cli_recommend.h"
 #include "cli_uplift.h"
@@ -21,6 +22,7 @@ int cmd_evaluate(int argc, char **argv)
     if (cli_has_option(argc, argv, "--plan")) return cli_evaluate_plan(argc, argv);
     if (cli_model_is_uplift(argc, argv)) return cli_evaluate_uplift(argc, argv);
     if (cli_model_task(argc, argv) == SG_TASK_PROMO) return cli_evaluate_promo(argc, argv);
+    if (cli_model_task(argc, argv) == SG_TASK_BUDGET) return cli_evaluate_budget(argc, argv);
     const char *model = NULL, *data = NULL, *where = NULL, *id = NULL, *cat = NULL, *num = NULL;
     int help = 0, n_pos, top = -1, bins = 10, json = 0;
     cli_opt opts[] = {

@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "cli_budget.h"
 #include "cli_promo.h"
 #include "cli_uplift.h"
 #include "cli_workspace.h"
@@ -103,7 +104,9 @@ done:
 int cmd_plan(int argc, char **argv)
 {
     if (argc > 0 && !strcmp(argv[0], "promo")) return cli_plan_promo(argc - 1, argv + 1);
+    if (argc > 0 && !strcmp(argv[0], "budget")) return cli_plan_budget(argc - 1, argv + 1);
     if (cli_model_task(argc, argv) == SG_TASK_PROMO) return cli_plan_promo(argc, argv);
+    if (cli_model_task(argc, argv) == SG_TASK_BUDGET) return cli_plan_budget(argc, argv);
     if (cli_model_is_uplift(argc, argv)) return cli_plan_uplift(argc, argv);
     return plan_top(argc, argv);
 }

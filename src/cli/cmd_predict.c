@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "cli_budget.h"
 #include "cli_promo.h"
 #include "cli_recommend.h"
 #include "cli_uplift.h"
@@ -15,6 +16,7 @@ int cmd_predict(int argc, char **argv)
     /* uplift and recommend models predict their own things (effects per arm, embeddings) */
     if (cli_model_is_uplift(argc, argv)) return cli_predict_uplift(argc, argv);
     if (cli_model_task(argc, argv) == SG_TASK_PROMO) return cli_predict_promo(argc, argv);
+    if (cli_model_task(argc, argv) == SG_TASK_BUDGET) return cli_predict_budget(argc, argv);
     for (int i = 0; i + 1 < argc; i++)
         if ((!strcmp(argv[i], "--model") || !strcmp(argv[i], "-m")) && cli_is_recommend_model(argv[i + 1]))
             return cli_predict_recommend(argc, argv);

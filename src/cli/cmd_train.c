@@ -4,6 +4,7 @@
 
 #include "cli.h"
 #include "cli_creative.h"
+#include "cli_budget.h"
 #include "cli_promo.h"
 #include "cli_recommend.h"
 #include "cli_synth.h"
@@ -175,7 +176,7 @@ static int train_response(int argc, char **argv)
 int cmd_train(int argc, char **argv)
 {
     if (argc < 1 || !strcmp(argv[0], "--help") || !strcmp(argv[0], "-h")) {
-        if (argc < 1) return cli_usage_error("train", "missing the task (response, uplift, recommend, creative, synth, simulate, promo)");
+        if (argc < 1) return cli_usage_error("train", "missing the task (response, uplift, recommend, creative, synth, simulate, promo, budget)");
         cli_print_help(stdout, "train");
         return EXIT_OK;
     }
@@ -186,6 +187,7 @@ int cmd_train(int argc, char **argv)
     if (!strcmp(argv[0], "synth")) return cli_train_synth(argc - 1, argv + 1);
     if (!strcmp(argv[0], "simulate")) return cli_train_simulate(argc - 1, argv + 1);
     if (!strcmp(argv[0], "promo")) return cli_train_promo(argc - 1, argv + 1);
+    if (!strcmp(argv[0], "budget")) return cli_train_budget(argc - 1, argv + 1);
     return cli_usage_error("train", "unknown task '%s' (known: response, uplift, recommend, "
-                           "creative, synth, simulate, promo)", argv[0]);
+                           "creative, synth, simulate, promo, budget)", argv[0]);
 }

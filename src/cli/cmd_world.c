@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "cli_budget.h"
 #include "cli_uplift.h"
 #include "stratagem/mem.h"
 #include "stratagem/world.h"
@@ -619,6 +620,8 @@ int cmd_world(int argc, char **argv)
     if (!strcmp(sub, "customers")) return world_sample(argc - 1, argv + 1, 0);
     if (!strcmp(sub, "outcomes")) return world_outcomes(argc - 1, argv + 1);
     if (!strcmp(sub, "score")) return world_score(argc - 1, argv + 1);
-    return cli_usage_error("world", "unknown subcommand '%s' (log, customers, outcomes, score)",
-                           sub);
+    if (!strcmp(sub, "budget") || !strcmp(sub, "budget-score"))
+        return cli_world_budget(sub, argc - 1, argv + 1);
+    return cli_usage_error("world", "unknown subcommand '%s' (log, customers, outcomes, score, "
+                           "budget, budget-score)", sub);
 }

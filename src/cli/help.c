@@ -4,6 +4,7 @@
 
 #include "cli.h"
 #include "cli_creative.h"
+#include "cli_budget.h"
 #include "cli_promo.h"
 #include "cli_recommend.h"
 #include "cli_synth.h"
@@ -23,15 +24,17 @@ static const char HELP_MAIN[] =
     "  train synth      fit a synthetic-customer generator (CTGAN or TVAE)\n"
     "  train simulate   fit a customer simulator (outcome given customer and action)\n"
     "  train promo      fit price and promotion response on a store x product x week panel\n"
+    "  train budget     fit a media-mix model: channel spends and an outcome per period\n"
     "  predict          score rows: probabilities, effects per arm, or customer embeddings\n"
     "  evaluate         held-out metrics of a model, or off-policy value of a plan\n"
     "  plan             choose who gets what: --top N, or --budget B with costs per arm;\n"
-    "                   plan promo: prices, deals and features per store and product\n"
+    "                   plan promo: prices, deals and features per store and product;\n"
+    "                   plan budget: a media budget split across channels\n"
     "  recommend        top-N products per customer\n"
     "  creative         generate product images as a PNG grid\n"
     "  synth            synthetic customers with a fidelity and privacy report\n"
     "  simulate         the outcome distribution of a plan from the simulator\n"
-    "  world            a campaign world with known truth: logs, customers, outcomes, scores\n"
+    "  world            worlds with known truth (campaigns, media mix): data and scores\n"
     "  init, import, status, plans, feedback   the workspace and its prediction ledger\n"
     "  serve            the models of a directory as a JSON API over HTTP\n"
     "  help COMMAND     the options of a command\n"
@@ -146,7 +149,7 @@ static const char HELP_WORLD[] =
 /* Print every help section for 'cmd': the core text and those of the task modules. */
 int cli_print_help(FILE *f, const char *cmd)
 {
-    const char *parts[8];
+    const char *parts[12];
     int n = 0;
     if (cli_help_text(cmd)) parts[n++] = cli_help_text(cmd);
     if (cmd) {
@@ -158,6 +161,7 @@ int cli_print_help(FILE *f, const char *cmd)
         if ((x = cli_workspace_help(cmd))) parts[n++] = x;
         if ((x = cli_synth_help(cmd))) parts[n++] = x;
         if ((x = cli_promo_help(cmd))) parts[n++] = x;
+        if ((x = cli_budget_help(cmd))) parts[n++] = x;
     }
     for (int i = 0; i < n; i++) fprintf(f, "%s%s", i ? "\n" : "", parts[i]);
     return n;

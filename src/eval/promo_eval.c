@@ -176,7 +176,7 @@ int sg_promo_evaluate(const sg_promo *m, const sg_table *t, uint64_t seed, sg_pr
         for (int k = 0; k < 3; k++) {
             if (k == 2 && !has_cost) break;
             for (int d = 0; d < D; d++) v[d] = tot[((size_t)d * W + w) * 3 + k];
-            double lo = sg_promo_quantile(v, D, 0.05), hi = sg_promo_quantile(v, D, 0.95);
+            double lo = sg_quantile(v, D, 0.05), hi = sg_quantile(v, D, 0.95);
             if (k == 0) {
                 c->units_lo = lo;
                 c->units_hi = hi;

@@ -23,6 +23,7 @@ const char *sg_task_name(int task)
     case SG_TASK_CREATIVE: return "creative";
     case SG_TASK_SIMULATE: return "simulate";
     case SG_TASK_PROMO: return "promo";
+    case SG_TASK_BUDGET: return "budget";
     default: return "unknown";
     }
 }

@@ -86,15 +86,6 @@ int sg_promo_cmp_double(const void *a, const void *b)
     return (x > y) - (x < y);
 }
 
-double sg_promo_quantile(double *v, int n, double q)
-{
-    qsort(v, (size_t)n, sizeof *v, sg_promo_cmp_double);
-    double h = q * (n - 1);
-    int i = (int)floor(h);
-    if (i >= n - 1) return v[n - 1];
-    return v[i] + (h - i) * (v[i + 1] - v[i]);
-}
-
 /* Distinct texts of column j, sorted, and each row's index into them (-1 for
  * a missing cell).  *labels (n) owned (each string and the array). */
 static int column_labels(const sg_table *t, int j, char ***labels, int *n_out, int32_t *code,

@@ -59,10 +59,8 @@ SG_INTERNAL void sg_promo_panel_deinit(sg_promo_panel *pn);
 SG_INTERNAL double sg_promo_linpred(const sg_promo *m, const double *th, int p, int s,
                                     double lp, const double *lpq, double deal, double feat,
                                     int wi, double level);
-/* qsort order of doubles; the q-quantile of v (n >= 1, sorted in place, linear
- * interpolation between order statistics). */
+/* qsort order of doubles. */
 SG_INTERNAL int sg_promo_cmp_double(const void *a, const void *b);
-SG_INTERNAL double sg_promo_quantile(double *v, int n, double q);
 
 /* The mean of the last recent_weeks week effects of th (a future week's level). */
 SG_INTERNAL double sg_promo_recent(const sg_promo *m, const double *th);

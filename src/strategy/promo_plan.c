@@ -670,16 +670,16 @@ int sg_promo_plan(const sg_promo *m, const sg_promo_item *items, int64_t n,
     }
     for (int d = 0; d < D; d++) v[d] = res[(size_t)d * 3 + 0] - opt_mean;
     fc->plan.profit = naive_plan - opt_mean;
-    fc->plan.profit_lo = sg_promo_quantile(v, D, 0.05);
-    fc->plan.profit_hi = sg_promo_quantile(v, D, 0.95);
+    fc->plan.profit_lo = sg_quantile(v, D, 0.05);
+    fc->plan.profit_hi = sg_quantile(v, D, 0.95);
     for (int d = 0; d < D; d++) v[d] = res[(size_t)d * 3 + 1];
     fc->base.profit = naive_base;
-    fc->base.profit_lo = sg_promo_quantile(v, D, 0.05);
-    fc->base.profit_hi = sg_promo_quantile(v, D, 0.95);
+    fc->base.profit_lo = sg_quantile(v, D, 0.05);
+    fc->base.profit_hi = sg_quantile(v, D, 0.95);
     for (int d = 0; d < D; d++) v[d] = res[(size_t)d * 3 + 0] - res[(size_t)d * 3 + 1] - opt_mean;
     fc->lift = fc->plan.profit - fc->base.profit;
-    fc->lift_lo = sg_promo_quantile(v, D, 0.05);
-    fc->lift_hi = sg_promo_quantile(v, D, 0.95);
+    fc->lift_lo = sg_quantile(v, D, 0.05);
+    fc->lift_hi = sg_quantile(v, D, 0.95);
     sg_free(v);
 done:
     sg_free(opt);

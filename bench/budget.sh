@@ -1,0 +1,96 @@
+#!/usr/bin/env bash
+# budget.sh -- media-mix benchmark with known truth on a real weekly series:
+# ours (train budget + plan budget) against a common analyst's peer
+# (scikit-learn regression of sales on spends + greedy fill), both scored
+# against the truth by 'stratagem world budget-score'.
+#
+# The baseline is Dominick's orange-juice chain: 121 weeks of total units (real
+# promotions, prices and seasons; scripts/oj-weekly.sh).  For each seed,
+# 'stratagem world budget' adds four channels with known curves (tv in flights,
+# S-shaped, long carry-over; search following demand; social; display) and a
+# demand index 'queries'.  Both sides see the same series and controls
+# (queries, price, deal, feat, a 52-week season) and plan the next 13 weeks at
+# three budgets: a cut (1,200 a week, below the ~1,670 the series spends), a
+# rise (2,000) and an expansion (3,000), within the spends each channel has
+# seen.  Also: a holdout check (fit on the first 108 weeks, forecast the last
+# 13 from their spends) for both.
+#
+# Usage: bench/budget.sh                 seeds 1 2 3
+#        SEEDS="$(seq 1 10)" bench/budget.sh
+# Knobs: SEEDS, BUDGETS (per week, default "1200 2000 3000"), TRAIN_OPTS,
+#        STRATAGEM (default build/stratagem).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+SEEDS=${SEEDS:-"1 2 3"}
+BUDGETS=${BUDGETS:-"1200 2000 3000"}
+TRAIN_OPTS=${TRAIN_OPTS:-}
+S=${STRATAGEM:-build/stratagem}
+PY=/usr/bin/python3
+WEEKS=13
+export OMP_WAIT_POLICY=${OMP_WAIT_POLICY:-passive}
+[ -x "$S" ] || { echo "budget.sh: $S not found; run 'make' first" >&2; exit 1; }
+OJ="$(scripts/fetch-data.sh bayesm-orangejuice)"
+W=bench/out/budget
+mkdir -p "$W"
+scripts/oj-weekly.sh "$OJ" "$W/oj_weekly.csv"
+FIT="--period week --outcome sales --channels tv,search,social,display --controls queries,price,deal,feat --season 52"
+res=bench/out/budget_results.tsv
+printf "seed\tweek_budget\tour_share\tour_forecast_over_truth\tour_covered\tpeer_share\tpeer_forecast_over_truth\n" > "$res"
+hold=bench/out/budget_holdout.tsv
+printf "seed\tour_rmse\tour_mape\tour_covered\tour_total_ratio\tpeer_rmse\ttrain_s\n" > "$hold"
+score() { "$S" world budget-score --truth "$1" --summary "$2" --json |
+    $PY -c 'import json,sys; d=json.load(sys.stdin); f=d["forecast_over_truth"]; c=d["covered"]
+print("%.4f\t%.4f\t%s" % (d["share"], f, "-" if c is None else int(c)))'; }
+# shellcheck disable=SC2086
+for seed in $SEEDS; do
+    d="$W/s$seed"
+    mkdir -p "$d"
+    "$S" -q world budget --baseline "$W/oj_weekly.csv" --period week --outcome units \
+        --keep price,deal,feat --seed "$seed" --out "$d/series.csv" --truth "$d/truth.json"
+    head -109 "$d/series.csv" > "$d/first.csv"
+    { head -1 "$d/series.csv"; tail -13 "$d/series.csv"; } > "$d/last.csv"
+    t0=$(date +%s.%N)
+    "$S" -q train budget --data "$d/series.csv" $FIT $TRAIN_OPTS --out "$d/m.sgm" > "$d/train.txt"
+    t1=$(date +%s.%N)
+    "$S" -q train budget --data "$d/first.csv" $FIT $TRAIN_OPTS --out "$d/m108.sgm" > /dev/null
+    "$S" -q evaluate --model "$d/m108.sgm" --data "$d/last.csv" --json > "$d/holdout.json"
+    $PY bench/budget_peer.py "$d/series.csv" 1000 $WEEKS "$d/peer_hold.json" --holdout 13
+    $PY - "$seed" "$d/holdout.json" "$d/peer_hold.json" "$(awk -v a="$t0" -v b="$t1" 'BEGIN { print b - a }')" >> "$hold" <<'PYEOF'
+import json, sys
+o, p = json.load(open(sys.argv[2])), json.load(open(sys.argv[3]))
+print("%s\t%.1f\t%.4f\t%d\t%.4f\t%.1f\t%.2f" % (sys.argv[1], o["rmse"], o["mape"], o["covered"],
+      o["total_hat"] / o["total"], p["holdout_rmse"], float(sys.argv[4])))
+PYEOF
+    for b in $BUDGETS; do
+        B=$((b * WEEKS))
+        "$S" -q plan budget --model "$d/m.sgm" --budget "$B" --weeks $WEEKS \
+            --out "$d/plan$b.csv" --summary "$d/plan$b.json" > "$d/plan$b.txt"
+        $PY bench/budget_peer.py "$d/series.csv" "$B" $WEEKS "$d/peer$b.json"
+        ours=$(score "$d/truth.json" "$d/plan$b.json")
+        peer=$(score "$d/truth.json" "$d/peer$b.json" | cut -f1,2)
+        printf "%s\t%s\t%s\t%s\n" "$seed" "$b" "$ours" "$peer" >> "$res"
+    done
+done
+$PY - "$res" "$hold" <<'PYEOF'
+import sys
+import numpy as np
+rows = [l.rstrip("\n").split("\t") for l in open(sys.argv[1])][1:]
+print("budget.sh: plans for the next 13 weeks, true effect as a share of the best split (grid of 400)")
+print("week budget  seeds  ours: share (min)  forecast/truth (sd)  covered  |  peer: share (min)  forecast/truth   ratio")
+for b in sorted({r[1] for r in rows}, key=float):
+    R = [r for r in rows if r[1] == b]
+    os_, of = np.array([float(r[2]) for r in R]), np.array([float(r[3]) for r in R])
+    ps, pf = np.array([float(r[5]) for r in R]), np.array([float(r[6]) for r in R])
+    cov = sum(r[4] == "1" for r in R)
+    print("%11s  %5d  %.3f (%.3f)      %.3f (%.3f)        %d/%d    |  %.3f (%.3f)       %.3f          %.2f"
+          % (b, len(R), os_.mean(), os_.min(), of.mean(), of.std(), cov, len(R), ps.mean(), ps.min(),
+             pf.mean(), os_.mean() / ps.mean()))
+H = [l.rstrip("\n").split("\t") for l in open(sys.argv[2])][1:]
+if H:
+    a = np.array([[float(x) for x in h[1:]] for h in H])
+    print("holdout (fit on weeks 1-108, the last 13 forecast from their spends), mean over %d seeds:" % len(H))
+    print("  ours: RMSE %.0f, MAPE %.2f%%, weeks inside the 90%% interval %.1f of 13, total forecast/actual %.3f"
+          % (a[:, 0].mean(), 100 * a[:, 1].mean(), a[:, 2].mean(), a[:, 3].mean()))
+    print("  peer: RMSE %.0f (ratio peer/ours %.2f); train budget %.2f s per fit (121 weeks, 100 draws)"
+          % (a[:, 4].mean(), a[:, 4].mean() / a[:, 0].mean(), a[:, 5].mean()))
+PYEOF
