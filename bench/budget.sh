@@ -17,13 +17,16 @@
 #
 # Usage: bench/budget.sh                 seeds 1 2 3
 #        SEEDS="$(seq 1 10)" bench/budget.sh
-# Knobs: SEEDS, BUDGETS (per week, default "1200 2000 3000"), TRAIN_OPTS,
-#        STRATAGEM (default build/stratagem).
+# Knobs: SEEDS, BUDGETS (per week, default "1200 2000 3000"), CONTROLS (the
+#        model's controls, default queries,price,deal,feat: without queries,
+#        search's demand is left to confound it), TRAIN_OPTS, STRATAGEM (default
+#        build/stratagem).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 SEEDS=${SEEDS:-"1 2 3"}
 BUDGETS=${BUDGETS:-"1200 2000 3000"}
 TRAIN_OPTS=${TRAIN_OPTS:-}
+CONTROLS=${CONTROLS:-queries,price,deal,feat}
 S=${STRATAGEM:-build/stratagem}
 PY=/usr/bin/python3
 WEEKS=13
@@ -33,7 +36,7 @@ OJ="$(scripts/fetch-data.sh bayesm-orangejuice)"
 W=bench/out/budget
 mkdir -p "$W"
 scripts/oj-weekly.sh "$OJ" "$W/oj_weekly.csv"
-FIT="--period week --outcome sales --channels tv,search,social,display --controls queries,price,deal,feat --season 52"
+FIT="--period week --outcome sales --channels tv,search,social,display --controls $CONTROLS --season 52"
 res=bench/out/budget_results.tsv
 printf "seed\tweek_budget\tour_share\tour_forecast_over_truth\tour_covered\tpeer_share\tpeer_forecast_over_truth\n" > "$res"
 hold=bench/out/budget_holdout.tsv
@@ -54,7 +57,7 @@ for seed in $SEEDS; do
     t1=$(date +%s.%N)
     "$S" -q train budget --data "$d/first.csv" $FIT $TRAIN_OPTS --out "$d/m108.sgm" > /dev/null
     "$S" -q evaluate --model "$d/m108.sgm" --data "$d/last.csv" --json > "$d/holdout.json"
-    $PY bench/budget_peer.py "$d/series.csv" 1000 $WEEKS "$d/peer_hold.json" --holdout 13
+    $PY bench/budget_peer.py "$d/series.csv" 1000 $WEEKS "$d/peer_hold.json" --holdout 13 --controls "$CONTROLS"
     $PY - "$seed" "$d/holdout.json" "$d/peer_hold.json" "$(awk -v a="$t0" -v b="$t1" 'BEGIN { print b - a }')" >> "$hold" <<'PYEOF'
 import json, sys
 o, p = json.load(open(sys.argv[2])), json.load(open(sys.argv[3]))
@@ -65,14 +68,14 @@ PYEOF
         B=$((b * WEEKS))
         "$S" -q plan budget --model "$d/m.sgm" --budget "$B" --weeks $WEEKS \
             --out "$d/plan$b.csv" --summary "$d/plan$b.json" > "$d/plan$b.txt"
-        $PY bench/budget_peer.py "$d/series.csv" "$B" $WEEKS "$d/peer$b.json"
+        $PY bench/budget_peer.py "$d/series.csv" "$B" $WEEKS "$d/peer$b.json" --controls "$CONTROLS"
         ours=$(score "$d/truth.json" "$d/plan$b.json")
         peer=$(score "$d/truth.json" "$d/peer$b.json" | cut -f1,2)
         printf "%s\t%s\t%s\t%s\n" "$seed" "$b" "$ours" "$peer" >> "$res"
     done
 done
-$PY - "$res" "$hold" <<'PYEOF'
-import sys
+$PY - "$res" "$hold" "$W" $SEEDS <<'PYEOF'
+import csv, json, sys
 import numpy as np
 rows = [l.rstrip("\n").split("\t") for l in open(sys.argv[1])][1:]
 print("budget.sh: plans for the next 13 weeks, true effect as a share of the best split (grid of 400)")
@@ -93,4 +96,25 @@ if H:
           % (a[:, 0].mean(), 100 * a[:, 1].mean(), a[:, 2].mean(), a[:, 3].mean()))
     print("  peer: RMSE %.0f (ratio peer/ours %.2f); train budget %.2f s per fit (121 weeks, 100 draws)"
           % (a[:, 4].mean(), a[:, 4].mean() / a[:, 0].mean(), a[:, 5].mean()))
+# each channel's return over the series: ours (the draws' mean, train budget's
+# output) against the truth's
+ratios = {}
+for seed in sys.argv[4:]:
+    d = "%s/s%s" % (sys.argv[3], seed)
+    tr = json.load(open(d + "/truth.json"))
+    rows = list(csv.DictReader(open(d + "/series.csv")))
+    est = {l.split("\t")[0]: float(l.split("\t")[6].split()[0]) for l in open(d + "/train.txt")
+           if l.split("\t")[0] in ("tv", "search", "social", "display")}
+    for c in tr["channels"]:
+        x = [float(r[c["name"]]) for r in rows]
+        a = sum(x) / len(x) / (1 - c["lambda"])
+        tot = 0.0
+        for v in x:
+            a = v + c["lambda"] * a
+            q = (a / c["k"]) ** c["alpha"]
+            tot += c["beta"] * q / (1 + q)
+        ratios.setdefault(c["name"], []).append((est[c["name"]], tot / sum(x)))
+print("return over the series, ours (draws' mean) / truth, mean over seeds:",
+      ", ".join("%s %.2f / %.2f" % (k, np.mean([e for e, _ in v]), np.mean([t for _, t in v]))
+                for k, v in ratios.items()))
 PYEOF

@@ -8,21 +8,19 @@ as stratagem's plan (the least and the most each channel spent in a week), and
 forecasts the sum of coefficient x spend.  Writes a summary JSON that
 'stratagem world budget-score' reads.
 
-Usage: budget_peer.py SERIES.csv BUDGET WEEKS OUT.json [--holdout N]
+Usage: budget_peer.py SERIES.csv BUDGET WEEKS OUT.json [--holdout N] [--controls A,B]
   --holdout N   also fit on all but the last N weeks and print the RMSE on them
+  --controls    the control columns (default queries,price,deal,feat)
 """
 import argparse, json, time
 import numpy as np
 from sklearn.linear_model import LinearRegression
 
 CHANNELS = ["tv", "search", "social", "display"]
-CONTROLS = ["queries", "price", "deal", "feat"]
-
-
-def design(rows, t0, season=52):
+def design(rows, t0, controls, season=52):
     n = len(rows["week"])
     t = np.arange(t0, t0 + n)
-    cols = [rows[c] for c in CHANNELS] + [rows[c] for c in CONTROLS]
+    cols = [rows[c] for c in CHANNELS] + [rows[c] for c in controls]
     for h in (1, 2):
         cols += [np.sin(2 * np.pi * h * t / season), np.cos(2 * np.pi * h * t / season)]
     return np.column_stack(cols)
@@ -35,11 +33,12 @@ def main():
     ap.add_argument("weeks", type=int)
     ap.add_argument("out")
     ap.add_argument("--holdout", type=int, default=0)
+    ap.add_argument("--controls", default="queries,price,deal,feat")
     a = ap.parse_args()
     data = np.genfromtxt(a.series, delimiter=",", names=True)
     rows = {k: data[k] for k in data.dtype.names}
     t0 = time.perf_counter()
-    X, y = design(rows, 0), rows["sales"]
+    X, y = design(rows, 0, a.controls.split(",")), rows["sales"]
     lr = LinearRegression().fit(X, y)
     secs = time.perf_counter() - t0
     coef = lr.coef_[: len(CHANNELS)]

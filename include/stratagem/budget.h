@@ -85,8 +85,9 @@ const char *sg_budget_role(const sg_budget *m, const char *role);
 int sg_budget_n_controls(const sg_budget *m);
 const char *sg_budget_control_name(const sg_budget *m, int j);
 
-/* A channel as fitted on the training periods; _lo/_hi are the 90% interval
- * of the bootstrap draws. */
+/* A channel as fitted on the training periods: the point fit's curve; the
+ * contribution and returns are the bootstrap draws' mean (what plans use),
+ * _lo/_hi their 90% interval. */
 typedef struct sg_budget_channel {
     double lambda, alpha, k, beta;   /* the point fit's curve */
     double spend, spend_week;        /* total, mean per period */

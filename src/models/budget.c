@@ -488,10 +488,14 @@ static double contribution(const sg_budget *m, int d, int c, const double *x, do
     return b * s;
 }
 
-static void summarise(sg_budget *m, const double *x)
+/* Each channel's summary: the point fit's curve; contribution, return and
+ * marginal return as the draws' mean (what plans use) and 90% interval.
+ * Returns nonzero when out of memory. */
+static int summarise(sg_budget *m, const double *x)
 {
     int D = m->D;
     double *v = sg_malloc_array((size_t)D * 3, sizeof *v);
+    if (!v) return 1;
     for (int c = 0; c < m->C; c++) {
         const double *xc = x + (size_t)c * m->T;
         sg_budget_channel *s = &m->sum[c];
@@ -503,15 +507,15 @@ static void summarise(sg_budget *m, const double *x)
         s->spend_week = m->xbar[c];
         s->spend_week_min = m->xmin[c];
         s->spend_week_max = m->xmax[c];
-        s->contribution = contribution(m, 0, c, xc, 1.0);
-        s->roi = s->contribution / s->spend;
-        s->mroi = (contribution(m, 0, c, xc, 1.01) - s->contribution) / (0.01 * s->spend);
-        if (!v) continue;
+        s->contribution = s->roi = s->mroi = 0;
         for (int d = 1; d <= D; d++) {
             double ct = contribution(m, d, c, xc, 1.0);
             v[d - 1] = ct;
             v[D + d - 1] = ct / s->spend;
             v[2 * D + d - 1] = (contribution(m, d, c, xc, 1.01) - ct) / (0.01 * s->spend);
+            s->contribution += v[d - 1] / D;
+            s->roi += v[D + d - 1] / D;
+            s->mroi += v[2 * D + d - 1] / D;
         }
         s->contribution_lo = sg_quantile(v, D, 0.05);
         s->contribution_hi = sg_quantile(v, D, 0.95);
@@ -521,6 +525,7 @@ static void summarise(sg_budget *m, const double *x)
         s->mroi_hi = sg_quantile(v + 2 * D, D, 0.95);
     }
     sg_free(v);
+    return 0;
 }
 
 /* One block-bootstrap path of the residuals (n values). */
@@ -790,7 +795,10 @@ int sg_budget_train(sg_budget **out, const sg_table *t, const sg_budget_opts *o,
             for (int t2 = 0; t2 < T; t2++) a = s.x[(size_t)c * T + t2] + lam * a;
             m->state[i] = a;
         }
-    summarise(m, s.x);
+    if (summarise(m, s.x)) {
+        rc = sg_error_set(err, SG_ENOMEM, "budget: out of memory");
+        goto fail;
+    }
     if (rep) *rep = m->rep;
     sg_free(base);
     sg_free(curves);
