@@ -20,6 +20,7 @@
 #include <unistd.h>
 #include <cmocka.h>
 
+#include "stratagem/budget.h"
 #include "stratagem/interactions.h"
 #include "stratagem/log.h"
 #include "stratagem/mem.h"
@@ -1016,6 +1017,107 @@ static void promo_routes(void **state)
     rmdir(dir);
 }
 
+/* serve-1.13: a budget (media-mix) model: described with its channels'
+ * curves and returns, a split equal to the library's, bad options 400 and a
+ * budget below the least spends 422 */
+static void budget_routes(void **state)
+{
+    (void)state;
+    enum { N = 120 };
+    static double base[N], x[4 * N], y[N], q[N];
+    for (int t = 0; t < N; t++) base[t] = 10000 * (1 + 0.15 * sin(2 * M_PI * t / 52.0));
+    sg_budget_truth tr;
+    sg_error err;
+    assert_int_equal(sg_budget_world(base, N, 10000, 4, x, y, q, &tr, &err), SG_OK);
+    char csv[40000];
+    size_t off = 0;
+    buf_printf(csv, &off, sizeof csv, "week,queries,tv,search,social,display,sales\n");
+    for (int t = 0; t < N; t++)
+        buf_printf(csv, &off, sizeof csv, "%d,%.4f,%.4f,%.4f,%.4f,%.4f,%.4f\n", t + 1, q[t], x[t],
+                   x[N + t], x[2 * N + t], x[3 * N + t], y[t]);
+    sg_load_opts lo;
+    sg_load_opts_default(&lo);
+    sg_table *t = NULL;
+    assert_int_equal(sg_table_load_mem(&t, "series", csv, off, &lo, &err), SG_OK);
+    static const char *const chans[] = {"tv", "search", "social", "display"};
+    static const char *const ctrl[] = {"queries"};
+    sg_budget_opts bo;
+    sg_budget_opts_default(&bo);
+    bo.period = "week";
+    bo.outcome = "sales";
+    bo.channels = chans;
+    bo.n_channels = 4;
+    bo.controls = ctrl;
+    bo.n_controls = 1;
+    bo.season = 52;
+    bo.n_draws = 20;
+    sg_budget *m = NULL;
+    assert_int_equal(sg_budget_train(&m, t, &bo, NULL, &err), SG_OK);
+    sg_table_free(t);
+    char dir[] = "/tmp/sg_server_budget_XXXXXX", path[256];
+    assert_non_null(mkdtemp(dir));
+    snprintf(path, sizeof path, "%s/mmm.sgm", dir);
+    assert_int_equal(sg_budget_save(m, path, &err), SG_OK);
+    sg_server_opts o;
+    sg_server_opts_default(&o);
+    o.models_dir = dir;
+    o.port = 0;
+    o.threads = 2;
+    sg_server *s = NULL;
+    assert_int_equal(sg_server_start(&s, &o, &err), SG_OK);
+    int port = sg_server_port(s);
+    json_t *j;
+    assert_int_equal(request(port, "GET", "/models/mmm", NULL, NULL, &j), 200);
+    assert_string_equal(json_string_value(json_object_get(j, "task")), "budget");
+    json_t *chs = json_object_get(j, "channels");
+    assert_int_equal(json_array_size(chs), 4);
+    sg_budget_channel c0;
+    sg_budget_channel_get(m, 0, &c0);
+    assert_true(fabs(json_real_value(json_object_get(json_array_get(chs, 0), "return")) - c0.roi) <
+                1e-9 * c0.roi + 1e-12);
+    json_decref(j);
+    /* a split: the same as sg_budget_plan_make's */
+    const char *req = "{\"budget\": 26000, \"weeks\": 13, \"max\": {\"display\": 100}}";
+    assert_int_equal(request(port, "POST", "/models/mmm/plan", NULL, req, &j), 200);
+    sg_budget_plan_opts po;
+    sg_budget_plan_opts_default(&po);
+    po.budget = 26000;
+    double mx[4] = {NAN, NAN, NAN, 100};
+    po.max_week = mx;
+    sg_budget_plan p;
+    assert_int_equal(sg_budget_plan_make(m, &po, &p, &err), SG_OK);
+    json_t *pch = json_object_get(j, "channels");
+    assert_int_equal(json_array_size(pch), 4);
+    for (int c = 0; c < 4; c++)
+        assert_true(fabs(json_real_value(json_object_get(json_array_get(pch, (size_t)c),
+                                                         "week_spend")) - p.week_spend[c]) < 1e-9);
+    json_t *fc = json_object_get(j, "forecast");
+    assert_true(fabs(json_real_value(json_object_get(fc, "effect")) - p.forecast.effect) <
+                1e-9 * fabs(p.forecast.effect));
+    assert_true(json_is_null(json_object_get(fc, "net")));
+    assert_true(p.week_spend[3] <= 100 + 1e-9);
+    sg_budget_plan_deinit(&p);
+    json_decref(j);
+    /* bad options and a budget that cannot be met */
+    assert_int_equal(request(port, "POST", "/models/mmm/plan", NULL, "{\"budget\": 0}", &j), 400);
+    assert_non_null(strstr(error_of(j), "\"budget\" must be a number > 0"));
+    json_decref(j);
+    assert_int_equal(request(port, "POST", "/models/mmm/plan", NULL,
+                             "{\"budget\": 26000, \"min\": {\"radio\": 1}}", &j), 400);
+    assert_non_null(strstr(error_of(j), "'radio' is not a channel of this model"));
+    json_decref(j);
+    assert_int_equal(request(port, "POST", "/models/mmm/plan", NULL, "{\"budget\": 10}", &j), 422);
+    assert_non_null(strstr(error_of(j), "more than the budget 10"));
+    json_decref(j);
+    assert_int_equal(request(port, "POST", "/models/mmm/predict", NULL, "{\"rows\": []}", &j), 404);
+    assert_non_null(strstr(error_of(j), "use /plan"));
+    json_decref(j);
+    sg_server_stop(s);
+    sg_budget_free(m);
+    unlink(path);
+    rmdir(dir);
+}
+
 static void copy_file(const char *from, const char *to)
 {
     FILE *a = fopen(from, "rb"), *b = fopen(to, "wb");
@@ -1138,6 +1240,7 @@ int main(void)
         cmocka_unit_test(routes),           cmocka_unit_test(predict_response),
         cmocka_unit_test(predict_uplift),   cmocka_unit_test(plan),
         cmocka_unit_test(recommend),        cmocka_unit_test(promo_routes),
+        cmocka_unit_test(budget_routes),
         cmocka_unit_test(hostile),          cmocka_unit_test(auth),
         cmocka_unit_test(load),             cmocka_unit_test(connection_limits),
         cmocka_unit_test(start_errors),     cmocka_unit_test(reload),

@@ -3,10 +3,11 @@
 # the backend calls it.  Here curl plays the backend: the models it serves, a
 # conversion score, the action to offer each of three new customers given the
 # contact costs, a budgeted plan for a batch of 1,000 with its forecast, films for a
-# new customer, next week's prices and promotions for one store, and the error a bad
-# request gets.
-# Models come from parts 10 (caravan), 20 (campaign), 40 (films) and 45 (oj); a part
-# that did not run is left out, and without part 10 a quick conversion model is trained.
+# new customer, next week's prices and promotions for one store, a media budget's
+# split across channels, and the error a bad request gets.
+# Models come from parts 10 (caravan), 20 (campaign), 40 (films), 45 (oj) and 47
+# (media); a part that did not run is left out, and without part 10 a quick
+# conversion model is trained.
 MODELS="$OUT/serve-models"
 mkdir -p "$MODELS"
 rm -f "$MODELS"/*.sgm
@@ -19,6 +20,7 @@ ln -sf "$OUT/caravan.sgm" "$MODELS/caravan.sgm"
 [ -f "$OUT/campaign/uplift.sgm" ] && ln -sf "$OUT/campaign/uplift.sgm" "$MODELS/campaign.sgm"
 [ -f "$OUT/ml_vae.sgm" ] && ln -sf "$OUT/ml_vae.sgm" "$MODELS/films.sgm"
 [ -f "$OUT/promo/oj.sgm" ] && ln -sf "$OUT/promo/oj.sgm" "$MODELS/oj.sgm"
+[ -f "$OUT/budget/mmm.sgm" ] && ln -sf "$OUT/budget/mmm.sgm" "$MODELS/media.sgm"
 
 step "1. Start the service on a free port of 127.0.0.1 (in the background)"
 "$SG" serve --models "$MODELS" --port 0 > "$OUT/serve.txt" 2> "$OUT/serve_log.txt" &
@@ -86,6 +88,13 @@ if [ -f "$MODELS/oj.sgm" ]; then
         | { printf '{"rows": ['; cat; printf '], "changes": [-20, -10, 0, 5, 10], "deal_cost": 20, '
             printf '"feature_cost": 300, "max_promos": 2, "summary_only": true}'; } \
         | curl -sf -d @- "$API/models/oj/plan" | sed 's/,"baseline"/,\n  "baseline"/; s/,"lift"/,\n  "lift"/'
+    echo
+fi
+
+if [ -f "$MODELS/media.sgm" ]; then
+    step "5c. POST /models/media/plan: 26,000 over 13 weeks across tv, search, social and display"
+    curl -sf -d '{"budget": 26000, "weeks": 13}' "$API/models/media/plan" \
+        | sed 's/,"baselines"/,\n  "baselines"/; s/,"channels"/,\n  "channels"/'
     echo
 fi
 

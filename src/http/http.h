@@ -7,6 +7,7 @@
 #include <jansson.h>
 #include <pthread.h>
 
+#include "stratagem/budget.h"
 #include "stratagem/promo.h"
 #include "stratagem/recommend.h"
 #include "stratagem/response.h"
@@ -22,6 +23,7 @@ typedef struct srv_model {
     sg_uplift *upl;
     sg_recommender *rec;
     sg_promo *promo;
+    sg_budget *budget;
 } srv_model;
 
 /* The answer a route builds: an HTTP status and a JSON body (owned). */
@@ -72,5 +74,10 @@ void srv_promo_predict(const srv_model *m, const srv_body *b, int max_rows,
                        pthread_mutex_t *compute, srv_reply *r);
 void srv_promo_plan(const srv_model *m, const srv_body *b, int max_rows, pthread_mutex_t *compute,
                     srv_reply *r);
+
+/* Budget models (routes_budget.c): describe; split a budget across channels. */
+void srv_budget_describe(const srv_model *m, json_t *obj);
+void srv_budget_plan(const srv_model *m, const srv_body *b, pthread_mutex_t *compute,
+                     srv_reply *r);
 
 #endif

@@ -71,6 +71,9 @@ void srv_model_describe(const srv_model *m, json_t *o)
         json_array_append_new(ep, json_string("predict"));
         json_array_append_new(ep, json_string("plan"));
         srv_promo_describe(m, o);
+    } else if (m->budget) {
+        json_array_append_new(ep, json_string("plan"));
+        srv_budget_describe(m, o);
     }
     json_object_set_new(o, "endpoints", ep);
 }
@@ -416,7 +419,7 @@ void srv_predict(const srv_model *m, const srv_body *b, int max_rows, pthread_mu
     }
     if (!m->resp && !m->upl) {
         srv_error(r, MHD_HTTP_NOT_FOUND, "model '%s' (task %s) has no /predict; %s", m->name,
-                  sg_task_name(m->task), m->rec ? "use /recommend" : "it is not served");
+                  sg_task_name(m->task), m->rec ? "use /recommend" : m->budget ? "use /plan" : "it is not served");
         return;
     }
     json_t *root = NULL;
@@ -520,9 +523,13 @@ void srv_plan(const srv_model *m, const srv_body *b, int max_rows, pthread_mutex
         srv_promo_plan(m, b, max_rows, compute, r);
         return;
     }
+    if (m->budget) {
+        srv_budget_plan(m, b, compute, r);
+        return;
+    }
     if (!m->upl) {
-        srv_error(r, MHD_HTTP_NOT_FOUND, "model '%s' (task %s) has no /plan: plans need an uplift "
-                  "or a promo model", m->name, sg_task_name(m->task));
+        srv_error(r, MHD_HTTP_NOT_FOUND, "model '%s' (task %s) has no /plan: plans need an uplift, "
+                  "a promo or a budget model", m->name, sg_task_name(m->task));
         return;
     }
     if (b->is_csv) {

@@ -123,6 +123,7 @@ static void set_free(model_set *ms)
         sg_uplift_free(m->upl);
         sg_recommender_free(m->rec);
         sg_promo_free(m->promo);
+        sg_budget_free(m->budget);
     }
     sg_free(ms->models);
     ms->models = NULL;
@@ -145,6 +146,8 @@ static int load_one(srv_model *m, const char *path, sg_error *err)
         return sg_recommender_load(&m->rec, path, err);
     case SG_TASK_PROMO:
         return sg_promo_load(&m->promo, path, err);
+    case SG_TASK_BUDGET:
+        return sg_budget_load(&m->budget, path, err);
     default:
         return SG_OK;   /* listed, not served */
     }
