@@ -175,7 +175,7 @@ double sg_budget_effect(const sg_budget *m, int d, int weeks, const double *week
  * fixed centres from 'seed'; the outcome is the baseline series (real weekly
  * sales, scaled to a mean of 'level') plus the channels' true effects plus
  * noise.  spend (4 x n, channel-major), y (n) and queries (n: an index of
- * demand, the baseline with 10% noise, as a search-volume series would be; the
+ * demand, the baseline with 5% noise, as a search-volume series would be; the
  * control that keeps search's effect apart from the demand it follows) are
  * filled; truth receives the curves and the adstock states after the last
  * period. */

@@ -85,7 +85,7 @@ static const char HELP_WORLD_BUDGET[] =
     "                of L, default 20000): spends of tv (flights, S-shaped, long carry-over),\n"
     "                search (follows demand), social and display, their true effects added;\n"
     "                SERIES has the period, the --keep columns, 'queries' (a demand index:\n"
-    "                the baseline with 10% noise), the four spends and 'sales'\n"
+    "                the baseline with 5% noise), the four spends and 'sales'\n"
     "  budget-score  a 'plan budget' summary against the truth: the split's true effect, the\n"
     "                best split's under the same budget, bounds and grid, the share, and the\n"
     "                forecast vs the truth\n";

@@ -33,6 +33,7 @@ static const double KAPPA_GRID[] = {0.25, 0.5, 1.0, 2.0, 4.0};
 #define N_CURVES (N_LAM * N_ALPHA * N_KAPPA)
 #define CURVE_START ((3 * N_ALPHA + 0) * N_KAPPA + 2)   /* lambda 0.3, alpha 1, kappa 1 */
 #define MAX_SWEEPS 4
+#define MAX_CURVE_CELLS 50000000   /* channels x curves x periods kept: 400 MB */
 #define RIDGE 1e-6        /* per row, on the base terms but the intercept (numerical) */
 #define ROI_PRIOR_SD 2.0  /* the channels' return on spend: a normal prior, mean 0, this sd */
 
@@ -222,7 +223,6 @@ static void media_col(const double *x, int n, double xbar, double lam, double al
 /* What the fit needs: the base design (T x P0, row-major), every candidate
  * curve of every channel (C x N_CURVES x T), the folds. */
 typedef struct fitctx {
-    const sg_budget *m;
     int T, P0, P, C, F;
     const double *base;
     const double *curves;
@@ -656,6 +656,13 @@ int sg_budget_train(sg_budget **out, const sg_table *t, const sg_budget_opts *o,
         m->ctrl_mean[j] = mu;
         m->ctrl_sd[j] = v;
     }
+    if ((double)C * N_CURVES * T > MAX_CURVE_CELLS) {
+        rc = sg_error_set(err, SG_EINVAL, "%s: %d channels x %d periods: the %d candidate curves "
+                          "of every channel would take more than %d MB; aggregate the periods "
+                          "(days to weeks) or split the channels", sg_table_name(t), C, T,
+                          N_CURVES, MAX_CURVE_CELLS / 125000);
+        goto fail;
+    }
     /* the design: base rows, every curve, folds of contiguous periods */
     base = sg_malloc_array((size_t)T * P0, sizeof *base);
     curves = sg_malloc_array((size_t)C * N_CURVES * T, sizeof *curves);
@@ -679,7 +686,7 @@ int sg_budget_train(sg_budget **out, const sg_table *t, const sg_budget_opts *o,
             media_col(s.x + (size_t)c * T, T, m->xbar[c], lam, al, k,
                       curves + ((size_t)c * N_CURVES + h) * T);
         }
-    fx = (fitctx){m, T, P0, P, C, o->folds, base, curves, fold, NULL};
+    fx = (fitctx){T, P0, P, C, o->folds, base, curves, fold, NULL};
 
     /* the prior on the channels' returns: the penalty sigma^2 / sd^2 x roi^2
      * with roi = beta x mean(curve) x T / spend, sigma^2 from a first fit at the
