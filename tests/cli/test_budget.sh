@@ -36,6 +36,10 @@ expect 3.1 0 "" -- "$SG" -q train budget --data "$T/all.csv" "${FIT[@]}" --out "
 "$SG" -q train budget --data "$T/train.csv" "${FIT[@]}" --out "$T/m104.sgm" > "$T/train.txt" 2>&1
 grep -q "series: 104 periods, 4 channels, 1 controls, seasonal" "$T/train.txt" && ok 3.2 || bad 3.2 "$(head -2 "$T/train.txt")"
 [ "$(grep -c -E '^(tv|search|social|display)	' "$T/train.txt")" = 4 ] && ok 3.3 || bad 3.3 "$(cat "$T/train.txt")"
+# the same series imported into a workspace's spend table gives the same model
+"$SG" -q init "$T/ws.db" && "$SG" -q import "$T/ws.db" "$T/all.csv" --as spend > /dev/null 2>&1
+expect 3.4 0 "" -- "$SG" -q train budget --data "$T/ws.db:spend" "${FIT[@]}" --out "$T/ws.sgm"
+cmp -s "$T/ws.sgm" "$T/m.sgm" && ok 3.5 || bad 3.5 "the model from WS:spend differs from the CSV's"
 
 # 4. evaluate and predict the 13 later weeks
 expect 4.1 0 "13 periods: RMSE" -- "$SG" -q evaluate --model "$T/m104.sgm" --data "$T/later.csv"
