@@ -69,6 +69,7 @@ typedef struct cli_out {
     FILE *f;
     char path[4096], tmp[4200];
     int is_stdout;
+    int direct;      /* a device or FIFO (/dev/null, a pipe): written in place, no rename */
 } cli_out;
 int cli_out_open(cli_out *o, const char *path);
 int cli_out_commit(cli_out *o);   /* returns an exit code */

@@ -7,6 +7,7 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -279,8 +280,21 @@ int cli_out_open(cli_out *o, const char *path)
         return EXIT_OK;
     }
     snprintf(o->path, sizeof o->path, "%s", path);
-    snprintf(o->tmp, sizeof o->tmp, "%s.tmp.%ld", path, (long)getpid());
-    o->f = fopen(o->tmp, "w");
+    /* a regular file is written under a temporary name and renamed over, so a
+     * failure never leaves half a file; a device or FIFO is written in place
+     * (renaming over /dev/null would replace the device with a file) */
+    struct stat st;
+    if (stat(path, &st) == 0 && !S_ISREG(st.st_mode)) {
+        if (S_ISDIR(st.st_mode)) {
+            fprintf(stderr, "stratagem: %s: cannot write: it is a directory\n", path);
+            return EXIT_RUNTIME;
+        }
+        o->direct = 1;
+        o->f = fopen(path, "w");
+    } else {
+        snprintf(o->tmp, sizeof o->tmp, "%s.tmp.%ld", path, (long)getpid());
+        o->f = fopen(o->tmp, "w");
+    }
     if (!o->f) {
         fprintf(stderr, "stratagem: %s: cannot write: %s\n", path, strerror(errno));
         return EXIT_RUNTIME;
@@ -294,6 +308,10 @@ int cli_out_commit(cli_out *o)
     int ok = fflush(o->f) == 0 && !ferror(o->f);
     if (fclose(o->f) != 0) ok = 0;
     o->f = NULL;
+    if (o->direct) {
+        if (!ok) fprintf(stderr, "stratagem: %s: cannot write: %s\n", o->path, strerror(errno));
+        return ok ? EXIT_OK : EXIT_RUNTIME;
+    }
     if (!ok || rename(o->tmp, o->path) != 0) {
         fprintf(stderr, "stratagem: %s: cannot write: %s\n", o->path, strerror(errno));
         unlink(o->tmp);
@@ -307,7 +325,7 @@ void cli_out_abort(cli_out *o)
     if (o->is_stdout || !o->f) return;
     fclose(o->f);
     o->f = NULL;
-    unlink(o->tmp);
+    if (!o->direct) unlink(o->tmp);
 }
 
 void cli_csv_field(FILE *f, const char *s)

@@ -5,6 +5,7 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "io/serial.h"
@@ -40,6 +41,10 @@ int sg_modelfile_write(const char *path, int task, const unsigned char *payload,
     memcpy(hdr + 12, &n, 8);
     uint32_t crc = sg_crc32(sg_crc32(0, hdr, sizeof hdr), payload, len);
 
+    struct stat st;
+    if (stat(path, &st) == 0 && !S_ISREG(st.st_mode))
+        return sg_error_set(err, SG_EINVAL, "%s: cannot write a model there: not a regular file",
+                            path);
     char tmp[4096];
     if (snprintf(tmp, sizeof tmp, "%s.tmp.%ld", path, (long)getpid()) >= (int)sizeof tmp)
         return sg_error_set(err, SG_EINVAL, "model path too long: %s", path);

@@ -72,4 +72,14 @@ expect 6.5 2 "budget B (> 0) is required" -- "$SG" -q plan budget --model "$T/m.
 head -c 100 "$T/m.sgm" > "$T/cut.sgm"
 expect 6.6 3 "" -- "$SG" -q plan budget --model "$T/cut.sgm" --budget 26000 --out "$T/x.csv"
 [ ! -e "$T/x.csv" ] && ok 6.7 || bad 6.7 "a failed plan left $T/x.csv"
+
+# 7. outputs that are not regular files: a FIFO is written in place (renaming over it, or
+# over /dev/null, would replace it with a file); a model is refused there
+mkfifo "$T/fifo"
+cat "$T/fifo" > "$T/from_fifo.txt" &
+expect 7.1 0 "" -- "$SG" -q plan budget --model "$T/m.sgm" --budget 26000 --out "$T/fifo"
+wait
+[ -p "$T/fifo" ] && [ "$(awk 'END { print NR }' "$T/from_fifo.txt")" = 5 ] && ok 7.2 \
+    || bad 7.2 "$(ls -l "$T/fifo"; cat "$T/from_fifo.txt")"
+expect 7.3 3 "cannot write a model there: not a regular file" -- "$SG" -q train budget --data "$T/all.csv" "${FIT[@]}" --out "$T"
 finish
