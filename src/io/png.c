@@ -11,6 +11,7 @@
 #include <png.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "stratagem/mem.h"
@@ -23,6 +24,10 @@ int sg_png_write_gray(const char *path, const uint8_t *pixels, int rows, int col
     if (rows < 1 || cols < 1 || rows > MAX_SIDE || cols > MAX_SIDE) {
         return sg_error_set(err, SG_EINVAL, "%s: cannot write a %dx%d image", path, rows, cols);
     }
+    struct stat st;   /* renaming over a device (/dev/null) would replace it with a file */
+    if (stat(path, &st) == 0 && !S_ISREG(st.st_mode))
+        return sg_error_set(err, SG_EINVAL, "%s: cannot write a PNG there: not a regular file",
+                            path);
     char tmp[4096];
     if (snprintf(tmp, sizeof tmp, "%s.tmp.%ld", path, (long)getpid()) >= (int)sizeof tmp)
         return sg_error_set(err, SG_EINVAL, "PNG path too long: %s", path);
