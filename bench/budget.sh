@@ -15,6 +15,9 @@
 # seen.  Also: a holdout check (fit on the first 108 weeks, forecast the last
 # 13 from their spends) for both.
 #
+# A second peer, bench/budget_peer_curves.py, fits stratagem's own curve form by plain
+# least squares (scipy, no prior, no bootstrap) and splits with the same exact search.
+#
 # Usage: bench/budget.sh                 seeds 1 2 3
 #        SEEDS="$(seq 1 10)" bench/budget.sh
 # Knobs: SEEDS, BUDGETS (per week, default "1200 2000 3000"), CONTROLS (the
@@ -38,7 +41,7 @@ mkdir -p "$W"
 scripts/oj-weekly.sh "$OJ" "$W/oj_weekly.csv"
 FIT="--period week --outcome sales --channels tv,search,social,display --controls $CONTROLS --season 52"
 res=bench/out/budget_results.tsv
-printf "seed\tweek_budget\tour_share\tour_forecast_over_truth\tour_covered\tpeer_share\tpeer_forecast_over_truth\n" > "$res"
+printf "seed\tweek_budget\tour_share\tour_forecast_over_truth\tour_covered\tpeer_share\tpeer_forecast_over_truth\tcurves_share\tcurves_forecast_over_truth\n" > "$res"
 hold=bench/out/budget_holdout.tsv
 printf "seed\tour_rmse\tour_mape\tour_covered\tour_total_ratio\tpeer_rmse\ttrain_s\n" > "$hold"
 score() { "$S" world budget-score --truth "$1" --summary "$2" --json |
@@ -64,6 +67,11 @@ o, p = json.load(open(sys.argv[2])), json.load(open(sys.argv[3]))
 print("%s\t%.1f\t%.4f\t%d\t%.4f\t%.1f\t%.2f" % (sys.argv[1], o["rmse"], o["mape"], o["covered"],
       o["total_hat"] / o["total"], p["holdout_rmse"], float(sys.argv[4])))
 PYEOF
+    totals=""
+    for b in $BUDGETS; do totals="$totals $((b * WEEKS))"; done
+    # shellcheck disable=SC2086
+    $PY bench/budget_peer_curves.py "$d/series.csv" $WEEKS "$d/curves" $totals --controls "$CONTROLS" \
+        --seed "$seed" 2> /dev/null
     for b in $BUDGETS; do
         B=$((b * WEEKS))
         "$S" -q plan budget --model "$d/m.sgm" --budget "$B" --weeks $WEEKS \
@@ -71,7 +79,8 @@ PYEOF
         $PY bench/budget_peer.py "$d/series.csv" "$B" $WEEKS "$d/peer$b.json" --controls "$CONTROLS"
         ours=$(score "$d/truth.json" "$d/plan$b.json")
         peer=$(score "$d/truth.json" "$d/peer$b.json" | cut -f1,2)
-        printf "%s\t%s\t%s\t%s\n" "$seed" "$b" "$ours" "$peer" >> "$res"
+        curves=$(score "$d/truth.json" "$d/curves$B.json" | cut -f1,2)
+        printf "%s\t%s\t%s\t%s\t%s\n" "$seed" "$b" "$ours" "$peer" "$curves" >> "$res"
     done
 done
 $PY - "$res" "$hold" "$W" $SEEDS <<'PYEOF'
@@ -79,15 +88,16 @@ import csv, json, sys
 import numpy as np
 rows = [l.rstrip("\n").split("\t") for l in open(sys.argv[1])][1:]
 print("budget.sh: plans for the next 13 weeks, true effect as a share of the best split (grid of 400)")
-print("week budget  seeds  ours: share (min)  forecast/truth (sd)  covered  |  peer: share (min)  forecast/truth   ratio")
+print("week budget  seeds  ours: share (min)  forecast/truth (sd)  covered  |  peer: share (min)  forecast/truth   ratio  |  curves peer: share (min)  forecast/truth (sd)")
 for b in sorted({r[1] for r in rows}, key=float):
     R = [r for r in rows if r[1] == b]
     os_, of = np.array([float(r[2]) for r in R]), np.array([float(r[3]) for r in R])
     ps, pf = np.array([float(r[5]) for r in R]), np.array([float(r[6]) for r in R])
+    cs, cf = np.array([float(r[7]) for r in R]), np.array([float(r[8]) for r in R])
     cov = sum(r[4] == "1" for r in R)
-    print("%11s  %5d  %.3f (%.3f)      %.3f (%.3f)        %d/%d    |  %.3f (%.3f)       %.3f          %.2f"
+    print("%11s  %5d  %.3f (%.3f)      %.3f (%.3f)        %d/%d    |  %.3f (%.3f)       %.3f          %.2f   |  %.3f (%.3f)               %.3f (%.3f)"
           % (b, len(R), os_.mean(), os_.min(), of.mean(), of.std(), cov, len(R), ps.mean(), ps.min(),
-             pf.mean(), os_.mean() / ps.mean()))
+             pf.mean(), os_.mean() / ps.mean(), cs.mean(), cs.min(), cf.mean(), cf.std()))
 H = [l.rstrip("\n").split("\t") for l in open(sys.argv[2])][1:]
 if H:
     a = np.array([[float(x) for x in h[1:]] for h in H])
