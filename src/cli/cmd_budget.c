@@ -56,9 +56,10 @@ static const char HELP_PLAN_BUDGET[] =
     "  --budget B             total spend over the horizon (required)\n"
     "  --weeks H              periods in the horizon (default 13)\n"
     "  --margin M             money per unit of outcome (default: maximise the outcome)\n"
-    "  --min CH=X,...         a channel's least spend per period (default 0)\n"
+    "  --min CH=X,...         a channel's least spend per period (default: the least it spent\n"
+    "                         in a period of the data)\n"
     "  --max CH=X,...         its most per period (default: the most it spent in a period of\n"
-    "                         the data: the curves are not known beyond)\n"
+    "                         the data; the curves are not known outside)\n"
     "  --steps N              budget grid (default 400)\n"
     "  --out, -o FILE         the split as CSV (required)\n"
     "  --summary FILE.json    the forecast and baselines as JSON\n";
