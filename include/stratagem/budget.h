@@ -18,7 +18,9 @@
  * concave or S-shaped) and k (0.25 to 4 times the channel's mean adstock) are
  * chosen from a grid by blocked cross-validation (contiguous folds of periods),
  * channel by channel until nothing changes; the linear terms are least squares
- * with the media coefficients held non-negative.
+ * with the media coefficients held non-negative and a normal prior (mean 0,
+ * sd 2) on each channel's return on spend, so that a channel the data cannot
+ * tell apart from the baseline does not take the intercept's credit.
  *
  * Uncertainty: a moving-block bootstrap of the residuals (blocks keep the
  * series' autocorrelation); each replicate chooses the channels' curves again
@@ -123,9 +125,10 @@ void sg_budget_eval_deinit(sg_budget_eval *ev);
 /* A budget split for the 'weeks' periods after the training data: each
  * channel spends a constant amount per period (within [min, max]), the total
  * is at most 'budget'.  Value: the outcome the spend adds over spending
- * nothing in those periods, its carry-over after them included.  With
- * margin > 0 the plan maximises margin * effect - spend (and may leave budget
- * unspent); with margin 0, the effect (the budget is spent up to the caps). */
+ * nothing in those periods, its carry-over after them included, averaged over
+ * the bootstrap draws.  With margin > 0 the plan maximises margin * effect -
+ * spend (and may leave budget unspent); with margin 0, the effect (the budget
+ * is spent up to the caps). */
 typedef struct sg_budget_plan_opts {
     double budget;                   /* total over the horizon (> 0) */
     int weeks;                       /* horizon in periods (default 13) */
