@@ -41,12 +41,13 @@ mkdir -p "$W"
 scripts/oj-weekly.sh "$OJ" "$W/oj_weekly.csv"
 FIT="--period week --outcome sales --channels tv,search,social,display --controls $CONTROLS --season 52"
 res=bench/out/budget_results.tsv
-printf "seed\tweek_budget\tour_share\tour_forecast_over_truth\tour_covered\tpeer_share\tpeer_forecast_over_truth\tcurves_share\tcurves_forecast_over_truth\n" > "$res"
+printf "seed\tweek_budget\tour_share\tour_forecast_over_truth\tour_covered\tour_true_gain_over_mix\tmix_forecast_over_truth\tpeer_share\tpeer_forecast_over_truth\tcurves_share\tcurves_forecast_over_truth\n" > "$res"
 hold=bench/out/budget_holdout.tsv
 printf "seed\tour_rmse\tour_mape\tour_covered\tour_total_ratio\tpeer_rmse\ttrain_s\n" > "$hold"
 score() { "$S" world budget-score --truth "$1" --summary "$2" --json |
     $PY -c 'import json,sys; d=json.load(sys.stdin); f=d["forecast_over_truth"]; c=d["covered"]
-print("%.4f\t%.4f\t%s" % (d["share"], f, "-" if c is None else int(c)))'; }
+print("%.4f\t%.4f\t%s\t%.1f\t%.4f" % (d["share"], f, "-" if c is None else int(c),
+      d["true_effect"] - d["mix_true_effect"], d["mix_forecast"] / d["mix_true_effect"]))'; }
 # shellcheck disable=SC2086
 for seed in $SEEDS; do
     d="$W/s$seed"
@@ -92,12 +93,17 @@ print("week budget  seeds  ours: share (min)  forecast/truth (sd)  covered  |  p
 for b in sorted({r[1] for r in rows}, key=float):
     R = [r for r in rows if r[1] == b]
     os_, of = np.array([float(r[2]) for r in R]), np.array([float(r[3]) for r in R])
-    ps, pf = np.array([float(r[5]) for r in R]), np.array([float(r[6]) for r in R])
-    cs, cf = np.array([float(r[7]) for r in R]), np.array([float(r[8]) for r in R])
+    ps, pf = np.array([float(r[7]) for r in R]), np.array([float(r[8]) for r in R])
+    cs, cf = np.array([float(r[9]) for r in R]), np.array([float(r[10]) for r in R])
     cov = sum(r[4] == "1" for r in R)
     print("%11s  %5d  %.3f (%.3f)      %.3f (%.3f)        %d/%d    |  %.3f (%.3f)       %.3f          %.2f   |  %.3f (%.3f)               %.3f (%.3f)"
           % (b, len(R), os_.mean(), os_.min(), of.mean(), of.std(), cov, len(R), ps.mean(), ps.min(),
              pf.mean(), os_.mean() / ps.mean(), cs.mean(), cs.min(), cf.mean(), cf.std()))
+for b in sorted({r[1] for r in rows}, key=float):
+    R = [r for r in rows if r[1] == b]
+    g, mf = np.array([float(r[5]) for r in R]), np.array([float(r[6]) for r in R])
+    print("%11s  ours against the current mix (true effects): %+.0f on average, higher on %d of %d;"
+          " the current mix's forecast / truth %.3f" % (b, g.mean(), (g > 0).sum(), len(R), mf.mean()))
 H = [l.rstrip("\n").split("\t") for l in open(sys.argv[2])][1:]
 if H:
     a = np.array([[float(x) for x in h[1:]] for h in H])
