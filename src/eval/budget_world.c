@@ -72,18 +72,11 @@ int sg_budget_world(const double *baseline, int n, double level, uint64_t seed, 
         tr->lambda[c] = lam;
         tr->alpha[c] = ALPHA[c];
         tr->k[c] = krel * xbar / (1.0 - lam);
-        double a = xbar / (1.0 - lam), hs = 0;
-        for (int t = 0; t < n; t++) {
-            a = x[t] + lam * a;
-            hs += sg_budget_hill(a, tr->alpha[c], tr->k[c]);
-        }
+        double hs;
+        tr->state[c] = sg_budget_adstock(x, n, xbar, 1.0, lam, tr->alpha[c], tr->k[c], queries, &hs);
         tr->beta[c] = roi * xs / hs;
-        tr->state[c] = a;
-        a = xbar / (1.0 - lam);
-        for (int t = 0; t < n; t++) {
-            a = x[t] + lam * a;
-            y[t] += tr->beta[c] * sg_budget_hill(a, tr->alpha[c], tr->k[c]);
-        }
+        /* queries holds the curve for now: it is filled last, below */
+        for (int t = 0; t < n; t++) y[t] += tr->beta[c] * queries[t];
     }
     for (int t = 0; t < n; t++) {
         y[t] += 0.02 * level * sg_rng_normal(&rng);

@@ -208,16 +208,20 @@ static void curve_params(double xbar, int g, double *lam, double *alpha, double 
     *k = KAPPA_GRID[ik] * xbar / (1.0 - *lam);
 }
 
-/* The channel's transformed spend over x[0..n): adstock from the steady state
- * at the mean spend, then the hill curve. */
-static void media_col(const double *x, int n, double xbar, double lam, double alpha, double k,
-                      double *col)
+double sg_budget_adstock(const double *x, int n, double xbar, double scale, double lam,
+                         double alpha, double k, double *col, double *sum)
 {
-    double a = xbar / (1.0 - lam);
+    double a = scale * xbar / (1.0 - lam), s = 0;
     for (int t = 0; t < n; t++) {
-        a = x[t] + lam * a;
-        col[t] = sg_budget_hill(a, alpha, k);
+        a = scale * x[t] + lam * a;
+        if (col || sum) {
+            double h = sg_budget_hill(a, alpha, k);
+            if (col) col[t] = h;
+            s += h;
+        }
     }
+    if (sum) *sum = s;
+    return a;
 }
 
 /* What the fit needs: the base design (T x P0, row-major), every candidate
@@ -480,11 +484,8 @@ static double contribution(const sg_budget *m, int d, int c, const double *x, do
 {
     double lam = m->lam[(size_t)d * m->C + c], al = m->alpha[(size_t)d * m->C + c];
     double k = m->k[(size_t)d * m->C + c], b = m->beta[(size_t)d * m->P + (m->P - m->C) + c];
-    double a = scale * m->xbar[c] / (1.0 - lam), s = 0;
-    for (int t = 0; t < m->T; t++) {
-        a = scale * x[t] + lam * a;
-        s += sg_budget_hill(a, al, k);
-    }
+    double s;
+    sg_budget_adstock(x, m->T, m->xbar[c], scale, lam, al, k, NULL, &s);
     return b * s;
 }
 
@@ -683,8 +684,8 @@ int sg_budget_train(sg_budget **out, const sg_table *t, const sg_budget_opts *o,
         for (int h = 0; h < N_CURVES; h++) {
             double lam, al, k;
             curve_params(m->xbar[c], h, &lam, &al, &k);
-            media_col(s.x + (size_t)c * T, T, m->xbar[c], lam, al, k,
-                      curves + ((size_t)c * N_CURVES + h) * T);
+            sg_budget_adstock(s.x + (size_t)c * T, T, m->xbar[c], 1.0, lam, al, k,
+                              curves + ((size_t)c * N_CURVES + h) * T, NULL);
         }
     fx = (fitctx){T, P0, P, C, o->folds, base, curves, fold, NULL};
 
@@ -798,9 +799,8 @@ int sg_budget_train(sg_budget **out, const sg_table *t, const sg_budget_opts *o,
         for (int c = 0; c < C; c++) {
             size_t i = (size_t)d * C + c;
             curve_params(m->xbar[c], g0[i], &m->lam[i], &m->alpha[i], &m->k[i]);
-            double lam = m->lam[i], a = m->xbar[c] / (1.0 - lam);
-            for (int t2 = 0; t2 < T; t2++) a = s.x[(size_t)c * T + t2] + lam * a;
-            m->state[i] = a;
+            m->state[i] = sg_budget_adstock(s.x + (size_t)c * T, T, m->xbar[c], 1.0, m->lam[i],
+                                            m->alpha[i], m->k[i], NULL, NULL);
         }
     if (summarise(m, s.x)) {
         rc = sg_error_set(err, SG_ENOMEM, "budget: out of memory");

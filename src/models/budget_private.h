@@ -31,6 +31,14 @@ struct sg_budget {
 /* hill(a) = a^alpha / (a^alpha + k^alpha); 0 for a <= 0. */
 SG_INTERNAL double sg_budget_hill(double a, double alpha, double k);
 
+/* Channel spends x[0..n) scaled by 'scale' through the carry-over (from the
+ * steady state at scale x xbar) and the hill curve: col (n, or NULL) receives
+ * each period's curve value, *sum (or NULL) their sum; returns the adstock
+ * after the last period. */
+SG_INTERNAL double sg_budget_adstock(const double *x, int n, double xbar, double scale,
+                                     double lam, double alpha, double k, double *col,
+                                     double *sum);
+
 /* The effect of spending x per period for 'weeks' periods from adstock 'state',
  * against spending nothing, the carry-over after the horizon included (until
  * lambda^n < 1e-3, at most 104 periods). */
