@@ -1,6 +1,6 @@
 /* test_table.c -- loading CSV into a typed table: inference, missing values,
  * exact numbers, every error class with its exact message, duplicate ids,
- * progress, and allocation-failure injection. */
+ * progress, allocation-failure injection; JSON records read the same way. */
 #include <math.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -633,6 +633,176 @@ static void alloc_failures(void **state)
     assert_true(k > 10);   /* the load does allocate, so failures were exercised */
 }
 
+/* ---------------------------------------------------------------------------
+ * 5. JSON records (a name ending in .json, .jsonl or .ndjson) */
+
+static int load_named(const char *name, const char *text, const sg_load_opts *o, sg_table **t,
+                      sg_error *err)
+{
+    int64_t live = sg_mem_live_bytes();
+    *t = NULL;
+    int rc = sg_table_load_mem(t, name, text, strlen(text), o, err);
+    if (rc != SG_OK) {
+        assert_null(*t);
+        assert_int_equal(sg_mem_live_bytes(), live);
+    }
+    return rc;
+}
+
+/* table-5.1: JSON lines give the table the same CSV would (types, values, missing
+ * values, booleans as 1/0); columns are the union of the keys in order of first
+ * appearance; lines are the objects' lines */
+static void json_lines(void **state)
+{
+    (void)state;
+    const char *json = "{\"id\": \"c1\", \"age\": 34, \"seg\": \"north\", \"spend\": 12.5}\n"
+                       "\n"
+                       "{\"id\": \"c2\", \"seg\": \"south, east\", \"spend\": null, \"vip\": true}\r\n"
+                       "{\"spend\": 0.1, \"age\": 51.25, \"id\": \"c3\", \"seg\": \"NA\", \"vip\": false}\n";
+    const char *csv = "id,age,seg,spend,vip\n"
+                      "c1,34,north,12.5,\n"
+                      "c2,,\"south, east\",,1\n"
+                      "c3,51.25,NA,0.1,0\n";
+    sg_table *tj, *tc;
+    sg_error err;
+    if (load_named("t.jsonl", json, NULL, &tj, &err)) fail_msg("%s", err.msg);
+    tc = load_ok(csv, NULL);
+    assert_int_equal(sg_table_n_rows(tj), 3);
+    assert_int_equal(sg_table_n_cols(tj), sg_table_n_cols(tc));
+    for (int j = 0; j < sg_table_n_cols(tc); j++) {
+        assert_string_equal(sg_table_col_name(tj, j), sg_table_col_name(tc, j));
+        assert_int_equal(sg_table_col_type(tj, j), sg_table_col_type(tc, j));
+        assert_int_equal(sg_table_n_missing(tj, j), sg_table_n_missing(tc, j));
+        for (int64_t i = 0; i < 3; i++) {
+            char a[64];
+            assert_string_equal(sg_table_cell(tj, i, j, a, sizeof a), cell(tc, i, j));
+        }
+    }
+    assert_int_equal(sg_table_row_line(tj, 0), 1);
+    assert_int_equal(sg_table_row_line(tj, 1), 3);
+    assert_int_equal(sg_table_row_line(tj, 2), 4);
+    sg_table_free(tj);
+    sg_table_free(tc);
+    /* the name decides: .json and .ndjson too, any case; a .csv name is CSV */
+    if (load_named("T.NDJSON", json, NULL, &tj, &err)) fail_msg("%s", err.msg);
+    sg_table_free(tj);
+    assert_int_equal(load_named("t.csv", json, NULL, &tj, &err), SG_EPARSE);
+}
+
+/* table-5.2: an array of objects, pretty-printed (lines are where each object
+ * starts) or on one line (records numbered 1, 2, ... so each is still named
+ * uniquely); numbers keep their exact value; an id column deduplicates */
+static void json_arrays(void **state)
+{
+    (void)state;
+    sg_table *t;
+    sg_error err;
+    const char *pretty = "\xEF\xBB\xBF[\n  {\"id\": \"a\", \"x\": 0.30000000000000004},\n"
+                         "  {\"id\": \"b\",\n   \"x\": 1e-7},\n  {\"id\": \"c\", \"x\": 123456789012}\n]\n";
+    if (load_named("t.json", pretty, NULL, &t, &err)) fail_msg("%s", err.msg);
+    assert_int_equal(sg_table_n_rows(t), 3);
+    assert_int_equal(sg_table_row_line(t, 0), 2);
+    assert_int_equal(sg_table_row_line(t, 1), 3);
+    assert_int_equal(sg_table_row_line(t, 2), 5);
+    const double *x = sg_table_num(t, 1);
+    assert_true(x[0] == 0.30000000000000004 && x[1] == 1e-7 && x[2] == 123456789012.0);
+    sg_table_free(t);
+    const char *flat = "[{\"id\":\"a\",\"x\":1},{\"id\":\"b\",\"x\":2},{\"id\":\"a\",\"x\":3}]";
+    sg_load_opts o;
+    sg_load_opts_default(&o);
+    o.id_col = "id";
+    assert_int_equal(load_named("t.json", flat, &o, &t, &err), SG_EPARSE);
+    assert_string_equal(err.msg, "t.json:3: column 'id': expected a unique id, got \"a\" "
+                                 "(first at line 1)");
+    o.dedup = SG_DEDUP_LAST;
+    if (load_named("t.json", flat, &o, &t, &err)) fail_msg("%s", err.msg);
+    assert_int_equal(sg_table_n_rows(t), 2);
+    assert_int_equal(sg_table_row_line(t, 0), 2);   /* the last "a" is kept, where it is */
+    assert_int_equal(sg_table_row_line(t, 1), 3);
+    assert_string_equal(cell(t, 1, 1), "3");
+    sg_table_free(t);
+    assert_int_equal(load_named("t.json", "[]", NULL, &t, &err), SG_EPARSE);
+    assert_string_equal(err.msg, "t.json: no column: the file holds no object with a key");
+}
+
+/* table-5.3: JSON errors name file, line and column (or key) and what was expected */
+static void json_errors(void **state)
+{
+    (void)state;
+    static const struct { const char *name, *text, *msg; } cases[] = {
+        {"t.jsonl", "{\"a\": 1}\n{\"a\": [1]}\n",
+         "t.jsonl:2:1: key 'a': expected a number, a string, true, false or null, got an array"},
+        {"t.jsonl", "{\"a\": 1}\n{\"a\": 2,\n \"b\": }\n", "t.jsonl:3:7: unexpected token near '}'"},
+        {"t.jsonl", "{\"a\": 1, \"a\": 2}\n", "t.jsonl:1:12: duplicate object key near '\"a\"'"},
+        {"t.jsonl", "{\"a\": 1} 17\n",
+         "t.jsonl:1:10: expected an object {\"column\": value, ...} (one per line)"},
+        {"t.jsonl", "{\"a\": \"x\\u0000y\"}\n", "t.jsonl:1:16: a NUL character (\\u0000) in a string"},
+        {"t.jsonl", "{\"a\": 12345678901234567890}\n",
+         "t.jsonl:1:26: too big integer near '12345678901234567890'"},
+        {"t.json", "[{\"a\": 1} {\"a\": 2}]", "t.json:1:11: expected ',' or ']' after an object"},
+        {"t.json", "[{\"a\": 1},\n", "t.json:2:1: the array is not closed (']' missing)"},
+        {"t.json", "[{\"a\": 1}] x", "t.json:1:12: text after the closing ']'"},
+        {"t.json", "[1, 2]", "t.json:1:2: expected an object {\"column\": value, ...} in the array"},
+        {"t.json", " \n ", "t.json: empty file"},
+        /* a value the loader refuses: as for CSV, with the JSON line */
+        {"t.jsonl", "{\"id\": \"a\", \"n\": 1}\n{\"id\": \"b\", \"n\": 1e400}\n",
+         "t.jsonl:2:22: real number overflow near '1e400'"},
+    };
+    for (size_t k = 0; k < sizeof cases / sizeof *cases; k++) {
+        sg_table *t;
+        sg_error err;
+        assert_int_equal(load_named(cases[k].name, cases[k].text, NULL, &t, &err), SG_EPARSE);
+        if (strcmp(err.msg, cases[k].msg)) fail_msg("case %zu: got '%s'", k, err.msg);
+    }
+    /* a forced number column: the cell error names the JSON line and the key */
+    sg_load_opts o;
+    sg_load_opts_default(&o);
+    static const char *const num[] = {"n", NULL};
+    o.numeric = num;
+    sg_table *t;
+    sg_error err;
+    assert_int_equal(load_named("t.jsonl", "{\"n\": 1}\n\n{\"n\": \"many\"}\n", &o, &t, &err),
+                     SG_EPARSE);
+    assert_string_equal(err.msg, "t.jsonl:3: column 'n': expected a number, got \"many\"");
+}
+
+/* table-5.4: a JSON file on disk, and allocation failures while reading JSON */
+static void json_file(void **state)
+{
+    (void)state;
+    char path[] = "/tmp/sg_table_XXXXXX.jsonl";
+    int fd = mkstemps(path, 6);
+    assert_true(fd >= 0);
+    const char *text = "{\"id\": 1, \"v\": 2.5}\n{\"id\": 2, \"v\": null}\n";
+    assert_int_equal(write(fd, text, strlen(text)), (ssize_t)strlen(text));
+    close(fd);
+    sg_table *t = NULL;
+    sg_error err;
+    if (sg_table_load_csv(&t, path, NULL, &err)) fail_msg("%s", err.msg);
+    assert_int_equal(sg_table_n_rows(t), 2);
+    assert_int_equal(sg_table_n_missing(t, 1), 1);
+    sg_table_free(t);
+    int64_t live = sg_mem_live_bytes();
+    int k, done = 0;
+    for (k = 0; k < 200 && !done; k++) {
+        t = NULL;
+        sg_mem_fail_after(k);
+        int rc = sg_table_load_csv(&t, path, NULL, &err);
+        sg_mem_fail_after(-1);
+        if (rc == SG_OK) {
+            assert_int_equal(sg_table_n_rows(t), 2);
+            sg_table_free(t);
+            done = 1;
+        } else {
+            if (rc != SG_ENOMEM) fail_msg("k=%d: rc %d: %s", k, rc, err.msg);
+            assert_null(t);
+        }
+        assert_int_equal(sg_mem_live_bytes(), live);
+    }
+    assert_true(done);
+    unlink(path);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -657,6 +827,10 @@ int main(void)
         cmocka_unit_test(dedup_last),
         cmocka_unit_test(progress_calls),
         cmocka_unit_test(alloc_failures),
+        cmocka_unit_test(json_lines),
+        cmocka_unit_test(json_arrays),
+        cmocka_unit_test(json_errors),
+        cmocka_unit_test(json_file),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -4,8 +4,8 @@
 # campaign log and the prediction ledger.  Each round: train on the campaign log
 # as it stands, plan for 10,000 new customers (budget 200 at 0.10 per contact,
 # 10% of them explored at random), draw their outcomes from the truth, feed them
-# back (predicted vs actual; the outcomes join the campaign log), and score the
-# plan against the truth.  Training uses 3 folds x 1 repeat (not the default
+# back as JSON lines (predicted vs actual; the outcomes join the campaign log), and
+# score the plan against the truth.  Training uses 3 folds x 1 repeat (not the default
 # 5 x 3) to keep the part short.
 COIL="$(data coil2000-ticdata)/ticdata.csv"
 WS="$OUT/shop.db"
@@ -44,7 +44,9 @@ for r in 1 2 3; do
     id="$(jget "$L/plan$r.json" "" plan_id)"
     "$SG" world outcomes --customers "$L/customers$r.csv" --plan "$L/plan$r.csv" \
         --seed $((200 + r)) --out "$L/results$r.csv"
-    "$SG" feedback "$WS" --plan "$id" --results "$L/results$r.csv" --summary "$L/feedback$r.json"
+    # the results come back as the shop's order system exports them: JSON lines
+    scripts/csv2jsonl.sh "$L/results$r.csv" > "$L/results$r.jsonl"
+    "$SG" feedback "$WS" --plan "$id" --results "$L/results$r.jsonl" --summary "$L/feedback$r.json"
     "$SG" world score --customers "$L/customers$r.csv" --plan "$L/plan$r.csv" --budget 200 \
         --cost "$COST" --summary "$L/plan$r.json" --json > "$L/score$r.json"
 done

@@ -24,6 +24,7 @@
 #include "stratagem/csv.h"
 #include "stratagem/mem.h"
 #include "internal.h"
+#include "jsonrows.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -68,6 +69,7 @@ struct sg_csv {
     int fields_cap;
     int status;            /* SG_OK, or the error that stopped the reader */
     char errmsg[SG_ERRMSG_MAX];
+    sg_jsonrows *json;     /* a JSON source (jsonrows.c): every call goes to it */
 };
 
 static const char empty_str[1] = "";
@@ -186,6 +188,27 @@ nomem:
     return sg_error_set(err, SG_ENOMEM, "%s: out of memory opening the CSV reader", name);
 }
 
+/* A reader that hands every call to a JSON reader; takes 'fd' (< 0 for memory). */
+static int open_json(sg_csv **out, const char *name, int fd, const char *data, size_t len,
+                     sg_error *err)
+{
+    sg_csv *c = sg_calloc(1, sizeof *c);
+    if (!c || !(c->name = sg_strdup(name))) {
+        sg_free(c);
+        if (fd >= 0) close(fd);
+        return sg_error_set(err, SG_ENOMEM, "%s: out of memory opening the JSON reader", name);
+    }
+    c->fd = -1;
+    int rc = sg_jsonrows_open(&c->json, name, fd, data, len, err);
+    if (rc != SG_OK) {
+        if (fd >= 0) close(fd);
+        sg_csv_free(c);
+        return rc;
+    }
+    *out = c;
+    return SG_OK;
+}
+
 int sg_csv_open(sg_csv **out, const char *path, sg_error *err)
 {
     if (strcmp(path, "-") == 0) return open_common(out, "<stdin>", 0, 0, NULL, 0, err);
@@ -194,6 +217,7 @@ int sg_csv_open(sg_csv **out, const char *path, sg_error *err)
         fd = open(path, O_RDONLY | O_CLOEXEC);
     } while (fd < 0 && errno == EINTR);
     if (fd < 0) return sg_error_set(err, SG_EIO, "%s: cannot open: %s", path, strerror(errno));
+    if (sg_jsonrows_is_json(path)) return open_json(out, path, fd, NULL, 0, err);
     int rc = open_common(out, path, fd, 1, NULL, 0, err);
     if (rc != SG_OK) close(fd);
     return rc;
@@ -201,6 +225,7 @@ int sg_csv_open(sg_csv **out, const char *path, sg_error *err)
 
 int sg_csv_open_mem(sg_csv **out, const char *name, const char *data, size_t len, sg_error *err)
 {
+    if (sg_jsonrows_is_json(name)) return open_json(out, name, -1, data ? data : "", len, err);
     return open_common(out, name, -1, 0, data ? data : "", data ? len : 0, err);
 }
 
@@ -208,6 +233,7 @@ void sg_csv_free(sg_csv *c)
 {
     if (!c) return;
     if (c->fd >= 0 && c->close_fd) close(c->fd);
+    sg_jsonrows_free(c->json);
     sg_free(c->name);
     sg_free(c->buf);
     sg_free(c->fields);
@@ -215,10 +241,13 @@ void sg_csv_free(sg_csv *c)
     sg_free(c);
 }
 
-int64_t sg_csv_line(const sg_csv *c) { return c->rec_line; }
+int64_t sg_csv_line(const sg_csv *c) { return c->json ? sg_jsonrows_line(c->json) : c->rec_line; }
 const char *sg_csv_name(const sg_csv *c) { return c->name; }
-int64_t sg_csv_bytes_read(const sg_csv *c) { return c->n_read; }
-int64_t sg_csv_size(const sg_csv *c) { return c->size; }
+int64_t sg_csv_bytes_read(const sg_csv *c)
+{
+    return c->json ? sg_jsonrows_bytes_read(c->json) : c->n_read;
+}
+int64_t sg_csv_size(const sg_csv *c) { return c->json ? sg_jsonrows_size(c->json) : c->size; }
 
 /* ---------------------------------------------------------------------------
  * scanning */
@@ -431,6 +460,7 @@ static int blank_record(sg_csv *c, const sg_csv_field **fields, int *n_fields)
 
 int sg_csv_next(sg_csv *c, const sg_csv_field **fields, int *n_fields, sg_error *err)
 {
+    if (c->json) return sg_jsonrows_next(c->json, fields, n_fields, err);
     if (c->status != SG_OK) return sg_error_set(err, c->status, "%s", c->errmsg);
     if (c->pending_blank > 0) {
         c->pending_blank--;

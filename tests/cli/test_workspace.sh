@@ -2,8 +2,8 @@
 # test_workspace.sh [BUILD_DIR] -- the workspace commands end to end: init,
 # import (exit codes, checksum skip, merge), status, WS:TABLE as --data,
 # plan --workspace, plans, feedback (statuses, predicted vs actual, the campaign
-# log growing), and plan --explore / --thompson with their propensities, on a
-# small campaign with known truth.
+# log growing), plan --explore / --thompson with their propensities, and JSON
+# imports and feedback files, on a small campaign with known truth.
 #
 # Runs against a SQLite file always, and again against PostgreSQL when
 # SG_TEST_PG holds a postgresql:// URI (scripts/pg-test.sh sets it: 'make
@@ -29,6 +29,9 @@ awk 'BEGIN { srand(6); print "customer_id,x1,x2,seg";
 printf 'customer_id,x1,x2\nC1,1,2\nC2,oops\n' > "$T/bad.csv"
 printf 'customer_id,seg,vip\nC1,z,1\nC9999,a,0\n' > "$T/upd.csv"
 printf 'customer_id,revenue\nC1,3\n' > "$T/wrong.csv"
+printf '{"customer_id": "C1", "seg": "z", "vip": 1}\n{"customer_id": "C10000", "seg": "a", "vip": null}\n' \
+    > "$T/upd.jsonl"
+printf '[\n  {"customer_id": "C5", "x1": 1},\n  {"customer_id": "C6",\n    "x1": [1, 2]}\n]\n' > "$T/bad.json"
 
 # outcomes FILE PLAN SEED: the truth for the plan's executed actions (its 'action'
 # column) with the plan's propensities: customer_id,margin,treatment,propensity
@@ -147,10 +150,28 @@ chk="$(awk -F, 'NR > 1 { if (!($7 > 0 && $7 <= 1)) badp++; if ($7 < 0.9) lt++; c
 set -- $chk
 [ "$1" = 0 ] && [ "$2" -gt 0 ] && awk -v c="$3" 'BEGIN { exit !(c <= 50 + 1e-9) }' && ok 4.14 ||
     bad 4.14 "Thompson propensities/cost: $chk"
+
+# 6. JSON in: imports and feedback files as JSON lines or arrays, read as their CSV would be
+expect 6.1 0 "2 rows (1 new, 1 merged)" -- "$SG" import "$WS" "$T/upd.jsonl" --as customers
+expect 6.2 0 "^customers *2002 " -- "$SG" status "$WS"
+expect 6.3 3 "bad.json:3:3: key 'x1': expected a number, a string, true, false or null, got an array" \
+    -- "$SG" import "$WS" "$T/bad.json" --as customers
+expect 6.4 0 "^customers *2002 " -- "$SG" status "$WS"
+outcomes "$T/results3.csv" "$T/plan3.csv" 12
+scripts/csv2jsonl.sh "$T/results3.csv" > "$T/results3.jsonl"
+expect 6.5 0 "as executed" -- "$SG" feedback "$WS" --plan 3 --results "$T/results3.jsonl"
+expect 6.6 0 "^campaigns *9003 " -- "$SG" status "$WS"
 }
 
 WS="$T/shop.db"
 suite
+
+# 6.7: a model trained from the log as JSON lines is the model trained from the CSV, byte for byte
+scripts/csv2jsonl.sh "$T/log.csv" > "$T/log.jsonl"
+"$SG" -q train uplift --data "$T/log.csv" "${TRAIN[@]}" --out "$T/from_csv.sgm" > /dev/null 2>&1
+"$SG" -q train uplift --data "$T/log.jsonl" "${TRAIN[@]}" --out "$T/from_json.sgm" > /dev/null 2>&1
+PREFIX=ws-json
+cmp -s "$T/from_csv.sgm" "$T/from_json.sgm" && ok 6.7 || bad 6.7 "JSON and CSV gave different models"
 
 # 5. the plan's verdict against doing nothing (files only, run once): the log above
 # shows a real email effect; a log where email does nothing must never be called a gain
