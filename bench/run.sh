@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # run.sh -- every benchmark, peer and ours in the same run, ratios printed.
 # Run by 'make bench' (which installs the peers first); never part of 'make test'.
-#   bench/run.sh [NAME...]   NAME in: csv gbdt linear assign uplift vae gan dcgan promo_fit promo
-#                            budget
+#   bench/run.sh [NAME...]   NAME in: csv json gbdt linear assign uplift vae gan dcgan promo_fit
+#                            promo budget
 #                            (default: all of these; uplift_bench1m, 1M customers x 4 arms,
 #                            takes about 8 minutes and runs only when named)
 # Each bench writes its data into bench/out/ (git-ignored).
@@ -12,7 +12,7 @@ if [ -z "${OPENBLAS_CORETYPE:-}" ] && grep -q avx512f /proc/cpuinfo 2>/dev/null;
     export OPENBLAS_CORETYPE=SkylakeX
 fi
 names=("$@")
-[ ${#names[@]} -eq 0 ] && names=(csv gbdt linear assign uplift vae gan dcgan promo_fit promo budget)
+[ ${#names[@]} -eq 0 ] && names=(csv json gbdt linear assign uplift vae gan dcgan promo_fit promo budget)
 status=0
 for n in "${names[@]}"; do
     echo "===== bench/$n.sh"

@@ -309,7 +309,7 @@ static int utf8_len(unsigned char b)
 
 /* Check the sequence at 's' (at least utf8_len bytes readable, or 'avail' fewer at
  * the end of input).  Returns its length, or 0 and a description in 'why'. */
-static int utf8_check(const unsigned char *s, size_t avail, char *why, size_t cap)
+int sg_utf8_check(const unsigned char *s, size_t avail, char *why, size_t cap)
 {
     unsigned char b = s[0];
     int n = utf8_len(b);
@@ -422,7 +422,7 @@ static int utf8_at(sg_csv *c, cursor *cur, int nf, int64_t line, sg_error *err)
         if (rc != SG_OK) return rc;
     }
     char why[96], msg[128];
-    n = utf8_check((const unsigned char *)cur->p, (size_t)(cur->e - cur->p), why, sizeof why);
+    n = sg_utf8_check((const unsigned char *)cur->p, (size_t)(cur->e - cur->p), why, sizeof why);
     if (n > 0) return n;
     snprintf(msg, sizeof msg, "invalid UTF-8: %s", why);
     return stop_at(c, err, line, (size_t)(cur->p - cur->line_start) + 1, msg);

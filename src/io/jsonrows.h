@@ -32,4 +32,8 @@ SG_INTERNAL int64_t sg_jsonrows_bytes_read(const sg_jsonrows *j);
 SG_INTERNAL int64_t sg_jsonrows_size(const sg_jsonrows *j);
 SG_INTERNAL void sg_jsonrows_free(sg_jsonrows *j);
 
+/* The UTF-8 check of the CSV reader (csv.c): the length of the valid sequence at
+ * 's' (lead byte >= 0x80; 'avail' bytes readable), or 0 and the reason in 'why'. */
+SG_INTERNAL int sg_utf8_check(const unsigned char *s, size_t avail, char *why, size_t cap);
+
 #endif

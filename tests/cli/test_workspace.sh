@@ -154,7 +154,7 @@ set -- $chk
 # 6. JSON in: imports and feedback files as JSON lines or arrays, read as their CSV would be
 expect 6.1 0 "2 rows (1 new, 1 merged)" -- "$SG" import "$WS" "$T/upd.jsonl" --as customers
 expect 6.2 0 "^customers *2002 " -- "$SG" status "$WS"
-expect 6.3 3 "bad.json:3:3: key 'x1': expected a number, a string, true, false or null, got an array" \
+expect 6.3 3 "bad.json:4:11: key 'x1': expected a number, a string, true, false or null, got an array" \
     -- "$SG" import "$WS" "$T/bad.json" --as customers
 expect 6.4 0 "^customers *2002 " -- "$SG" status "$WS"
 outcomes "$T/results3.csv" "$T/plan3.csv" 12
