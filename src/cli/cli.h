@@ -129,6 +129,8 @@ int cmd_evaluate(int argc, char **argv);
 int cmd_plan(int argc, char **argv);
 int cmd_world(int argc, char **argv);   /* cmd_world.c: log, customers, outcomes, score */
 int cmd_serve(int argc, char **argv);   /* cmd_serve.c: the HTTP service */
+int cmd_features(int argc, char **argv);   /* cmd_features.c: customer features from events */
+extern const char cli_features_help_text[];
 const char *cli_serve_help(const char *cmd);
 
 /* Help text of a core command (NULL if unknown). */

@@ -35,6 +35,8 @@ static const char HELP_MAIN[] =
     "  synth            synthetic customers with a fidelity and privacy report\n"
     "  simulate         the outcome distribution of a plan from the simulator\n"
     "  world            worlds with known truth (campaigns, media mix): data and scores\n"
+    "  features         customer features from their events: recency, frequency, windows,\n"
+    "                   amounts, category shares, and what happened after a cut-off\n"
     "  init, import, status, plans, feedback   the workspace and its prediction ledger\n"
     "  serve            the models of a directory as a JSON API over HTTP\n"
     "  help COMMAND     the options of a command\n"
@@ -175,5 +177,6 @@ const char *cli_help_text(const char *cmd)
     if (!strcmp(cmd, "evaluate")) return HELP_EVALUATE;
     if (!strcmp(cmd, "plan")) return HELP_PLAN;
     if (!strcmp(cmd, "world")) return HELP_WORLD;
+    if (!strcmp(cmd, "features")) return cli_features_help_text;
     return NULL;
 }

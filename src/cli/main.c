@@ -36,6 +36,7 @@ static const command COMMANDS[] = {
     {"simulate", cmd_simulate},
     {"world", cmd_world},
     {"serve", cmd_serve},
+    {"features", cmd_features},
     {NULL, NULL},
 };
 
