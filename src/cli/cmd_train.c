@@ -154,9 +154,9 @@ static int train_response(int argc, char **argv)
         const sg_cv_result *c = &rep.results[rep.chosen];
         if (binary)
             printf("chosen: %s; cross-validated AUC %.4f (fold sd %.4f), top %.0f%% precision %.4f "
-                   "(fold sd %.4f): %.1f hits expected among 800 chosen\n", c->setting, c->auc,
-                   c->auc_sd, 100 * top_frac, c->top_precision, c->top_precision_sd,
-                   800 * c->top_precision);
+                   "(fold sd %.4f): %.1f hits expected per 1,000 rows chosen that way\n",
+                   c->setting, c->auc, c->auc_sd, 100 * top_frac, c->top_precision,
+                   c->top_precision_sd, 1000 * c->top_precision);
         else
             printf("chosen: %s; cross-validated RMSE %.6g, R^2 %.4f\n", c->setting, c->rmse, c->r2);
     }
