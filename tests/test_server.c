@@ -394,7 +394,7 @@ static void routes(void **state)
     sg_server_stop(s);
 }
 
-/* serve-1.2: a response model's scores equal the library's, from JSON and from CSV */
+/* serve-1.2: a response model's scores equal the library's, from JSON, CSV and JSON lines */
 static void predict_response(void **state)
 {
     (void)state;
@@ -432,6 +432,29 @@ static void predict_response(void **state)
     for (int i = 0; i < RESP_ROWS; i++)
         assert_true(fabs(json_real_value(json_object_get(json_array_get(p, (size_t)i), "score")) -
                          want[i]) < 1e-9);
+    json_decref(j);
+    /* the same rows as JSON lines (one object per line, keys in any order) */
+    char jl[2048];
+    off = 0;
+    for (int i = 0; i < RESP_ROWS; i++)
+        buf_printf(jl, &off, sizeof jl, "{\"seg\": \"%s\", \"x1\": %s, \"cid\": \"%s\", \"x2\": %s}\n",
+                   sg_table_cell(g_rows, i, 3, b1, 64), sg_table_cell(g_rows, i, 1, b3, 64),
+                   sg_table_cell(g_rows, i, 0, b4, 64), sg_table_cell(g_rows, i, 2, b2, 64));
+    assert_int_equal(request(port, "POST", "/models/resp/predict",
+                             "Content-Type: application/x-ndjson\r\n", jl, &j), 200);
+    p = json_object_get(j, "predictions");
+    assert_int_equal(json_array_size(p), RESP_ROWS);
+    for (int i = 0; i < RESP_ROWS; i++)
+        assert_true(fabs(json_real_value(json_object_get(json_array_get(p, (size_t)i), "score")) -
+                         want[i]) < 1e-9);
+    json_decref(j);
+    assert_int_equal(request(port, "POST", "/models/resp/predict",
+                             "Content-Type: application/x-ndjson\r\n", "{\"x1\": 1}\n{\"x1\": }\n",
+                             &j), 400);
+    assert_non_null(strstr(error_of(j), "body:2:"));
+    json_decref(j);
+    assert_int_equal(request(port, "POST", "/models/camp/plan",
+                             "Content-Type: application/x-ndjson\r\n", jl, &j), 415);
     json_decref(j);
     /* a missing feature column and a bad cell: 422 with the loader's message */
     assert_int_equal(request(port, "POST", "/models/resp/predict", NULL,
@@ -693,6 +716,14 @@ static void hostile(void **state)
     assert_int_equal(request(port, "POST", "/models/resp/predict", NULL, body, &j), 413);
     free(body);
     json_decref(j);
+    /* the same as JSON lines: refused at the 51st object */
+    char *jl = malloc(51 * 40 + 1);
+    size_t jo = 0;
+    for (int i = 0; i < 51; i++) jo += (size_t)sprintf(jl + jo, "{\"x1\": 0.1, \"x2\": %d}\n", i);
+    assert_int_equal(request(port, "POST", "/models/resp/predict",
+                             "Content-Type: application/x-ndjson\r\n", jl, &j), 413);
+    free(jl);
+    json_decref(j);
     /* rows of all different keys: rows x keys cells, refused before the table is made */
     size_t cap = 40 * 1024, off = 0;
     body = malloc(cap);
@@ -778,6 +809,9 @@ static void fuzz_bodies(void **state)
     const struct { const char *path, *headers, *body; } seeds[] = {
         {"/models/resp/predict", "", rows},
         {"/models/resp/predict", "Content-Type: text/csv\r\n", csv},
+        {"/models/camp/predict", "Content-Type: application/x-ndjson\r\n",
+         "{\"cid\": \"a\", \"x1\": 0.5, \"x2\": -1, \"seg\": \"north\"}\n"
+         "{\"cid\": \"b\", \"x1\": 1.5, \"x2\": 2, \"seg\": \"south\"}\n"},
         {"/models/camp/predict", "", rows},
         {"/models/camp/plan", "", plan},
         {"/models/shop/recommend", "", "{\"items\": [\"i2\", \"i0\"], \"k\": 4, \"exclude\": [\"i4\"]}"},

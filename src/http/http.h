@@ -37,7 +37,9 @@ typedef struct srv_reply {
 typedef struct srv_body {
     const char *data;         /* not NUL-terminated */
     size_t len;
-    int is_csv;               /* Content-Type text/csv */
+    int rows_only;            /* the body is rows alone, not a JSON object: CSV
+                                 (Content-Type text/csv) or JSON lines (below) */
+    int is_jsonl;             /* Content-Type application/x-ndjson or application/jsonl */
 } srv_body;
 
 /* Set *r to an error reply {"error": printf(fmt, ...)}; returns -1. */

@@ -217,6 +217,51 @@ static int rows_to_csv(const json_t *rows, int max_rows, size_t max_cells, sbuf 
     return rc;
 }
 
+/* A JSON lines body (one object per line) as an array of its objects; more than
+ * 'max_rows' objects is refused as it is found. */
+static int jsonl_rows(const srv_body *b, int max_rows, json_t **out, srv_reply *r)
+{
+    json_t *rows = json_array();
+    if (!rows) return srv_error(r, MHD_HTTP_SERVICE_UNAVAILABLE, "out of memory");
+    size_t pos = 0;
+    int line = 1;
+    for (;;) {
+        while (pos < b->len && (b->data[pos] == ' ' || b->data[pos] == '\t' ||
+                                b->data[pos] == '\r' || b->data[pos] == '\n')) {
+            if (b->data[pos] == '\n') line++;
+            pos++;
+        }
+        if (pos >= b->len) break;
+        if (json_array_size(rows) >= (size_t)max_rows) {
+            json_decref(rows);
+            return srv_error(r, MHD_HTTP_CONTENT_TOO_LARGE, "more than %d rows: the limit is %d "
+                             "per request (serve --max-rows)", max_rows, max_rows);
+        }
+        json_error_t je;
+        json_t *o = json_loadb(b->data + pos, b->len - pos,
+                               JSON_DISABLE_EOF_CHECK | JSON_REJECT_DUPLICATES | JSON_DECODE_ANY,
+                               &je);
+        if (!o || !json_is_object(o)) {
+            json_decref(o);
+            json_decref(rows);
+            if (!o)
+                return srv_error(r, MHD_HTTP_BAD_REQUEST, "body:%d: %s", line + je.line - 1,
+                                 je.text);
+            return srv_error(r, MHD_HTTP_BAD_REQUEST, "body:%d: expected an object "
+                             "{\"column\": value, ...} (one per line)", line);
+        }
+        for (size_t k = pos; k < pos + (size_t)je.position; k++) line += b->data[k] == '\n';
+        pos += (size_t)je.position;
+        json_array_append_new(rows, o);
+    }
+    if (json_array_size(rows) == 0) {
+        json_decref(rows);
+        return srv_error(r, MHD_HTTP_BAD_REQUEST, "no rows: send one JSON object per line");
+    }
+    *out = rows;
+    return 0;
+}
+
 int srv_body_table(const srv_body *b, int max_rows, const char *const *categorical,
                    json_t **root, sg_table **t, srv_reply *r)
 {
@@ -225,7 +270,20 @@ int srv_body_table(const srv_body *b, int max_rows, const char *const *categoric
     sbuf csv = {0};
     const char *data = b->data, *name = "body";
     size_t len = b->len;
-    if (!b->is_csv) {
+    if (b->is_jsonl) {
+        /* JSON lines: the objects become the "rows" array, under the same limits */
+        json_t *rows = NULL;
+        if (jsonl_rows(b, max_rows, &rows, r)) return -1;
+        int rc = rows_to_csv(rows, max_rows, b->len < 4096 ? 4096 : b->len, &csv, r);
+        json_decref(rows);
+        if (rc) {
+            sg_free(csv.p);
+            return -1;
+        }
+        data = csv.p;
+        len = csv.len;
+        name = "rows";
+    } else if (!b->rows_only) {
         json_error_t je;
         *root = json_loadb(b->data, b->len, JSON_REJECT_DUPLICATES, &je);
         if (!*root) return srv_error(r, MHD_HTTP_BAD_REQUEST, "body:%d:%d: %s", je.line, je.column,
@@ -532,7 +590,7 @@ void srv_plan(const srv_model *m, const srv_body *b, int max_rows, pthread_mutex
                   "a promo or a budget model", m->name, sg_task_name(m->task));
         return;
     }
-    if (b->is_csv) {
+    if (b->rows_only) {
         srv_error(r, MHD_HTTP_UNSUPPORTED_MEDIA_TYPE, "/plan takes JSON {\"rows\": [...], "
                   "\"budget\": B, \"cost\": {...}}");
         return;
@@ -648,7 +706,7 @@ void srv_recommend(const srv_model *m, const srv_body *b, pthread_mutex_t *compu
                   sg_task_name(m->task), m->resp || m->upl ? "; use /predict" : "");
         return;
     }
-    if (b->is_csv) {
+    if (b->rows_only) {
         srv_error(r, MHD_HTTP_UNSUPPORTED_MEDIA_TYPE, "/recommend takes JSON {\"items\": [...]} "
                   "or {\"user\": \"ID\"}");
         return;

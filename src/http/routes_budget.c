@@ -71,7 +71,7 @@ void srv_budget_plan(const srv_model *m, const srv_body *body, pthread_mutex_t *
                      srv_reply *r)
 {
     const sg_budget *b = m->budget;
-    if (body->is_csv) {
+    if (body->rows_only) {
         srv_error(r, MHD_HTTP_UNSUPPORTED_MEDIA_TYPE, "/plan on a budget model takes JSON "
                   "{\"budget\": B, \"weeks\": H, ...}");
         return;

@@ -150,7 +150,7 @@ void srv_promo_plan(const srv_model *m, const srv_body *b, int max_rows, pthread
                     srv_reply *r)
 {
     const sg_promo *p = m->promo;
-    if (b->is_csv) {
+    if (b->rows_only) {
         srv_error(r, MHD_HTTP_UNSUPPORTED_MEDIA_TYPE, "/plan takes JSON {\"rows\": [...], "
                   "\"budget\": B, ...}");
         return;

@@ -322,15 +322,19 @@ static void route(sg_server *s, struct MHD_Connection *c, const char *url, const
         srv_error(r, MHD_HTTP_METHOD_NOT_ALLOWED, "%s %s: use POST", method, url);
         return;
     }
-    srv_body b = {q->buf, q->len, 0};
+    srv_body b = {q->buf, q->len, 0, 0};
     const char *ct = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_TYPE);
-    /* text/csv is CSV; anything else but a multipart form is read as JSON (curl -d
-     * sends application/x-www-form-urlencoded) */
+    /* text/csv is CSV, application/x-ndjson (or jsonl) JSON lines; anything else but a
+     * multipart form is read as JSON (curl -d sends application/x-www-form-urlencoded) */
     if (ct && !strncasecmp(ct, "text/csv", 8)) {
-        b.is_csv = 1;
+        b.rows_only = 1;
+    } else if (ct && (!strncasecmp(ct, "application/x-ndjson", 20) ||
+                      !strncasecmp(ct, "application/jsonl", 17))) {
+        b.rows_only = b.is_jsonl = 1;
     } else if (ct && !strncasecmp(ct, "multipart/", 10)) {
         srv_error(r, MHD_HTTP_UNSUPPORTED_MEDIA_TYPE, "Content-Type '%.100s': send JSON "
-                  "(application/json) or CSV (text/csv) as the body", ct);
+                  "(application/json), JSON lines (application/x-ndjson) or CSV (text/csv) as "
+                  "the body", ct);
         return;
     }
     if (b.len == 0) {
