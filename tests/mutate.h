@@ -45,7 +45,8 @@ static size_t mutate(sg_rng *r, const unsigned char *src, size_t n, unsigned cha
         case 2: { /* insert 1-8 such bytes */
             size_t c = 1 + (size_t)sg_rng_below(r, 8);
             memmove(dst + at + c, dst + at, n - at);
-            for (size_t i = 0; i < c; i++) dst[at + i] = TEXT_BYTES[sg_rng_below(r, sizeof TEXT_BYTES)];
+            for (size_t i = 0; i < c; i++)
+                dst[at + i] = TEXT_BYTES[sg_rng_below(r, sizeof TEXT_BYTES)];
             n += c;
             break;
         }

@@ -510,7 +510,8 @@ static void recommender_files(void **state)
         o.min_item_users = kind == sg_rec_kind_parse("vae") ? 2 : 1;
         o.lambda = 10;
         sg_recommender *m = NULL;
-        if (sg_recommender_train(&m, x, NULL, NULL, &o, NULL, &err) != SG_OK) fail_msg("%s", err.msg);
+        if (sg_recommender_train(&m, x, NULL, NULL, &o, NULL, &err) != SG_OK)
+            fail_msg("%s", err.msg);
         char path[256];
         snprintf(path, sizeof path, "%s/rec_%s.sgm", g_dir, KINDS[k]);
         assert_int_equal(sg_recommender_save(m, path, &err), SG_OK);

@@ -773,6 +773,18 @@ static void json_errors(void **state)
         assert_int_equal(load_named(cases[k].name, cases[k].text, NULL, &t, &err), SG_EPARSE);
         if (strcmp(err.msg, cases[k].msg)) fail_msg("case %zu: got '%s'", k, err.msg);
     }
+    /* objects that share no key: a cell for every object and key, refused */
+    {
+        size_t cap = 20000 * 24, off = 0;
+        char *sparse = malloc(cap);
+        for (int i = 0; i < 20000; i++)
+            off += (size_t)snprintf(sparse + off, cap - off, "{\"k%d\": 1}\n", i);
+        sg_table *t;
+        sg_error err;
+        assert_int_equal(load_named("t.jsonl", sparse, NULL, &t, &err), SG_EPARSE);
+        assert_non_null(strstr(err.msg, "20000 objects x 20000 distinct keys"));
+        free(sparse);
+    }
     /* a forced number column: the cell error names the JSON line and the key */
     sg_load_opts o;
     sg_load_opts_default(&o);

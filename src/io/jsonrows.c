@@ -487,8 +487,9 @@ static int next_object(sg_jsonrows *j, sg_error *err)
         return 0;
     }
     if (j->data[j->pos] != '{')
-        return syntax(j, err, j->array ? "expected an object {\"column\": value, ...} in the array"
-                                       : "expected an object {\"column\": value, ...} (one per line)");
+        return syntax(j, err, j->array
+                                  ? "expected an object {\"column\": value, ...} in the array"
+                                  : "expected an object {\"column\": value, ...} (one per line)");
     if (j->n_obj > 0 && j->line == j->prev_start) j->by_object = 1;
     j->prev_start = j->line;
     j->n_obj++;
@@ -568,6 +569,12 @@ int sg_jsonrows_open(sg_jsonrows **out, const char *name, int fd, const char *da
             rc = stop(j, err, SG_EPARSE, "%s: no column: the file holds no object with a key",
                       name);
     }
+    /* objects that share few keys would make a table far larger than the file (a
+     * cell for every object and key): refuse more than 16 cells per byte */
+    if (rc == SG_OK && (double)j->n_obj * j->n_cols > 16.0 * (double)j->len + 1e6)
+        rc = stop(j, err, SG_EPARSE, "%s: %lld objects x %d distinct keys would make a table of "
+                  "%.3g cells from %zu bytes: the objects do not share their keys", name,
+                  (long long)j->n_obj, j->n_cols, (double)j->n_obj * j->n_cols, j->len);
     if (rc == SG_OK) {
         j->fields = sg_calloc((size_t)j->n_cols, sizeof *j->fields);
         j->voff = sg_malloc_array((size_t)j->n_cols, sizeof *j->voff);
