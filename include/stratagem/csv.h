@@ -12,7 +12,13 @@
  * 1-based byte column (a BOM is not counted); an unterminated quote is reported
  * where it opened.  The reader cannot continue after an error: later calls
  * return it again.  Record-width checks (ragged rows) are the caller's:
- * sg_csv_next returns whatever the record holds. */
+ * sg_csv_next returns whatever the record holds.
+ *
+ * A path (or, for memory input, a name) ending in .json, .jsonl or .ndjson is
+ * read as JSON instead (src/io/jsonrows.c): JSON lines or an array of objects,
+ * presented as records of the same interface, the keys as the header, so that
+ * every reader of tables takes JSON as it takes CSV.  Such input is read whole
+ * (its bytes) rather than streamed, and its syntax is checked at open. */
 #ifndef SG_CSV_H
 #define SG_CSV_H
 

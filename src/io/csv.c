@@ -225,7 +225,8 @@ int sg_csv_open(sg_csv **out, const char *path, sg_error *err)
 
 int sg_csv_open_mem(sg_csv **out, const char *name, const char *data, size_t len, sg_error *err)
 {
-    if (sg_jsonrows_is_json(name)) return open_json(out, name, -1, data ? data : "", len, err);
+    if (sg_jsonrows_is_json(name))
+        return open_json(out, name, -1, data ? data : "", data ? len : 0, err);
     return open_common(out, name, -1, 0, data ? data : "", data ? len : 0, err);
 }
 
