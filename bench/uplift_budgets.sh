@@ -11,7 +11,8 @@
 # binds), scored by `world score`.  Prints a line per (seed, rows, budget) and a
 # summary per (rows, budget): mean and lowest share of the best plan, mean
 # forecast / true net, how often the 90% interval covers the truth, and the
-# plan's verdicts.  Needs build/ (make).  Outputs in bench/out/uplift_budgets/.
+# plan's verdicts; and the same for the plan's incremental conversions, which
+# `plan` forecasts beside the margin.  Needs build/ (make).  Outputs in bench/out/uplift_budgets/.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 SG="${SG:-build/stratagem}"
@@ -22,7 +23,7 @@ export OPENBLAS_CORETYPE="${OPENBLAS_CORETYPE:-SkylakeX}"
 COST=email=0.10,coupon10=0.10,coupon20=0.10
 OUT=bench/out/uplift_budgets
 mkdir -p "$OUT"
-printf 'seed\trows\tbudget\tshare\ttrue_net\tforecast\tlo\thi\tratio\tcovered\tverdict\n'
+printf 'seed\trows\tbudget\tshare\ttrue_net\tforecast\tlo\thi\tratio\tcovered\tverdict\tconv_ratio\tconv_covered\n'
 for rows in ${ROWS:-5000 20000}; do
     for s in ${SEEDS:-1 2 3 4 5}; do
         D="$OUT/s${s}_r$rows"
@@ -50,14 +51,24 @@ for rows in ${ROWS:-5000 20000}; do
                 n = f; sub(/.*"net":/, "", n); sub(/[,}].*/, "", n)
                 lo = f; sub(/.*"net_lo":/, "", lo); sub(/[,}].*/, "", lo)
                 hi = f; sub(/.*"net_hi":/, "", hi); sub(/[,}].*/, "", hi)
-                printf "%d\t%d\t%s\t%.3f\t%.1f\t%.1f\t%.1f\t%.1f\t%.2f\t%s\t%s\n", s, r, b, sh, p,
-                       n, lo, hi, n / p, (p + 0 >= lo + 0 && p + 0 <= hi + 0) ? "yes" : "no", v }'
+                # the forecast of the plan'"'"'s conversions (hurdle models): ratio to the truth
+                cr = "nan"; cc = "-"
+                if (match($0, /"conversions":\{[^}]*"covered":[a-z]*/)) {
+                    c = substr($0, RSTART, RLENGTH); cr = c; sub(/.*"ratio":/, "", cr)
+                    sub(/[,}].*/, "", cr); cc = c ~ /"covered":true/ ? "yes" : "no" }
+                printf "%d\t%d\t%s\t%.3f\t%.1f\t%.1f\t%.1f\t%.1f\t%.2f\t%s\t%s\t%s\t%s\n", s, r, b,
+                       sh, p, n, lo, hi, n / p, (p + 0 >= lo + 0 && p + 0 <= hi + 0) ? "yes" : "no",
+                       v, cr, cc }'
         done
     done
 done | tee "$OUT/last.tsv" | awk -F'\t' '
     { print; k = $2 " rows, budget " $3; if (!(k in n)) order[++nk] = k
       n[k]++; sh[k] += $4; if (!(k in mn) || $4 < mn[k]) mn[k] = $4; ra[k] += $9
-      cv[k] += ($10 == "yes"); vd[k] = vd[k] " " $11 }
+      cv[k] += ($10 == "yes"); vd[k] = vd[k] " " $11
+      if ($13 != "-") { nc[k]++; cr[k] += $12; cc[k] += ($13 == "yes") } }
     END { for (j = 1; j <= nk; j++) { k = order[j]
-            printf "%s: share %.3f (min %.3f), forecast/true %.2f, covered %d of %d, verdicts%s\n",
-                   k, sh[k] / n[k], mn[k], ra[k] / n[k], cv[k], n[k], vd[k] } }'
+            printf "%s: share %.3f (min %.3f), forecast/true %.2f, covered %d of %d, verdicts%s",
+                   k, sh[k] / n[k], mn[k], ra[k] / n[k], cv[k], n[k], vd[k]
+            if (nc[k]) printf "; conversions forecast/true %.2f, covered %d of %d", cr[k] / nc[k],
+                              cc[k], nc[k]
+            printf "\n" } }'

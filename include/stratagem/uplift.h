@@ -299,6 +299,11 @@ typedef struct sg_uplift_plan_opts {
     const double *se;           /* (N, A) standard errors of 'gain' (column 0 ignored): required
                                  * by thompson, else unused */
     int n_draws;                /* thompson: Monte Carlo draws for the propensities; default 100 */
+    const double *conv_gain;    /* (N, A) conversion effects (sg_uplift_predict with
+                                 * SG_UPLIFT_CONV) for a VALUE plan on a model that has a
+                                 * conversion part (sg_uplift_has_conv): the plan's
+                                 * incremental conversions are forecast too
+                                 * (result.conversions); NULL (default): not */
 } sg_uplift_plan_opts;
 
 void sg_uplift_plan_opts_default(sg_uplift_plan_opts *o);
@@ -335,6 +340,11 @@ typedef struct sg_uplift_plan_result {
     uint8_t *explored;          /* 1 where the arm was drawn at random */
     int64_t n_explored;         /* customers explored */
     double explore_cost;        /* cost of their arms (taken off the budget first) */
+    /* with opts.conv_gain: the same plan's incremental conversions, forecast as the
+     * effect is (the plan's rule replayed on the log, doubly robust, its interval);
+     * net = effect, cost as the plan's */
+    int has_conversions;
+    sg_uplift_forecast conversions;
 } sg_uplift_plan_result;
 
 /* Choose at most one arm per customer for N customers with predicted effects

@@ -441,7 +441,7 @@ int cli_plan_uplift(int argc, char **argv)
     sg_uplift *m = NULL;
     sg_table *t = NULL;
     int64_t *rows = NULL, n = 0;
-    double *gain = NULL, *se = NULL, *prop = NULL;
+    double *gain = NULL, *se = NULL, *prop = NULL, *cgain = NULL;
     int32_t *arm = NULL, *planned = NULL;
     uint8_t *explored = NULL;
     json_t *root = NULL;
@@ -506,6 +506,19 @@ int cli_plan_uplift(int argc, char **argv)
         rc = cli_fail(&err);
         goto done;
     }
+    /* a money plan on a model with a conversion part: its conversions are forecast too */
+    if (target == SG_UPLIFT_VALUE && sg_uplift_has_conv(m)) {
+        cgain = sg_malloc_array((size_t)(n ? n : 1) * (size_t)A, sizeof *cgain);
+        if (!cgain) {
+            fprintf(stderr, "stratagem: out of memory\n");
+            rc = EXIT_RUNTIME;
+            goto done;
+        }
+        if (sg_uplift_predict(m, t, rows, n, SG_UPLIFT_CONV, NULL, cgain, NULL, &err)) {
+            rc = cli_fail(&err);
+            goto done;
+        }
+    }
     sg_uplift_plan_opts po;
     sg_uplift_plan_opts_default(&po);
     po.target = target;
@@ -519,6 +532,7 @@ int cli_plan_uplift(int argc, char **argv)
     po.thompson = thompson;
     po.se = se;
     po.n_draws = n_draws;
+    po.conv_gain = cgain;
     int exploring = explore > 0 || thompson;
     sg_uplift_plan_result res;
     memset(&res, 0, sizeof res);
@@ -590,6 +604,10 @@ int cli_plan_uplift(int argc, char **argv)
              res.single_arm > 0 ? labels[res.single_arm] : "-");
     print_forecast(name, &res.single, conv);
     print_forecast("random arm", &res.random, conv);
+    if (res.has_conversions)
+        printf("the same plan's incremental conversions: %.4g [%.4g, %.4g] (the model's own "
+               "sum %.4g)\n", res.conversions.effect, res.conversions.effect_lo,
+               res.conversions.effect_hi, res.conversions.naive_effect);
     /* The forecast over the model's own sum: up to 1 the winner's curse taken out, above 1
      * the log's outcomes valuing the rule's customers higher than the model does. */
     printf("the model's own sum of predicted effects for the plan is %.6g; ",
@@ -624,6 +642,13 @@ int cli_plan_uplift(int argc, char **argv)
         if (a) json_object_set_new(costs, labels[a], json_real(arm_cost[a]));
     }
     json_object_set_new(fc, "arms", arms);
+    if (res.has_conversions)
+        json_object_set_new(fc, "conversions",
+                            json_pack("{s:f, s:f, s:f, s:f, s:f}", "effect",
+                                      res.conversions.effect, "effect_lo",
+                                      res.conversions.effect_lo, "effect_hi",
+                                      res.conversions.effect_hi, "se", res.conversions.se,
+                                      "naive_effect", res.conversions.naive_effect));
     json_object_set_new(fc, "verdict", json_string(verdict));
     json_object_set_new(root, "model", json_string(model));
     json_object_set_new(root, "customers", json_integer(n));
@@ -684,6 +709,7 @@ int cli_plan_uplift(int argc, char **argv)
 done:
     json_decref(root);
     sg_free(gain);
+    sg_free(cgain);
     sg_free(se);
     sg_free(arm);
     sg_free(planned);

@@ -436,7 +436,8 @@ done:
 
 /* ---------------------------------------------------------------- score */
 
-/* forecast.{effect,net,net_lo,net_hi,effect_lo,effect_hi} of a plan summary, NaN when absent. */
+/* forecast.{effect,net,net_lo,net_hi,effect_lo,effect_hi} of a plan summary, then
+ * forecast.conversions.{effect,effect_lo,effect_hi} (fc[6..8]); NaN when absent. */
 static int read_forecast(const char *path, double *fc)
 {
     static const char *const KEYS[] = {"effect", "effect_lo", "effect_hi", "net", "net_lo",
@@ -457,6 +458,11 @@ static int read_forecast(const char *path, double *fc)
     for (int k = 0; k < 6; k++) {
         json_t *v = json_object_get(f, KEYS[k]);
         fc[k] = json_is_number(v) ? json_number_value(v) : (double)NAN;
+    }
+    json_t *c = json_object_get(f, "conversions");
+    for (int k = 0; k < 3; k++) {
+        json_t *v = json_is_object(c) ? json_object_get(c, KEYS[k]) : NULL;
+        fc[6 + k] = json_is_number(v) ? json_number_value(v) : (double)NAN;
     }
     json_decref(root);
     if (isnan(fc[3])) {
@@ -507,7 +513,8 @@ static int world_score(int argc, char **argv)
     if (!cost) return cli_usage_error(cmd, "missing --cost ARM=C,... (cost of every action)");
     char *labels[A];
     for (int a = 0; a < A; a++) labels[a] = (char *)sg_world_arm_label(a);
-    double arm_cost[A] = {0}, fc[6] = {NAN, NAN, NAN, NAN, NAN, NAN};
+    double arm_cost[A] = {0}, fc[9];
+    for (int k = 0; k < 9; k++) fc[k] = (double)NAN;
     uint8_t seen[A];
     int rc = cli_parse_arm_values(cmd, "--cost", cost, labels, A, arm_cost, seen);
     if (rc) return rc;
@@ -544,6 +551,9 @@ static int world_score(int argc, char **argv)
     double eratio = s.effect != 0 ? fc[0] / s.effect : (double)NAN;
     int covers = summary && fc[4] <= s.net && s.net <= fc[5];
     int ecovers = summary && fc[1] <= s.effect && s.effect <= fc[2];
+    int has_conv = summary && !isnan(fc[6]);
+    double cratio = s.conversions != 0 ? fc[6] / s.conversions : (double)NAN;
+    int ccovers = has_conv && fc[7] <= s.conversions && s.conversions <= fc[8];
     if (json) {
         root = json_pack("{s:I, s:f, s:{s:f, s:f, s:f}, s:b}", "customers", (json_int_t)s.n,
                          "budget", budget, "cost", labels[1], arm_cost[1], labels[2],
@@ -569,6 +579,11 @@ static int world_score(int argc, char **argv)
             json_object_set_new(f, "effect_ratio", num_or_null(eratio));
             json_object_set_new(f, "net_covered", json_boolean(covers));
             json_object_set_new(f, "effect_covered", json_boolean(ecovers));
+            if (has_conv)
+                json_object_set_new(f, "conversions",
+                                    json_pack("{s:f, s:f, s:f, s:o, s:b}", "effect", fc[6],
+                                              "effect_lo", fc[7], "effect_hi", fc[8], "ratio",
+                                              num_or_null(cratio), "covered", ccovers));
             json_object_set_new(root, "forecast", f);
         }
         if (!root || json_dumpf(root, stdout, JSON_INDENT(2) | JSON_REAL_PRECISION(10))) {
@@ -596,6 +611,9 @@ static int world_score(int argc, char **argv)
                    covers ? "covers" : "MISSES");
             printf("  forecast effect     %.4f [%.4f, %.4f]: forecast / truth %.3f; %s\n", fc[0],
                    fc[1], fc[2], eratio, ecovers ? "covered" : "NOT covered");
+            if (has_conv)
+                printf("  forecast conversions %.2f [%.2f, %.2f]: forecast / truth %.3f; %s\n",
+                       fc[6], fc[7], fc[8], cratio, ccovers ? "covered" : "NOT covered");
         }
     }
     rc = EXIT_OK;

@@ -246,6 +246,38 @@ static int forecast_rule(const log_view *v, const double *pi, int64_t N, const d
     return SG_OK;
 }
 
+/* The incremental conversions of a VALUE plan (executed arms 'exec', its rule on
+ * the log 'pi') into r->conversions, from the model's conversion part. */
+static int forecast_conversions(const sg_uplift *m, const double *pi, int64_t N,
+                                const int32_t *exec, const sg_uplift_plan_opts *o, int n_boot,
+                                const sg_rng *rng, sg_uplift_plan_result *r, sg_error *err)
+{
+    log_view vc;
+    int rc = log_view_init(&vc, m, SG_UPLIFT_CONV, err);
+    if (rc) return rc;
+    const int A = m->A;
+    double *gc = sg_malloc_array((size_t)(N ? N : 1), sizeof *gc), naive = 0;
+    if (!gc) {
+        log_view_deinit(&vc);
+        return sg_error_set(err, SG_ENOMEM, "plan: out of memory for %lld customers",
+                            (long long)N);
+    }
+    for (int64_t i = 0; i < N; i++) {
+        gc[i] = exec[i] > 0 ? o->conv_gain[i * A + exec[i]] : 0.0;
+        naive += gc[i];
+    }
+    sg_rng sub;
+    sg_rng_split(rng, 8, &sub);
+    rc = forecast_rule(&vc, pi, N, gc, 1.0, r->plan.cost, SG_UPLIFT_CONV, o, n_boot, &sub,
+                       &r->conversions, NULL, err);
+    r->conversions.naive_effect = naive;
+    r->conversions.treated = r->plan.treated;
+    r->has_conversions = rc == SG_OK;
+    sg_free(gc);
+    log_view_deinit(&vc);
+    return rc;
+}
+
 /* Per-customer predicted gains of an assignment, and totals. */
 static void assignment_totals(const double *gain, const double *arm_cost, int64_t N, int A,
                               const int32_t *arm, double *g, double *naive, double *cost,
@@ -592,6 +624,10 @@ int sg_uplift_plan(const sg_uplift *m, const double *gain, int64_t N,
                                 &r.plan, &r.log_ess, err)))
             goto done;
         r.plan.naive_effect = naive;
+        /* the same rule's conversions: its policy on the log is 'pi' as it stands */
+        if (o->conv_gain && !conv && m->n_store == 2 &&
+            (rc = forecast_conversions(m, pi, N, exec, o, n_boot, &rng, &r, err)))
+            goto done;
     }
     double arm_eff[SG_UPLIFT_MAX_ARMS];
     memset(arm_eff, 0, sizeof arm_eff);
