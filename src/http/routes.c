@@ -601,7 +601,7 @@ void srv_plan(const srv_model *m, const srv_body *b, int max_rows, pthread_mutex
     sg_table *t = NULL;
     double c[SG_UPLIFT_MAX_ARMS], arm_eff[SG_UPLIFT_MAX_ARMS];
     int64_t caps[SG_UPLIFT_MAX_ARMS], count[SG_UPLIFT_MAX_ARMS];
-    double *gain = NULL, *se = NULL;
+    double *gain = NULL, *se = NULL, *cgain = NULL;
     int32_t *arm = NULL;
     sg_uplift_plan_opts po;
     if (srv_body_table(b, max_rows, NULL, &root, &t, r) || plan_options(u, root, &po, c, caps, r))
@@ -615,6 +615,15 @@ void srv_plan(const srv_model *m, const srv_body *b, int max_rows, pthread_mutex
         goto done;
     }
     if (uplift_effects(u, t, po.target, gain, se, compute, r)) goto done;
+    /* a money plan on a model with a conversion part: its conversions too (as the CLI) */
+    if (po.target == SG_UPLIFT_VALUE && sg_uplift_has_conv(u)) {
+        if (!(cgain = sg_malloc_array((size_t)n * (size_t)A, sizeof *cgain))) {
+            srv_error(r, MHD_HTTP_SERVICE_UNAVAILABLE, "out of memory");
+            goto done;
+        }
+        if (uplift_effects(u, t, SG_UPLIFT_CONV, cgain, NULL, compute, r)) goto done;
+        po.conv_gain = cgain;
+    }
     sg_uplift_plan_result res;
     memset(&res, 0, sizeof res);
     res.count = count;
@@ -651,6 +660,14 @@ void srv_plan(const srv_model *m, const srv_body *b, int max_rows, pthread_mutex
                                       "effect", srv_real(arm_eff[a])));
     json_object_set_new(fc, "arms", arms);
     json_object_set_new(fc, "verdict", json_string(sg_uplift_verdict(&res.plan, po.target)));
+    if (res.has_conversions)
+        json_object_set_new(fc, "conversions",
+                            json_pack("{s:o,s:o,s:o,s:o,s:o}", "effect",
+                                      srv_real(res.conversions.effect), "effect_lo",
+                                      srv_real(res.conversions.effect_lo), "effect_hi",
+                                      srv_real(res.conversions.effect_hi), "se",
+                                      srv_real(res.conversions.se), "naive_effect",
+                                      srv_real(res.conversions.naive_effect)));
     json_t *single = forecast_json(&res.single, po.level);
     json_object_set_new(single, "arm", json_string(res.single_arm > 0 ?
                                                    sg_uplift_arm_label(u, res.single_arm) : ""));
@@ -671,6 +688,7 @@ done:
     sg_table_free(t);
     json_decref(root);
     sg_free(gain);
+    sg_free(cgain);
     sg_free(se);
     sg_free(arm);
 }

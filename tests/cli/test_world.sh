@@ -116,6 +116,14 @@ expect 4.6 0 "MISSES the truth" -- "$SG" world score --customers "$T/cust.csv" -
     --budget 3 --cost "$C" --summary "$T/fc2.json"
 expect 4.7 0 '"share_of_best"' -- "$SG" world score --customers "$T/cust.csv" --plan "$T/plan.csv" \
     --budget 3 --cost "$C" --summary "$T/fc.json" --json
+# a forecast of the plan's conversions (plan --objective value on a hurdle model) is scored too
+conv="$("$SG" -q world score --customers "$T/cust.csv" --plan "$T/plan.csv" --budget 3 --cost "$C" --json |
+    sed -n 's/^    "conversions": \(.*\),*$/\1/p' | head -1 | tr -d ,)"
+awk -v n="$net" -v c="$conv" 'BEGIN { printf "{\"forecast\": {\"net\": %.10g, \"net_lo\": %.10g, ", n, n - 1;
+    printf "\"net_hi\": %.10g, \"conversions\": {\"effect\": %.10g, \"effect_lo\": %.10g, ", n + 1, c, c - 1;
+    printf "\"effect_hi\": %.10g}}}\n", c + 1 }' > "$T/fc3.json"
+expect 4.9 0 "forecast conversions .*: forecast / truth 1.000; covered" -- "$SG" world score \
+    --customers "$T/cust.csv" --plan "$T/plan.csv" --budget 3 --cost "$C" --summary "$T/fc3.json"
 printf '{"plan": 1}\n' > "$T/bad.json"
 expect 4.8 3 "bad.json: no \"forecast\"" -- "$SG" world score --customers "$T/cust.csv" --plan "$T/plan.csv" \
     --budget 3 --cost "$C" --summary "$T/bad.json"
