@@ -9,7 +9,7 @@
 #   make bench      peer comparisons (xgboost, scikit-learn, pandas), never timed in tests
 #   make asan       build/asan: the library, program and tests with sanitizers
 #   make debug      -O0 -g build in build/debug
-# Knobs: BLAS=openblas|ref  OPENMP=0|1  V=1 (show commands)  WERROR=1
+# Knobs: BLAS=openblas|ref  OPENMP=0|1  MPI=0|1  V=1 (show commands)  WERROR=1
 
 BLAS   ?= openblas
 OPENMP ?= 1
@@ -32,6 +32,13 @@ CPPFLAGS += $(shell pkg-config --cflags libpq 2>/dev/null || echo -I/usr/include
 LDLIBS   := -lsqlite3 -lpq -ljansson -lpng -lz -lm -lpthread
 # libmicrohttpd (the HTTP service, src/http/)
 LDLIBS   += -lmicrohttpd
+# Open MPI (several processes training one model, src/util/dist.c), when installed;
+# MPI=0 builds without it
+MPI ?= $(shell pkg-config --exists ompi-c 2>/dev/null && echo 1 || echo 0)
+ifeq ($(MPI),1)
+CPPFLAGS += -DSG_USE_MPI $(shell pkg-config --cflags ompi-c)
+LDLIBS   += $(shell pkg-config --libs ompi-c)
+endif
 
 ifeq ($(BLAS),openblas)
 CPPFLAGS += -DSG_USE_BLAS $(shell pkg-config --cflags openblas 2>/dev/null)

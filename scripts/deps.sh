@@ -9,7 +9,8 @@
 set -euo pipefail
 
 PKGS=(gcc make pkg-config libc6-dev libopenblas-dev libcmocka-dev libjansson-dev
-      libsqlite3-dev sqlite3 libpq-dev libpng-dev zlib1g-dev libmicrohttpd-dev curl)
+      libsqlite3-dev sqlite3 libpq-dev libpng-dev zlib1g-dev libmicrohttpd-dev curl
+      libopenmpi-dev openmpi-bin)
 if [ "${1:-}" = "--bench" ]; then
     PKGS=(python3 python3-numpy python3-pandas python3-sklearn python3-xgboost python3-torch)
 fi

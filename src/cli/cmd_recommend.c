@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <sys/stat.h>
 #include <time.h>
 
@@ -25,6 +26,7 @@
 #include "cli_recommend.h"
 #include "stratagem/interactions.h"
 #include "stratagem/linalg.h"
+#include "stratagem/dist.h"
 #include "stratagem/mem.h"
 #include "stratagem/model.h"
 #include "stratagem/recommend.h"
@@ -486,6 +488,11 @@ int cli_train_recommend(int argc, char **argv)
     if (lambda < 0) return cli_usage_error(cmd, "--lambda must be > 0");
     if (o.batch < 1 || o.hidden < 1 || o.latent < 1)
         return cli_usage_error(cmd, "--batch, --hidden and --latent must be >= 1");
+    /* several processes on one machine share its cores (dist.h) */
+    if (threads <= 0 && sg_dist_size() > 1) {
+        long cores = sysconf(_SC_NPROCESSORS_ONLN);
+        threads = (int)(cores / sg_dist_size() > 0 ? cores / sg_dist_size() : 1);
+    }
     set_threads(threads);
 
     sg_interactions *x = NULL, *vf = NULL, *vh = NULL;
@@ -516,6 +523,9 @@ int cli_train_recommend(int argc, char **argv)
         fprintf(stderr, "stratagem: train recommend: model %s, seed %llu, %d users x %d items\n",
                 model, (unsigned long long)seed, sg_interactions_n_users(x),
                 sg_interactions_n_items(x));
+        if (sg_dist_size() > 1)
+            fprintf(stderr, "stratagem: %d processes share every batch (%d threads each); "
+                    "rank 0 writes the model\n", sg_dist_size(), threads);
         int nI = sg_interactions_n_items(x);
         if (kind == SG_REC_VAE)
         {
@@ -552,7 +562,7 @@ int cli_train_recommend(int argc, char **argv)
         rc = cli_fail(&err);
         goto done;
     }
-    if (sg_recommender_save(m, out, &err)) {
+    if (sg_dist_rank() == 0 && sg_recommender_save(m, out, &err)) {
         rc = cli_fail(&err);
         goto done;
     }

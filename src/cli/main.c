@@ -16,6 +16,7 @@
 #include "cli_recommend.h"
 #include "cli_synth.h"
 #include "cli_workspace.h"
+#include "stratagem/dist.h"
 #include "stratagem/linalg.h"
 #include "stratagem/log.h"
 
@@ -88,6 +89,40 @@ static void print_version(void)
 #else
     printf("openmp: no\n");
 #endif
+    printf("mpi: %s\n", sg_dist_available() ? "yes (mpirun -np N stratagem train recommend ...)"
+                                             : "no");
+}
+
+/* Under mpirun: only the commands that share their work across processes run
+ * (today 'train recommend'); each other rank is quiet and writes nothing.  A
+ * process that fails takes the others down with it (sg_dist_abort). */
+static int run_distributed(int argc, char **argv, int i)
+{
+    sg_error err;
+    sg_error_clear(&err);
+    if (sg_dist_init(&argc, &argv, &err)) {
+        fprintf(stderr, "stratagem: %s\n", err.msg);
+        return EXIT_RUNTIME;
+    }
+    if (sg_dist_size() == 1) return -1;
+    int rc;
+    if (!(i + 1 < argc && !strcmp(argv[i], "train") && !strcmp(argv[i + 1], "recommend"))) {
+        if (sg_dist_rank() == 0)
+            fprintf(stderr, "stratagem: under mpirun only 'train recommend' shares its work "
+                    "across processes; run '%s' without mpirun\n", argv[i]);
+        rc = EXIT_USAGE;
+    } else {
+        if (sg_dist_rank() > 0) {
+            cli_quiet = 1;
+            sg_log_set_level(SG_LOG_ERROR);
+            FILE *null = freopen("/dev/null", "w", stdout);   /* results: rank 0's */
+            (void)null;
+        }
+        rc = cmd_train(argc - i - 1, argv + i + 1);
+    }
+    if (rc != EXIT_OK) sg_dist_abort(rc);
+    sg_dist_finalize();
+    return rc;
 }
 
 int main(int argc, char **argv)
@@ -117,6 +152,8 @@ int main(int argc, char **argv)
         return EXIT_USAGE;
     }
     const char *cmd = argv[i];
+    int drc = run_distributed(argc, argv, i);
+    if (drc >= 0) return drc;
     if (!strcmp(cmd, "help")) {
         const char *topic = i + 1 < argc ? argv[i + 1] : NULL;
         char both[128];

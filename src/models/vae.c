@@ -57,6 +57,7 @@
 #include "nn/nn_private.h"
 #include "stratagem/linalg.h"
 #include "stratagem/log.h"
+#include "stratagem/dist.h"
 #include "stratagem/mem.h"
 #include "stratagem/rng.h"
 
@@ -844,12 +845,14 @@ static net net_old(const sg_recommender *m, const net *n, float *enc)
     return o;
 }
 
-/* Forward and loss of the nb rows in a->rp_x/col_x: input dropout 'p', KL
- * weight 'beta' (or gamma n_b per row), KL skipped when !kl_on.  On return the
- * logits hold their gradient (scaled 1/nb); *loss is the batch's mean loss. */
+/* Forward and loss of the nb rows in a->rp_x/col_x, part of a batch of nb_all
+ * users (nb_all > nb when several processes share the batch, dist.h): input
+ * dropout 'p', KL weight 'beta' (or gamma n_b per row), KL skipped when !kl_on.
+ * On return the logits hold their gradient (scaled 1/nb_all); *loss is these
+ * rows' share of the batch's mean loss. */
 static void batch_forward(sg_recommender *m, const net *n, const net *old, acts *a, int nb,
-                          float p, sg_rng *drop, sg_rng *noise, double beta, int kl_on,
-                          int composite, int grad, double *loss)
+                          int nb_all, float p, sg_rng *drop, sg_rng *noise, double beta,
+                          int kl_on, int composite, int grad, double *loss)
 {
     const sg_rec_opts *o = &m->opts;
     if (kl_on && composite) {
@@ -859,7 +862,7 @@ static void batch_forward(sg_recommender *m, const net *n, const net *old, acts 
     }
     make_input(a, nb, p, drop);
     forward(n, a, nb, n->vae ? noise : NULL);
-    float scale = 1.0f / (float)nb;
+    float scale = 1.0f / (float)nb_all;
     softmax_nll(a->logits, a->loss, a->rp_x, a->col_x, nb, n->I, scale, grad);
     double nll = 0.0;
     for (int b = 0; b < nb; b++) nll += a->loss[b];
@@ -869,11 +872,11 @@ static void batch_forward(sg_recommender *m, const net *n, const net *old, acts 
             double items = (double)(a->rp_x[b + 1] - a->rp_x[b]);
             a->wrow[b] = o->gamma > 0.0f ? (float)((double)o->gamma * items) : (float)beta;
         }
-        *loss = (nll + rows_kl(a, nb, n->Z, composite)) / nb;
+        *loss = (nll + rows_kl(a, nb, n->Z, composite)) / nb_all;
         return;
     }
     if (kl_on) kl = sg_kl_normal_forward(a->mu, a->lv, (size_t)nb * n->Z, 1.0f);
-    *loss = (nll + beta * kl) / nb;
+    *loss = (nll + beta * kl) / nb_all;
 }
 
 /* One pass over the users (shuffled first) updating 'part'.  The mean loss
@@ -890,40 +893,50 @@ static int train_pass(trainer *t, const sg_interactions *x, int64_t *order, sg_r
     const int32_t *ci = sg_interactions_col_idx(x);
     int B = a->B_max;
     int kl_on = t->n.vae && part != PART_DEC;
+    /* several processes (dist.h): each takes its share of every batch's users, the
+     * gradients and losses are summed, every process makes the same step */
+    const int R = sg_dist_size(), me = sg_dist_rank();
     sg_rng_shuffle_i64(shuffle, order, n_users);
     for (int b0 = 0; b0 < n_users; b0 += B) {
         int nb = n_users - b0 < B ? n_users - b0 : B;
-        /* batch rows (ones), input = normalised + dropped out */
-        int64_t got = sg_csr_gather(a->rp_x, a->col_x, a->val_in, rp, ci, NULL, order + b0, nb,
-                                    a->nnz_max);
-        if (got < 0) {
-            return sg_error_set(err, SG_EINTERNAL, "recommender: batch larger than its buffer");
-        }
+        int lo = (int)((int64_t)nb * me / R), nl = (int)((int64_t)nb * (me + 1) / R) - lo;
         double beta = 0.0;
         if (kl_on) {
             beta = anneal_steps > 0 ? (double)t->step / (double)anneal_steps : (double)o->beta_cap;
             if (beta > (double)o->beta_cap) beta = (double)o->beta_cap;
         }
-        double batch_loss;
-        batch_forward(m, &t->n, &t->old, a, nb, part == PART_DEC ? 0.0f : o->dropout, &t->drop,
-                      &t->noise, beta, kl_on, t->composite, 1, &batch_loss);
+        double red[2] = {0.0, 0.0};   /* the batch loss; gamma: the rows' KL weights */
+        zero_grad(m->params);
+        if (nl > 0) {
+            /* batch rows (ones), input = normalised + dropped out */
+            int64_t got = sg_csr_gather(a->rp_x, a->col_x, a->val_in, rp, ci, NULL,
+                                        order + b0 + lo, nl, a->nnz_max);
+            if (got < 0)
+                return sg_error_set(err, SG_EINTERNAL, "recommender: batch larger than its buffer");
+            batch_forward(m, &t->n, &t->old, a, nl, nb, part == PART_DEC ? 0.0f : o->dropout,
+                          &t->drop, &t->noise, beta, kl_on, t->composite, 1, &red[0]);
+            if (kl_on && a->per_row && o->gamma > 0.0f)
+                for (int b = 0; b < nl; b++) red[1] += (double)a->wrow[b];
+            float kw = a->per_row ? 1.0f / (float)nb : (float)(beta / nb);
+            backward(&t->n, &t->g, a, nl, kl_on ? kw : 0.0f, t->composite, part);
+        }
+        if (R > 1) {
+            int rc = sg_dist_sum_f64(red, 2, err);
+            if (!rc) rc = sg_dist_sum_f32(sg_params_grads(m->params), sg_params_count(m->params),
+                                          err);
+            if (rc) return rc;
+        }
+        double batch_loss = red[0];
         if (!isfinite(batch_loss)) {
             return sg_error_set(err, SG_ENUMERIC, "recommender: %s epoch %d, step %lld: loss "
                                 "is not finite (try a lower --lr)", stage, ep,
                                 (long long)t->step + 1);
         }
-        if (kl_on && a->per_row && o->gamma > 0.0f) {
-            double w = 0.0;
-            for (int b = 0; b < nb; b++) w += (double)a->wrow[b];
-            beta = w / nb;
-        }
+        if (kl_on && a->per_row && o->gamma > 0.0f) beta = red[1] / nb;
         if (part != PART_DEC) {
             *loss_sum += batch_loss * nb;
             t->beta = beta;
         }
-        zero_grad(m->params);
-        float kw = a->per_row ? 1.0f / (float)nb : (float)(beta / nb);
-        backward(&t->n, &t->g, a, nb, kl_on ? kw : 0.0f, t->composite, part);
         if (o->l2 > 0.0f) l2_grad(m->params, o->l2);
         if (part == PART_ALL) {
             sg_params_adam(m->params, o->lr, 0.9f, 0.999f, 1e-8f, 0.0f);
@@ -1007,6 +1020,11 @@ int sg_vae_fit(sg_recommender *m, const sg_interactions *x, const sg_interaction
     sg_rng_split(&root, STREAM_SHUFFLE, &shuffle);
     sg_rng_split(&root, STREAM_DROPOUT, &t.drop);
     sg_rng_split(&root, STREAM_NOISE, &t.noise);
+    if (sg_dist_size() > 1) {   /* each process draws for its own rows */
+        sg_rng d = t.drop, z = t.noise;
+        sg_rng_split(&d, (uint64_t)sg_dist_rank(), &t.drop);
+        sg_rng_split(&z, (uint64_t)sg_dist_rank(), &t.noise);
+    }
 
     double best_ndcg = -1.0;
     int best_epoch = 0;
@@ -1106,7 +1124,7 @@ int sg_vae_batch_loss(sg_recommender *m, const int64_t *row_ptr, const int32_t *
     memcpy(a.col_x, col_idx + row_ptr[0], (size_t)a.rp_x[B] * sizeof *a.col_x);
     sg_rng noise;
     sg_rng_init(&noise, noise_seed);
-    batch_forward(m, &n, &old, &a, B, 0.0f, NULL, &noise, (double)beta, n.vae, composite, grad,
+    batch_forward(m, &n, &old, &a, B, B, 0.0f, NULL, &noise, (double)beta, n.vae, composite, grad,
                   loss);
     if (m->opts.l2 > 0.0f) *loss += l2_value(m->params, m->opts.l2);
     if (grad) {
