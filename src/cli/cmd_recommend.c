@@ -524,8 +524,8 @@ int cli_train_recommend(int argc, char **argv)
                 model, (unsigned long long)seed, sg_interactions_n_users(x),
                 sg_interactions_n_items(x));
         if (sg_dist_size() > 1)
-            fprintf(stderr, "stratagem: %d processes share every batch (%d threads each); "
-                    "rank 0 writes the model\n", sg_dist_size(), threads);
+            fprintf(stderr, "stratagem: %d processes share every batch (%d thread%s each); "
+                    "rank 0 writes the model\n", sg_dist_size(), threads, threads == 1 ? "" : "s");
         int nI = sg_interactions_n_items(x);
         if (kind == SG_REC_VAE)
         {
