@@ -4,7 +4,8 @@
 #   bench/run.sh [NAME...]   NAME in: csv json gbdt linear assign uplift vae gan dcgan promo_fit
 #                            promo budget
 #                            (default: all of these; uplift_bench1m, 1M customers x 4 arms,
-#                            takes about 8 minutes and runs only when named)
+#                            takes about 8 minutes, and vae_mpi, one process against two
+#                            under mpirun, run only when named)
 # Each bench writes its data into bench/out/ (git-ignored).
 set -uo pipefail
 cd "$(dirname "$0")/.."
