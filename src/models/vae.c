@@ -912,7 +912,8 @@ static int train_pass(trainer *t, const sg_interactions *x, int64_t *order, sg_r
             int64_t got = sg_csr_gather(a->rp_x, a->col_x, a->val_in, rp, ci, NULL,
                                         order + b0 + lo, nl, a->nnz_max);
             if (got < 0)
-                return sg_error_set(err, SG_EINTERNAL, "recommender: batch larger than its buffer");
+                return sg_error_set(err, SG_EINTERNAL,
+                                    "recommender: batch larger than its buffer");
             batch_forward(m, &t->n, &t->old, a, nl, nb, part == PART_DEC ? 0.0f : o->dropout,
                           &t->drop, &t->noise, beta, kl_on, t->composite, 1, &red[0]);
             if (kl_on && a->per_row && o->gamma > 0.0f)

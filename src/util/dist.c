@@ -85,7 +85,8 @@ static int sum(void *v, size_t n, MPI_Datatype type, size_t size, sg_error *err)
         int rc = g_rank == 0 ? MPI_Reduce(MPI_IN_PLACE, at, k, type, MPI_SUM, 0, MPI_COMM_WORLD)
                              : MPI_Reduce(at, NULL, k, type, MPI_SUM, 0, MPI_COMM_WORLD);
         if (rc == MPI_SUCCESS) rc = MPI_Bcast(at, k, type, 0, MPI_COMM_WORLD);
-        if (rc != MPI_SUCCESS) return sg_error_set(err, SG_EIO, "MPI: summing across processes failed");
+        if (rc != MPI_SUCCESS)
+            return sg_error_set(err, SG_EIO, "MPI: summing across processes failed");
     }
     return SG_OK;
 }
