@@ -92,28 +92,20 @@ static int sum(void *v, size_t n, MPI_Datatype type, size_t size, sg_error *err)
 }
 #endif
 
-int sg_dist_sum_f32(float *v, size_t n, sg_error *err)
+/* Sum n floats (dbl 0) or doubles (dbl 1) across the processes. */
+static int sum_values(void *v, size_t n, int dbl, sg_error *err)
 {
     if (g_size == 1) return SG_OK;
 #ifdef SG_USE_MPI
-    return sum(v, n, MPI_FLOAT, sizeof *v, err);
+    return sum(v, n, dbl ? MPI_DOUBLE : MPI_FLOAT, dbl ? sizeof(double) : sizeof(float), err);
 #else
     (void)v;
     (void)n;
+    (void)dbl;
     (void)err;
     return SG_OK;
 #endif
 }
 
-int sg_dist_sum_f64(double *v, size_t n, sg_error *err)
-{
-    if (g_size == 1) return SG_OK;
-#ifdef SG_USE_MPI
-    return sum(v, n, MPI_DOUBLE, sizeof *v, err);
-#else
-    (void)v;
-    (void)n;
-    (void)err;
-    return SG_OK;
-#endif
-}
+int sg_dist_sum_f32(float *v, size_t n, sg_error *err) { return sum_values(v, n, 0, err); }
+int sg_dist_sum_f64(double *v, size_t n, sg_error *err) { return sum_values(v, n, 1, err); }
