@@ -1,10 +1,11 @@
 /* dist.h -- one of several processes (MPI ranks) training one model together.
  *
  * Under `mpirun -np N stratagem ...` every process runs the same command on the
- * same data and the library splits the work: the Mult-VAE/DAE training gives
- * each process its share of every batch's users, and the gradients are summed
- * across processes before each (identical) Adam step, so the processes hold the
- * same weights throughout and rank 0 writes the model.  Alone (or in a build
+ * same data and the work is split: the Mult-VAE/DAE training gives each process
+ * its share of every batch's users, and the gradients are summed across
+ * processes before each (identical) Adam step, so the processes hold the same
+ * weights throughout and rank 0 writes the model; an uplift plan's scoring gives
+ * each process its share of the customers (the CLI, cmd_plan.c).  Alone (or in a build
  * without Open MPI) there is one process and every call here is a no-op.
  *
  * Sums are reduced on rank 0 and broadcast, so every rank gets the same bits

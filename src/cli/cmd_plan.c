@@ -18,6 +18,7 @@
 #include "cli_workspace.h"
 
 #include "stratagem/log.h"
+#include "stratagem/dist.h"
 #include "stratagem/mem.h"
 #include "stratagem/metrics.h"
 #include "stratagem/model.h"
@@ -103,6 +104,12 @@ done:
 
 int cmd_plan(int argc, char **argv)
 {
+    if (sg_dist_size() > 1 && !cli_model_is_uplift(argc, argv)) {
+        if (sg_dist_rank() == 0)
+            fprintf(stderr, "stratagem: under mpirun only 'plan' on an uplift model shares its "
+                    "work across processes\n");
+        return EXIT_USAGE;
+    }
     if (argc > 0 && !strcmp(argv[0], "promo")) return cli_plan_promo(argc - 1, argv + 1);
     if (argc > 0 && !strcmp(argv[0], "budget")) return cli_plan_budget(argc - 1, argv + 1);
     if (cli_model_task(argc, argv) == SG_TASK_PROMO) return cli_plan_promo(argc, argv);
@@ -371,6 +378,35 @@ done:
 
 /* ---------------------------------------------------------------- uplift plan */
 
+/* Effects (and standard errors, NULL allowed) of rows[0..n) (NULL: all rows)
+ * into eff, se (n, A).  Under mpirun the processes split the rows (scoring is a
+ * plan's heavy part) and the sums give every process all of them, exactly: each
+ * value is one process's, the others add zeros. */
+static int predict_shared(const sg_uplift *m, const sg_table *t, const int64_t *rows, int64_t n,
+                          int A, int target, double *eff, double *se, sg_error *err)
+{
+    const int R = sg_dist_size(), me = sg_dist_rank();
+    if (R == 1) return sg_uplift_predict(m, t, rows, n, target, NULL, eff, se, err);
+    int64_t lo = n * me / R, hi = n * (me + 1) / R, *own = NULL;
+    memset(eff, 0, (size_t)n * (size_t)A * sizeof *eff);
+    if (se) memset(se, 0, (size_t)n * (size_t)A * sizeof *se);
+    if (!rows && hi > lo) {
+        if (!(own = sg_malloc_array((size_t)(hi - lo), sizeof *own)))
+            return sg_error_set(err, SG_ENOMEM, "plan: out of memory for %lld rows",
+                                (long long)(hi - lo));
+        for (int64_t i = lo; i < hi; i++) own[i - lo] = i;
+    }
+    int rc = SG_OK;
+    if (hi > lo)
+        rc = sg_uplift_predict(m, t, rows ? rows + lo : own, hi - lo, target, NULL,
+                               eff + (size_t)lo * (size_t)A, se ? se + (size_t)lo * (size_t)A : NULL,
+                               err);
+    sg_free(own);
+    if (!rc) rc = sg_dist_sum_f64(eff, (size_t)n * (size_t)A, err);
+    if (!rc && se) rc = sg_dist_sum_f64(se, (size_t)n * (size_t)A, err);
+    return rc;
+}
+
 static json_t *forecast_json(const sg_uplift_forecast *q, double level)
 {
     return json_pack("{s:f, s:f, s:f, s:f, s:f, s:f, s:f, s:f, s:f, s:I, s:f}", "effect",
@@ -502,7 +538,7 @@ int cli_plan_uplift(int argc, char **argv)
         rc = EXIT_RUNTIME;
         goto done;
     }
-    if (sg_uplift_predict(m, t, rows, n, target, NULL, gain, se, &err)) {
+    if (predict_shared(m, t, rows, n, A, target, gain, se, &err)) {
         rc = cli_fail(&err);
         goto done;
     }
@@ -514,10 +550,15 @@ int cli_plan_uplift(int argc, char **argv)
             rc = EXIT_RUNTIME;
             goto done;
         }
-        if (sg_uplift_predict(m, t, rows, n, SG_UPLIFT_CONV, NULL, cgain, NULL, &err)) {
+        if (predict_shared(m, t, rows, n, A, SG_UPLIFT_CONV, cgain, NULL, &err)) {
             rc = cli_fail(&err);
             goto done;
         }
+    }
+    /* under mpirun the scoring was shared; rank 0 solves, forecasts and writes */
+    if (sg_dist_rank() > 0) {
+        rc = EXIT_OK;
+        goto done;
     }
     sg_uplift_plan_opts po;
     sg_uplift_plan_opts_default(&po);

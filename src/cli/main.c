@@ -94,8 +94,9 @@ static void print_version(void)
 }
 
 /* Under mpirun: only the commands that share their work across processes run
- * (today 'train recommend'); each other rank is quiet and writes nothing.  A
- * process that fails takes the others down with it (sg_dist_abort). */
+ * ('train recommend', 'plan' on an uplift model); ranks other than 0 are quiet
+ * and write nothing.  A process that fails takes the others down with it
+ * (sg_dist_abort). */
 static int run_distributed(int argc, char **argv, int i)
 {
     sg_error err;
@@ -106,10 +107,12 @@ static int run_distributed(int argc, char **argv, int i)
     }
     if (sg_dist_size() == 1) return -1;
     int rc;
-    if (!(i + 1 < argc && !strcmp(argv[i], "train") && !strcmp(argv[i + 1], "recommend"))) {
+    int train = i + 1 < argc && !strcmp(argv[i], "train") && !strcmp(argv[i + 1], "recommend");
+    if (!train && strcmp(argv[i], "plan") != 0) {
         if (sg_dist_rank() == 0)
-            fprintf(stderr, "stratagem: under mpirun only 'train recommend' shares its work "
-                    "across processes; run '%s' without mpirun\n", argv[i]);
+            fprintf(stderr, "stratagem: under mpirun only 'train recommend' and 'plan' (uplift "
+                    "models) share their work across processes; run '%s' without mpirun\n",
+                    argv[i]);
         rc = EXIT_USAGE;
     } else {
         if (sg_dist_rank() > 0) {
@@ -118,7 +121,7 @@ static int run_distributed(int argc, char **argv, int i)
             FILE *null = freopen("/dev/null", "w", stdout);   /* results: rank 0's */
             (void)null;
         }
-        rc = cmd_train(argc - i - 1, argv + i + 1);
+        rc = train ? cmd_train(argc - i - 1, argv + i + 1) : cmd_plan(argc - i - 1, argv + i + 1);
     }
     if (rc != EXIT_OK) sg_dist_abort(rc);
     sg_dist_finalize();

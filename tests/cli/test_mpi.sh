@@ -4,8 +4,8 @@
 # A network trained without randomness after its initialisation (Mult-DAE, no
 # input dropout) must come out the same from two processes as from one (each
 # process takes half of every batch; the gradients are summed), so the two give
-# the same recommendations; the VAE trains and writes its model once; other
-# commands are refused under mpirun.  Open MPI leaks at exit by design, so the
+# the same recommendations; the VAE trains and writes its model once; a budgeted
+# plan scored by two processes is the plan of one; other commands are refused.  Open MPI leaks at exit by design, so the
 # sanitizer build runs here without leak detection (memory errors still count).
 # Prints one line per case and closes with "N passed, N failed".
 set -u
@@ -54,7 +54,28 @@ expect 2.3 0 "" -- "$SG" -q recommend --model "$T/vae.sgm" --data "$T/some.csv" 
     --out "$T/rv.csv"
 
 # 3. other commands run without mpirun
-expect 3.1 2 "only 'train recommend' shares its work" -- "${MPI[@]}" "$SG" predict \
-    --model "$T/one.sgm" --data "$T/some.csv" --out "$T/p.csv"
+expect 3.1 2 "only 'train recommend' and 'plan' (uplift models) share" -- "${MPI[@]}" "$SG" \
+    predict --model "$T/one.sgm" --data "$T/some.csv" --out "$T/p.csv"
+
+# 4. a budgeted plan: the processes score a share of the customers each, rank 0 plans;
+# the plan, its summary and its report on stdout are those of one process
+awk 'BEGIN { srand(5); print "customer_id,x1,x2,seg,treatment,propensity,margin";
+  for (i = 0; i < 3000; i++) { x1 = rand() * 4 - 2; x2 = rand() * 2; t = rand() < 0.5;
+    e = (x1 > 0 ? 2 * x1 : 0) - 0.5; y = 5 + x2 + (t ? e : 0) + (rand() - 0.5);
+    printf "L%d,%.4f,%.4f,%s,%s,0.5,%.4f\n", i, x1, x2, i % 3 ? "a" : "b", t ? "email" : "control", y } }' > "$T/log.csv"
+awk 'BEGIN { srand(6); print "customer_id,x1,x2,seg";
+  for (i = 0; i < 2001; i++) printf "C%d,%.4f,%.4f,%s\n", i, rand() * 4 - 2, rand() * 2, i % 3 ? "a" : "b" }' > "$T/cust.csv"
+expect 4.1 0 "" -- "$SG" -q train uplift --data "$T/log.csv" --treatment treatment --control control \
+    --outcome margin --propensity propensity --id customer_id --cv 3 --repeats 1 --trees 50 \
+    --out "$T/up.sgm"
+mkdir -p "$T/p1" "$T/p2"
+PLAN=(plan --model "$T/up.sgm" --data "$T/cust.csv" --budget 50 --cost email=0.1 --boot 200
+      --out plan.csv --summary plan.json)
+(cd "$T/p1" && "$SG" -q "${PLAN[@]}" > out.txt) && ok 4.2 || bad 4.2 "plan failed"
+(cd "$T/p2" && "${MPI[@]}" "$SG" -q "${PLAN[@]}" > out.txt) && ok 4.3 || bad 4.3 "plan under mpirun failed"
+cmp -s "$T/p1/plan.csv" "$T/p2/plan.csv" && cmp -s "$T/p1/plan.json" "$T/p2/plan.json" &&
+    cmp -s "$T/p1/out.txt" "$T/p2/out.txt" && ok 4.4 || bad 4.4 "one and two processes planned differently"
+expect 4.5 2 "only 'plan' on an uplift model" -- "${MPI[@]}" "$SG" plan --model "$T/one.sgm" \
+    --data "$T/some.csv" --top 5 --out "$T/x.csv"
 
 finish
