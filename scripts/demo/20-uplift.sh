@@ -68,3 +68,16 @@ step "6. A derived feature: the number of policies (--sum), same log, budget and
     > /dev/null
 "$SG" -q world score --customers "$CAMP/customers.csv" --plan "$CAMP/plan_npol.csv" --budget 200 \
     --cost "$COST" --summary "$CAMP/plan_npol.json" | grep -E "TRUE net|share|forecast net"
+
+step "7. The plan of part 3 with its scoring shared by two processes (mpirun -np 2)"
+# each process scores half of the customers; rank 0 solves, forecasts and writes
+if command -v mpirun > /dev/null && "$SG" --version | grep -q '^mpi: yes'; then
+    mkdir -p "$CAMP/mpi"
+    mpirun --allow-run-as-root --oversubscribe -np 2 "$SG" -q plan --model "$CAMP/uplift.sgm" \
+        --data "$CAMP/customers.csv" --budget 200 --cost "$COST" --objective value \
+        --out "$CAMP/mpi/plan.csv" > /dev/null
+    cmp -s "$CAMP/plan.csv" "$CAMP/mpi/plan.csv" && echo "two processes: the same plan.csv as one" ||
+        echo "two processes: plan.csv DIFFERS from one process's"
+else
+    echo "(no mpirun or a build without MPI: skipped)"
+fi
