@@ -488,12 +488,7 @@ int cli_train_recommend(int argc, char **argv)
     if (lambda < 0) return cli_usage_error(cmd, "--lambda must be > 0");
     if (o.batch < 1 || o.hidden < 1 || o.latent < 1)
         return cli_usage_error(cmd, "--batch, --hidden and --latent must be >= 1");
-    /* several processes on one machine share its cores (dist.h) */
-    if (threads <= 0 && sg_dist_size() > 1) {
-        long cores = sysconf(_SC_NPROCESSORS_ONLN);
-        threads = (int)(cores / sg_dist_size() > 0 ? cores / sg_dist_size() : 1);
-    }
-    set_threads(threads);
+    set_threads(threads);   /* under mpirun main.c has split the cores already */
 
     sg_interactions *x = NULL, *vf = NULL, *vh = NULL;
     sg_recommender *m = NULL;
@@ -523,9 +518,15 @@ int cli_train_recommend(int argc, char **argv)
         fprintf(stderr, "stratagem: train recommend: model %s, seed %llu, %d users x %d items\n",
                 model, (unsigned long long)seed, sg_interactions_n_users(x),
                 sg_interactions_n_items(x));
-        if (sg_dist_size() > 1)
+        if (sg_dist_size() > 1) {
+#ifdef _OPENMP
+            int nt = omp_get_max_threads();
+#else
+            int nt = 1;
+#endif
             fprintf(stderr, "stratagem: %d processes share every batch (%d thread%s each); "
-                    "rank 0 writes the model\n", sg_dist_size(), threads, threads == 1 ? "" : "s");
+                    "rank 0 writes the model\n", sg_dist_size(), nt, nt == 1 ? "" : "s");
+        }
         int nI = sg_interactions_n_items(x);
         if (kind == SG_REC_VAE)
         {

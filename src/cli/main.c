@@ -5,6 +5,9 @@
  * not recognise some AVX-512 CPUs and falls back to slow generic code, and it
  * reads OPENBLAS_CORETYPE when the library loads, i.e. before main(); so when
  * the variable is unset on an AVX-512 machine we set it and re-execute. */
+#ifdef _OPENMP
+#include <omp.h>
+#endif
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -106,6 +109,17 @@ static int run_distributed(int argc, char **argv, int i)
         return EXIT_RUNTIME;
     }
     if (sg_dist_size() == 1) return -1;
+    /* the processes on one machine share its cores: no more threads than cores in all
+     * (Open MPI says how many processes run on this machine) */
+    if (!getenv("OMP_NUM_THREADS")) {
+        const char *ls = getenv("OMPI_COMM_WORLD_LOCAL_SIZE");
+        long cores = sysconf(_SC_NPROCESSORS_ONLN), local = ls ? atol(ls) : sg_dist_size();
+        int n = (int)(local > 0 && cores / local > 0 ? cores / local : 1);
+#ifdef _OPENMP
+        omp_set_num_threads(n);
+#endif
+        sg_blas_set_threads(n);
+    }
     int rc;
     int train = i + 1 < argc && !strcmp(argv[i], "train") && !strcmp(argv[i + 1], "recommend");
     if (!train && strcmp(argv[i], "plan") != 0) {
