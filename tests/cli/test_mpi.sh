@@ -10,7 +10,7 @@
 # Prints one line per case and closes with "N passed, N failed".
 set -u
 BUILD="${1:-build}"
-SG="$BUILD/stratagem"
+SG="$(cd "$BUILD" && pwd)/stratagem"   # absolute: the plans run in their own folders
 T="$(mktemp -d)"
 trap 'rm -rf "$T"' EXIT
 PREFIX=mpi
