@@ -26,7 +26,9 @@ for T in 2012-01-01 2014-01-01; do
         --category genre --top-categories 5 --as-of "$T" --label-days 730 --out "$F/users_$T.csv"
 done
 echo "three customers as of 2014-01-01:"
-head -4 "$F/users_2014-01-01.csv" | cut -d, -f1-9 | column -s, -t
+# (awk, not column(1): that is in bsdextrautils, which a fresh Debian may lack)
+head -4 "$F/users_2014-01-01.csv" | cut -d, -f1-9 |
+    awk -F, '{ for (k = 1; k < NF; k++) printf "%-16s", $k; print $NF }'
 
 step "3. Who comes back: trained on 2012's cut-off, checked on 2014's"
 "$SG" -q train response --data "$F/users_2012-01-01.csv" --target active_next_730d --id userId \
