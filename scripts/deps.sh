@@ -10,7 +10,8 @@ set -euo pipefail
 
 PKGS=(gcc make pkg-config libc6-dev libopenblas-dev libcmocka-dev libjansson-dev
       libsqlite3-dev sqlite3 libpq-dev libpng-dev zlib1g-dev libmicrohttpd-dev curl
-      libopenmpi-dev openmpi-bin)
+      libopenmpi-dev openmpi-bin
+      python3)   # python3: two checks of tests/cli/test_promo.sh read JSON with it (not stratagem)
 if [ "${1:-}" = "--bench" ]; then
     PKGS=(python3 python3-numpy python3-pandas python3-sklearn python3-xgboost python3-torch)
 fi
