@@ -37,7 +37,7 @@ fi
 
 res=bench/out/uplift_results.tsv
 mkdir -p bench/out
-printf "seed\tour_share\tour_true\tour_forecast\tour_ratio\tour_lo\tour_hi\tour_covers\tour_naive\tour_s\tpeer_share\tpeer_true\tpeer_forecast\tpeer_ratio\tpeer_covers\tpeer_s\n" > "$res"
+printf "seed\tour_share\tour_true\tour_forecast\tour_ratio\tour_lo\tour_hi\tour_covers\tour_naive\tour_log_ratio\tour_basis\tour_s\tpeer_share\tpeer_true\tpeer_forecast\tpeer_ratio\tpeer_covers\tpeer_s\n" > "$res"
 for seed in $SEEDS; do
     D=bench/out/uplift_s$seed
     [ "$ROWS" = 20000 ] && [ "$CUSTOMERS" = 10000 ] || D=bench/out/uplift_s${seed}_${ROWS}_${CUSTOMERS}
@@ -73,12 +73,13 @@ lo, hi = o["forecast_interval"]
 print("\t".join(str(x) for x in [
     seed, "%.4f" % o["share_of_best"], "%.1f" % o["plan_true_net"], "%.1f" % o["forecast_net"],
     "%.3f" % o["forecast_ratio"], "%.1f" % lo, "%.1f" % hi, "yes" if o["forecast_covers"] else "no",
-    "%.1f" % (f["naive_effect"] - f["cost"]), "%.1f" % (t1 - t0),
+    "%.1f" % (f["naive_effect"] - f["cost"]),
+    "%.3f" % ((f["log_effect"] - f["cost"]) / o["plan_true_net"]), f["basis"], "%.1f" % (t1 - t0),
     "%.4f" % p["share_of_best"], "%.1f" % p["plan_true_net"], "%.1f" % p["forecast_net"],
     "%.3f" % p["forecast_ratio"],
     ("yes" if p["forecast_covers"] else "no") if "forecast_covers" in p else "-", "%.1f" % (t2 - t1)]))
 PYEOF
-    tail -1 "$res" | awk -F'\t' '{printf "seed %s: ours share %s, true %s, forecast %s (ratio %s) [%s, %s] covers %s | peer share %s, forecast/true %s\n", $1, $2, $3, $4, $5, $6, $7, $8, $11, $14}'
+    tail -1 "$res" | awk -F'\t' '{printf "seed %s: ours share %s, true %s, forecast %s (ratio %s) [%s, %s] covers %s | peer share %s, forecast/true %s\n", $1, $2, $3, $4, $5, $6, $7, $8, $13, $16}'
 done
 BUDGET="$BUDGET" COST="$COST" $PY - "$res" <<'PYEOF'
 import csv, os, sys, statistics as st
@@ -86,6 +87,8 @@ rows = list(csv.DictReader(open(sys.argv[1]), delimiter="\t"))
 f = lambda k: [float(r[k]) for r in rows]
 n = len(rows)
 within = sum(abs(float(r["our_ratio"]) - 1) <= 0.10 for r in rows)
+within_log = sum(abs(float(r["our_log_ratio"]) - 1) <= 0.10 for r in rows)
+n_model = sum(r["our_basis"] == "model" for r in rows)
 cov = sum(r["our_covers"] == "yes" for r in rows)
 print("\nplan-value benchmark, %d seed(s): budget %s, cost %s" % (n, os.environ["BUDGET"], os.environ["COST"]))
 print("                     ours        peer (T-learner + greedy)   ratio ours/peer")
@@ -95,6 +98,8 @@ print("forecast / true    %6.3f      %6.3f" % (st.mean(f("our_ratio")), st.mean(
 if n > 1:
     print("  (sd over seeds)  %6.3f      %6.3f" % (st.stdev(f("our_ratio")), st.stdev(f("peer_ratio"))))
 print("forecast within 10%% of truth: ours %d/%d; 90%% interval covers truth: ours %d/%d" % (within, n, cov, n))
+print("the forecast is the model's sum on %d/%d seeds (else the log's value); the log's value alone:"
+      " / true %.3f, within 10%% %d/%d" % (n_model, n, st.mean(f("our_log_ratio")), within_log, n))
 print("seconds per seed   %6.1f      %6.1f   (wall, train+plan / fit+plan)" % (st.mean(f("our_s")), st.mean(f("peer_s"))))
 print("per-seed rows: %s" % sys.argv[1])
 PYEOF

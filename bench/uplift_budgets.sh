@@ -10,8 +10,10 @@
 # each budget in BUDGETS (1000 reaches every customer: the budget no longer
 # binds), scored by `world score`.  Prints a line per (seed, rows, budget) and a
 # summary per (rows, budget): mean and lowest share of the best plan, mean
-# forecast / true net, how often the 90% interval covers the truth, and the
-# plan's verdicts; and the same for the plan's incremental conversions, which
+# forecast / true net, how often it is within 10% of the truth and the 90%
+# interval covers the truth, the plan's verdicts, and the log's doubly robust
+# value alone (the point forecast is the model's sum where the log's interval
+# holds it); and the same for the plan's incremental conversions, which
 # `plan` forecasts beside the margin.  Needs build/ (make).  Outputs in bench/out/uplift_budgets/.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -23,7 +25,7 @@ export OPENBLAS_CORETYPE="${OPENBLAS_CORETYPE:-SkylakeX}"
 COST=email=0.10,coupon10=0.10,coupon20=0.10
 OUT=bench/out/uplift_budgets
 mkdir -p "$OUT"
-printf 'seed\trows\tbudget\tshare\ttrue_net\tforecast\tlo\thi\tratio\tcovered\tverdict\tconv_ratio\tconv_covered\n'
+printf 'seed\trows\tbudget\tshare\ttrue_net\tforecast\tlo\thi\tratio\tcovered\tverdict\tconv_ratio\tconv_covered\tlog_ratio\n'
 for rows in ${ROWS:-5000 20000}; do
     for s in ${SEEDS:-1 2 3 4 5}; do
         D="$OUT/s${s}_r$rows"
@@ -56,19 +58,25 @@ for rows in ${ROWS:-5000 20000}; do
                 if (match($0, /"conversions":\{[^}]*"covered":[a-z]*/)) {
                     c = substr($0, RSTART, RLENGTH); cr = c; sub(/.*"ratio":/, "", cr)
                     sub(/[,}].*/, "", cr); cc = c ~ /"covered":true/ ? "yes" : "no" }
-                printf "%d\t%d\t%s\t%.3f\t%.1f\t%.1f\t%.1f\t%.1f\t%.2f\t%s\t%s\t%s\t%s\n", s, r, b,
-                       sh, p, n, lo, hi, n / p, (p + 0 >= lo + 0 && p + 0 <= hi + 0) ? "yes" : "no",
-                       v, cr, cc }'
+                # the log'"'"'s value alone (the point forecast may be the model'"'"'s sum)
+                lr = "nan"
+                if (match(f, /"log_net_ratio":[-0-9.e+]*/)) lr = substr(f, RSTART + 16, RLENGTH - 16)
+                printf "%d\t%d\t%s\t%.3f\t%.1f\t%.1f\t%.1f\t%.1f\t%.2f\t%s\t%s\t%s\t%s\t%s\n", s, r,
+                       b, sh, p, n, lo, hi, n / p, (p + 0 >= lo + 0 && p + 0 <= hi + 0) ? "yes" : "no",
+                       v, cr, cc, lr }'
         done
     done
 done | tee "$OUT/last.tsv" | awk -F'\t' '
     { print; k = $2 " rows, budget " $3; if (!(k in n)) order[++nk] = k
       n[k]++; sh[k] += $4; if (!(k in mn) || $4 < mn[k]) mn[k] = $4; ra[k] += $9
+      w10[k] += ($9 >= 0.9 && $9 <= 1.1); if ($14 != "nan") { nl[k]++; lra[k] += $14
+      lw10[k] += ($14 >= 0.9 && $14 <= 1.1) }
       cv[k] += ($10 == "yes"); vd[k] = vd[k] " " $11
       if ($13 != "-") { nc[k]++; cr[k] += $12; cc[k] += ($13 == "yes") } }
     END { for (j = 1; j <= nk; j++) { k = order[j]
-            printf "%s: share %.3f (min %.3f), forecast/true %.2f, covered %d of %d, verdicts%s",
-                   k, sh[k] / n[k], mn[k], ra[k] / n[k], cv[k], n[k], vd[k]
+            printf "%s: share %.3f (min %.3f), forecast/true %.2f, within 10%% %d, covered %d of %d, verdicts%s",
+                   k, sh[k] / n[k], mn[k], ra[k] / n[k], w10[k], cv[k], n[k], vd[k]
+            if (nl[k]) printf "; the log'"'"'s value alone /true %.2f, within 10%% %d", lra[k] / nl[k], lw10[k]
             if (nc[k]) printf "; conversions forecast/true %.2f, covered %d of %d", cr[k] / nc[k],
                               cc[k], nc[k]
             printf "\n" } }'

@@ -882,6 +882,9 @@ static void plan_not_inflated(void **state)
     assert_true(fabs(res.plan.net - truth) < 0.35 * truth);
     assert_true(res.plan.net_lo <= truth && truth <= res.plan.net_hi);
     assert_true(res.shrink < 0.7);
+    /* an uncalibrated model's own sum is never the forecast */
+    assert_int_equal(res.plan.basis, SG_FORECAST_LOG);
+    assert_true(res.plan.effect == res.plan.log_effect);
     free(mu);
     free(eff);
     free(arm);
@@ -952,6 +955,78 @@ static void plan_conversions(void **state)
     assert_false(res.has_conversions);
     free(eff);
     free(ceff);
+    free(arm);
+    sg_uplift_free(m);
+    sg_table_free(c);
+    sg_table_free(t);
+}
+
+/* uplift-4.6: which estimate the point forecast is.  On a calibrated model the
+ * model's own sum is the forecast where the log's interval holds it; the
+ * interval is the log's either way (identical to a --forecast log plan), and
+ * the per-arm effects add up to the forecast.  A model whose effects are three
+ * times too large (the same gains scaled) has its sum outside the log's
+ * interval, and the log's value is the forecast. */
+static void plan_basis(void **state)
+{
+    (void)state;
+    gen_opts gl = gen_default(8000, 1, 63);
+    gl.ea = 0.25;
+    gl.eb = 0.12;
+    sg_table *t = gen_table(&gl, NULL);
+    sg_uplift_opts o;
+    fast_opts(&o, SG_UPLIFT_T);
+    sg_uplift *m = NULL;
+    sg_error err;
+    assert_int_equal(sg_uplift_train(&m, t, &o, NULL, &err), SG_OK);
+    int n = 3000;
+    gen_opts gc = gen_default(n, 1, 64);
+    gc.ea = 0.25;
+    gc.eb = 0.12;
+    sg_table *c = gen_table(&gc, NULL);
+    double *eff = malloc(sizeof *eff * (size_t)n * 3);
+    int32_t *arm = malloc(sizeof *arm * (size_t)n);
+    assert_int_equal(sg_uplift_predict(m, c, NULL, 0, SG_UPLIFT_VALUE, NULL, eff, NULL, &err),
+                     SG_OK);
+    double cost[3] = {0, 0.05, 0.05}, arm_eff[3];
+    sg_uplift_plan_opts po;
+    sg_uplift_plan_opts_default(&po);
+    po.budget = 40;
+    po.arm_cost = cost;
+    po.n_boot = 300;
+    sg_uplift_plan_result ra, rl;
+    memset(&ra, 0, sizeof ra);
+    ra.arm_effect = arm_eff;
+    assert_int_equal(sg_uplift_plan(m, eff, n, &po, arm, &ra, &err), SG_OK);
+    po.forecast_log = 1;
+    memset(&rl, 0, sizeof rl);
+    assert_int_equal(sg_uplift_plan(m, eff, n, &po, arm, &rl, &err), SG_OK);
+    fprintf(stderr, "  basis: model's sum %.2f, the log's value %.2f [%.2f, %.2f]\n",
+            ra.plan.naive_effect, ra.plan.log_effect, ra.plan.effect_lo, ra.plan.effect_hi);
+    assert_int_equal(ra.plan.basis, SG_FORECAST_MODEL);
+    assert_true(ra.plan.effect == ra.plan.naive_effect);
+    assert_true(ra.plan.effect_lo <= ra.plan.effect && ra.plan.effect <= ra.plan.effect_hi);
+    assert_true(fabs(ra.plan.net - (ra.plan.effect - ra.plan.cost)) < 1e-9);
+    assert_true(ra.shrink == 1.0);
+    assert_true(fabs(arm_eff[1] + arm_eff[2] - ra.plan.effect) < 1e-6 * (1 + ra.plan.effect));
+    assert_int_equal(rl.plan.basis, SG_FORECAST_LOG);
+    assert_true(rl.plan.effect == rl.plan.log_effect && rl.plan.log_effect == ra.plan.log_effect);
+    assert_true(rl.plan.effect_lo == ra.plan.effect_lo && rl.plan.effect_hi == ra.plan.effect_hi);
+    assert_true(rl.plan.net_lo == ra.plan.net_lo && rl.plan.net_hi == ra.plan.net_hi);
+    assert_true(rl.plan.se == ra.plan.se);
+    assert_int_equal(rl.single.basis, SG_FORECAST_LOG);
+    assert_int_equal(rl.random.basis, SG_FORECAST_LOG);
+    /* a model three times too sure: its sum is outside the log's interval */
+    for (int i = 0; i < n * 3; i++) eff[i] *= 3;
+    po.forecast_log = 0;
+    memset(&ra, 0, sizeof ra);
+    assert_int_equal(sg_uplift_plan(m, eff, n, &po, arm, &ra, &err), SG_OK);
+    fprintf(stderr, "  three times: model's sum %.2f, the log's value %.2f [%.2f, %.2f]\n",
+            ra.plan.naive_effect, ra.plan.log_effect, ra.plan.effect_lo, ra.plan.effect_hi);
+    assert_true(ra.plan.naive_effect > ra.plan.effect_hi);
+    assert_int_equal(ra.plan.basis, SG_FORECAST_LOG);
+    assert_true(ra.plan.effect == ra.plan.log_effect);
+    free(eff);
     free(arm);
     sg_uplift_free(m);
     sg_table_free(c);
@@ -1344,6 +1419,7 @@ int main(void)
         cmocka_unit_test(plan_constraints),
         cmocka_unit_test(plan_not_inflated),
         cmocka_unit_test(plan_conversions),
+        cmocka_unit_test(plan_basis),
         cmocka_unit_test(plan_slack_budget),
         cmocka_unit_test(ope_incremental_hand),
         cmocka_unit_test(alloc_failures),

@@ -284,11 +284,13 @@ static int write_report(const char *path, const plan_ctx *c)
              r->single_arm > 0 ? sg_uplift_arm_label(m, r->single_arm) : "-");
     report_row(f, name, &r->single, conv);
     report_row(f, "random action, random order", &r->random, conv);
-    fprintf(f, "</table>\n<p class='note'>Effects in %s. The plan's own sum of predicted effects "
-            "is %.4g; the forecast replays the plan's rule on the %lld training-log rows with "
-            "out-of-fold predictions and values it doubly robustly from the logged outcomes "
-            "(correction factor %.3f).</p>\n", c->unit, r->plan.naive_effect, (long long)r->n_log,
-            r->shrink);
+    fprintf(f, "</table>\n<p class='note'>Effects in %s. The intervals replay each rule on the "
+            "%lld training-log rows with out-of-fold predictions and value it doubly robustly "
+            "from the logged outcomes (for this plan %.4g). The plan's own sum of predicted "
+            "effects is %.4g; the forecast is %s.</p>\n", c->unit, (long long)r->n_log,
+            r->plan.log_effect, r->plan.naive_effect,
+            r->plan.basis == SG_FORECAST_MODEL ? "that sum, which the log's interval holds"
+                                               : "the log's value");
     fputs("<h3>Customers per action</h3><table><tr><th>action</th><th>customers</th>"
           "<th>forecast effect</th></tr>\n", f);
     for (int a = 0; a < A; a++) {
@@ -407,13 +409,19 @@ static int predict_shared(const sg_uplift *m, const sg_table *t, const int64_t *
     return rc;
 }
 
+static const char *basis_name(const sg_uplift_forecast *q)
+{
+    return q->basis == SG_FORECAST_MODEL ? "model" : "log";
+}
+
 static json_t *forecast_json(const sg_uplift_forecast *q, double level)
 {
-    return json_pack("{s:f, s:f, s:f, s:f, s:f, s:f, s:f, s:f, s:f, s:I, s:f}", "effect",
+    return json_pack("{s:f, s:f, s:f, s:f, s:f, s:f, s:f, s:f, s:f, s:s, s:f, s:I, s:f}", "effect",
                      q->effect, "effect_lo", q->effect_lo, "effect_hi", q->effect_hi, "cost",
                      q->cost, "net", q->net, "net_lo", q->net_lo, "net_hi", q->net_hi,
-                     "naive_effect", q->naive_effect, "se", q->se, "treated",
-                     (json_int_t)q->treated, "level", level);
+                     "naive_effect", q->naive_effect, "log_effect", q->log_effect, "basis",
+                     basis_name(q), "se", q->se, "treated", (json_int_t)q->treated, "level",
+                     level);
 }
 
 static void print_forecast(const char *name, const sg_uplift_forecast *q, int conv)
@@ -428,7 +436,7 @@ int cli_plan_uplift(int argc, char **argv)
 {
     const char *model = NULL, *data = NULL, *where = NULL, *id = NULL, *out = NULL;
     const char *summary = NULL, *report = NULL, *cat = NULL, *num = NULL, *cost = NULL;
-    const char *cap = NULL, *objective = "value", *ws = NULL;
+    const char *cap = NULL, *objective = "value", *ws = NULL, *basis = "auto";
     double budget = INFINITY, min_gain = 0, explore = 0;
     int help = 0, n_pos, n_boot = 1000, top = -1, thompson = 0, n_draws = 100;
     uint64_t seed = 20000;
@@ -443,7 +451,8 @@ int cli_plan_uplift(int argc, char **argv)
         {"top", 0, OPT_INT, &top, 0},           {"categorical", 0, OPT_STR, &cat, 0},
         {"numeric", 0, OPT_STR, &num, 0},       {"workspace", 0, OPT_STR, &ws, 0},
         {"explore", 0, OPT_DOUBLE, &explore, 0}, {"thompson", 0, OPT_FLAG, &thompson, 0},
-        {"draws", 0, OPT_INT, &n_draws, 0},     {NULL, 0, 0, NULL, 0},
+        {"draws", 0, OPT_INT, &n_draws, 0},     {"forecast", 0, OPT_STR, &basis, 0},
+        {NULL, 0, 0, NULL, 0},
     };
     char *pos[1];
     if (cli_parse("plan", argc, argv, opts, pos, 0, &n_pos, &help)) return EXIT_USAGE;
@@ -455,6 +464,8 @@ int cli_plan_uplift(int argc, char **argv)
         return cli_usage_error("plan", "--explore must be in [0, 1) (got %g)", explore);
     if (n_draws < 1 || n_draws > 100000)
         return cli_usage_error("plan", "--draws must be 1..100000");
+    if (strcmp(basis, "auto") != 0 && strcmp(basis, "log") != 0)
+        return cli_usage_error("plan", "--forecast must be auto or log (got '%s')", basis);
     if (top >= 0) return cli_usage_error("plan", "--top is for response models; an uplift model "
                                          "plans with --budget B --cost ARM=C,...");
     if (!out) return cli_usage_error("plan", "missing --out FILE");
@@ -574,6 +585,7 @@ int cli_plan_uplift(int argc, char **argv)
     po.se = se;
     po.n_draws = n_draws;
     po.conv_gain = cgain;
+    po.forecast_log = !strcmp(basis, "log");
     int exploring = explore > 0 || thompson;
     sg_uplift_plan_result res;
     memset(&res, 0, sizeof res);
@@ -649,15 +661,23 @@ int cli_plan_uplift(int argc, char **argv)
         printf("the same plan's incremental conversions: %.4g [%.4g, %.4g] (the model's own "
                "sum %.4g)\n", res.conversions.effect, res.conversions.effect_lo,
                res.conversions.effect_hi, res.conversions.naive_effect);
-    /* The forecast over the model's own sum: up to 1 the winner's curse taken out, above 1
-     * the log's outcomes valuing the rule's customers higher than the model does. */
-    printf("the model's own sum of predicted effects for the plan is %.6g; ",
-           res.plan.naive_effect);
-    if (res.shrink <= 1.0)
-        printf("the forecast keeps %.3f of it (winner's curse correction)\n", res.shrink);
+    /* Which of the two the point forecast is: the model's calibrated sum where the log's
+     * interval holds it; else the log's value, which over the model's sum is the winner's
+     * curse taken out (up to 1) or the log valuing the customers above the model. */
+    printf("the model's own sum of predicted effects for the plan is %.6g; the log's doubly "
+           "robust value of the same rule %.6g [%.6g, %.6g]\n", res.plan.naive_effect,
+           res.plan.log_effect, res.plan.effect_lo, res.plan.effect_hi);
+    if (res.plan.basis == SG_FORECAST_MODEL)
+        printf("the log's interval holds the model's sum, so the forecast is the model's sum "
+               "(--forecast log: the log's value)\n");
+    else if (po.forecast_log || res.plan.treated == 0)
+        printf("the forecast is the log's value\n");
+    else if (res.shrink <= 1.0)
+        printf("the forecast is the log's value, %.3f of the model's sum (winner's curse "
+               "correction)\n", res.shrink);
     else
-        printf("the forecast is %.3f times it (the log's outcomes value these customers above "
-               "the model)\n", res.shrink);
+        printf("the forecast is the log's value, %.3f times the model's sum (the log's outcomes "
+               "value these customers above the model)\n", res.shrink);
     /* The verdict against doing nothing: the net in money, the effect for conversions
      * (whose cost is in other units). */
     double v_lo = conv ? res.plan.effect_lo : res.plan.net_lo;
@@ -685,11 +705,13 @@ int cli_plan_uplift(int argc, char **argv)
     json_object_set_new(fc, "arms", arms);
     if (res.has_conversions)
         json_object_set_new(fc, "conversions",
-                            json_pack("{s:f, s:f, s:f, s:f, s:f}", "effect",
+                            json_pack("{s:f, s:f, s:f, s:f, s:f, s:f, s:s}", "effect",
                                       res.conversions.effect, "effect_lo",
                                       res.conversions.effect_lo, "effect_hi",
                                       res.conversions.effect_hi, "se", res.conversions.se,
-                                      "naive_effect", res.conversions.naive_effect));
+                                      "naive_effect", res.conversions.naive_effect, "log_effect",
+                                      res.conversions.log_effect, "basis",
+                                      basis_name(&res.conversions)));
     json_object_set_new(fc, "verdict", json_string(verdict));
     json_object_set_new(root, "model", json_string(model));
     json_object_set_new(root, "customers", json_integer(n));

@@ -437,7 +437,8 @@ done:
 /* ---------------------------------------------------------------- score */
 
 /* forecast.{effect,net,net_lo,net_hi,effect_lo,effect_hi} of a plan summary, then
- * forecast.conversions.{effect,effect_lo,effect_hi} (fc[6..8]); NaN when absent. */
+ * forecast.conversions.{effect,effect_lo,effect_hi} (fc[6..8]) and forecast.log_effect
+ * (fc[9]: the log's value, where the point forecast may be the model's); NaN when absent. */
 static int read_forecast(const char *path, double *fc)
 {
     static const char *const KEYS[] = {"effect", "effect_lo", "effect_hi", "net", "net_lo",
@@ -464,6 +465,8 @@ static int read_forecast(const char *path, double *fc)
         json_t *v = json_is_object(c) ? json_object_get(c, KEYS[k]) : NULL;
         fc[6 + k] = json_is_number(v) ? json_number_value(v) : (double)NAN;
     }
+    json_t *le = json_object_get(f, "log_effect");
+    fc[9] = json_is_number(le) ? json_number_value(le) : (double)NAN;
     json_decref(root);
     if (isnan(fc[3])) {
         fprintf(stderr, "stratagem: %s: forecast has no \"net\"\n", path);
@@ -513,7 +516,7 @@ static int world_score(int argc, char **argv)
     if (!cost) return cli_usage_error(cmd, "missing --cost ARM=C,... (cost of every action)");
     char *labels[A];
     for (int a = 0; a < A; a++) labels[a] = (char *)sg_world_arm_label(a);
-    double arm_cost[A] = {0}, fc[9];
+    double arm_cost[A] = {0}, fc[10];
     for (int k = 0; k < 9; k++) fc[k] = (double)NAN;
     uint8_t seen[A];
     int rc = cli_parse_arm_values(cmd, "--cost", cost, labels, A, arm_cost, seen);
@@ -579,6 +582,12 @@ static int world_score(int argc, char **argv)
             json_object_set_new(f, "effect_ratio", num_or_null(eratio));
             json_object_set_new(f, "net_covered", json_boolean(covers));
             json_object_set_new(f, "effect_covered", json_boolean(ecovers));
+            if (!isnan(fc[9])) {   /* the log's value of the plan, net of the same cost */
+                double log_net = fc[9] - (fc[0] - fc[3]);
+                json_object_set_new(f, "log_effect", num_or_null(fc[9]));
+                json_object_set_new(f, "log_net_ratio",
+                                    num_or_null(s.net != 0 ? log_net / s.net : (double)NAN));
+            }
             if (has_conv)
                 json_object_set_new(f, "conversions",
                                     json_pack("{s:f, s:f, s:f, s:o, s:b}", "effect", fc[6],

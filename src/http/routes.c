@@ -503,6 +503,8 @@ static json_t *forecast_json(const sg_uplift_forecast *q, double level)
     json_object_set_new(o, "net_lo", srv_real(q->net_lo));
     json_object_set_new(o, "net_hi", srv_real(q->net_hi));
     json_object_set_new(o, "naive_effect", srv_real(q->naive_effect));
+    json_object_set_new(o, "log_effect", srv_real(q->log_effect));
+    json_object_set_new(o, "basis", json_string(q->basis == SG_FORECAST_MODEL ? "model" : "log"));
     json_object_set_new(o, "se", srv_real(q->se));
     json_object_set_new(o, "treated", json_integer(q->treated));
     json_object_set_new(o, "level", srv_real(level));
@@ -545,6 +547,12 @@ static int plan_options(const sg_uplift *u, const json_t *root, sg_uplift_plan_o
         if (!json_is_integer(v) || json_integer_value(v) < 0 || json_integer_value(v) > 10000)
             return srv_error(r, MHD_HTTP_BAD_REQUEST, "\"boot\" must be an integer in 0..10000");
         po->n_boot = (int)json_integer_value(v);
+    }
+    if ((v = json_object_get(root, "forecast"))) {
+        const char *s = json_string_value(v);
+        if (!s || (strcmp(s, "auto") != 0 && strcmp(s, "log") != 0))
+            return srv_error(r, MHD_HTTP_BAD_REQUEST, "\"forecast\" must be \"auto\" or \"log\"");
+        po->forecast_log = !strcmp(s, "log");
     }
     if ((v = json_object_get(root, "seed"))) {
         if (!json_is_integer(v) || json_integer_value(v) < 0)
@@ -662,12 +670,15 @@ void srv_plan(const srv_model *m, const srv_body *b, int max_rows, pthread_mutex
     json_object_set_new(fc, "verdict", json_string(sg_uplift_verdict(&res.plan, po.target)));
     if (res.has_conversions)
         json_object_set_new(fc, "conversions",
-                            json_pack("{s:o,s:o,s:o,s:o,s:o}", "effect",
+                            json_pack("{s:o,s:o,s:o,s:o,s:o,s:o,s:s}", "effect",
                                       srv_real(res.conversions.effect), "effect_lo",
                                       srv_real(res.conversions.effect_lo), "effect_hi",
                                       srv_real(res.conversions.effect_hi), "se",
                                       srv_real(res.conversions.se), "naive_effect",
-                                      srv_real(res.conversions.naive_effect)));
+                                      srv_real(res.conversions.naive_effect), "log_effect",
+                                      srv_real(res.conversions.log_effect), "basis",
+                                      res.conversions.basis == SG_FORECAST_MODEL ? "model"
+                                                                                 : "log"));
     json_t *single = forecast_json(&res.single, po.level);
     json_object_set_new(single, "arm", json_string(res.single_arm > 0 ?
                                                    sg_uplift_arm_label(u, res.single_arm) : ""));

@@ -18,6 +18,13 @@
  * plan: the forecast errs, if anything, on the cautious side.  The interval is
  * the bootstrap over log rows, widened for the sampling of the N customers.
  *
+ * That log value is honest but noisy: a plan for 5% of the customers is valued
+ * from the outcomes of 5% of the log's rows.  A calibrated model's own sum is
+ * much less noisy (its calibration line pools every row of the log) and is not
+ * cursed as far as the line holds, so it is the point forecast wherever the
+ * log's interval holds it; where it does not, the log has shown the model
+ * wrong for this plan and its value is the forecast (choose_basis).
+ *
  * Cost: two solver runs (plan and log) and one bootstrap of B L draws, plus
  * two more of each for the baselines.  Memory about 5 (N + L) A doubles.
  * See LICENSE for copyright. */
@@ -246,6 +253,19 @@ static int forecast_rule(const log_view *v, const double *pi, int64_t N, const d
     return SG_OK;
 }
 
+/* The point forecast (see sg_uplift_plan in uplift.h): the model's sum of its
+ * calibrated effects where the log's interval holds it, else the log's doubly
+ * robust value, which forecast_rule left in f->effect. */
+static void choose_basis(sg_uplift_forecast *f, double model_sum, int use_model, int target)
+{
+    f->log_effect = f->effect;
+    f->basis = SG_FORECAST_LOG;
+    if (!use_model || !(model_sum >= f->effect_lo && model_sum <= f->effect_hi)) return;
+    f->effect = model_sum;
+    f->basis = SG_FORECAST_MODEL;
+    f->net = f->effect - (target == SG_UPLIFT_VALUE ? f->cost : 0.0);
+}
+
 /* The incremental conversions of a VALUE plan (executed arms 'exec', its rule on
  * the log 'pi') into r->conversions, from the model's conversion part. */
 static int forecast_conversions(const sg_uplift *m, const double *pi, int64_t N,
@@ -271,6 +291,8 @@ static int forecast_conversions(const sg_uplift *m, const double *pi, int64_t N,
     rc = forecast_rule(&vc, pi, N, gc, 1.0, r->plan.cost, SG_UPLIFT_CONV, o, n_boot, &sub,
                        &r->conversions, NULL, err);
     r->conversions.naive_effect = naive;
+    if (rc == SG_OK)
+        choose_basis(&r->conversions, naive, !o->forecast_log && m->calibrated, SG_UPLIFT_CONV);
     r->conversions.treated = r->plan.treated;
     r->has_conversions = rc == SG_OK;
     sg_free(gc);
@@ -413,7 +435,7 @@ int sg_uplift_plan(const sg_uplift *m, const double *gain, int64_t N,
     if (ts && (K < 1 || K > 100000))
         return sg_error_set(err, SG_EINVAL, "plan: %d Thompson draws; need 1..100000", K);
 
-    int conv = o->target == SG_UPLIFT_CONV;
+    int conv = o->target == SG_UPLIFT_CONV, use_model = !o->forecast_log && m->calibrated;
     double arm_cost[SG_UPLIFT_MAX_ARMS];
     arm_cost[0] = 0;
     for (int a = 1; a < A; a++) arm_cost[a] = o->arm_cost[a];
@@ -624,6 +646,8 @@ int sg_uplift_plan(const sg_uplift *m, const double *gain, int64_t N,
                                 &r.plan, &r.log_ess, err)))
             goto done;
         r.plan.naive_effect = naive;
+        choose_basis(&r.plan, naive, use_model, o->target);
+        if (r.plan.basis == SG_FORECAST_MODEL) r.shrink = 1.0;
         /* the same rule's conversions: its policy on the log is 'pi' as it stands */
         if (o->conv_gain && !conv && m->n_store == 2 &&
             (rc = forecast_conversions(m, pi, N, exec, o, n_boot, &rng, &r, err)))
@@ -640,15 +664,20 @@ int sg_uplift_plan(const sg_uplift *m, const double *gain, int64_t N,
             arm_eff[a] += pi[i * A + a] * (v.mu[i * A + a] - v.mu[i * A] +
                                            (w - w0) * (v.y[i] - v.mu[i * A + v.action[i]]));
         }
+    if (r.plan.basis == SG_FORECAST_MODEL) {   /* per arm as the forecast: the model's sums */
+        memset(arm_eff, 0, sizeof arm_eff);
+        for (int64_t i = 0; i < N; i++) arm_eff[exec[i]] += g[i] * scale;
+    }
     if (r.count) memcpy(r.count, count, (size_t)A * sizeof *count);
     if (r.arm_effect)
         for (int a = 0; a < A; a++) r.arm_effect[a] = scale > 0 ? arm_eff[a] / scale : 0.0;
     r.n_log = L;
     r.n_boot = n_boot;
     SG_LOG(SG_LOG_INFO, "plan", "%lld of %lld customers treated; the same rule treats %lld of %lld "
-           "log rows; forecast effect %.6g (model's own sum %.6g)", (long long)r.plan.treated,
-           (long long)N, (long long)r.n_log_treated, (long long)L, r.plan.effect,
-           r.plan.naive_effect);
+           "log rows; forecast effect %.6g (model's own sum %.6g, the log's value %.6g [%.6g, "
+           "%.6g])", (long long)r.plan.treated, (long long)N, (long long)r.n_log_treated,
+           (long long)L, r.plan.effect, r.plan.naive_effect, r.plan.log_effect,
+           r.plan.effect_lo, r.plan.effect_hi);
 
     /* baselines, forecast the same way from their arm shares */
     r.single_arm = -1;
@@ -669,6 +698,7 @@ int sg_uplift_plan(const sg_uplift *m, const double *gain, int64_t N,
                                 &r.single, NULL, err)))
             goto done;
         r.single.naive_effect = naive;
+        choose_basis(&r.single, naive, use_model, o->target);
 
         sg_rng_split(&rng, 4, &sub);
         if ((rc = sg_assign_random(&p, &sub, arm_b, &sb, err))) goto done;
@@ -681,6 +711,7 @@ int sg_uplift_plan(const sg_uplift *m, const double *gain, int64_t N,
                                 &r.random, NULL, err)))
             goto done;
         r.random.naive_effect = naive;
+        choose_basis(&r.random, naive, use_model, o->target);
     }
     memcpy(arm, exec, (size_t)N * sizeof *arm);
     if (r.planned) memcpy(r.planned, plan, (size_t)N * sizeof *plan);
