@@ -4,7 +4,8 @@
 #   [ROWS=N] bench/uplift_replay.sh SEED [train uplift options...]
 #   e.g. bench/uplift_replay.sh 1 --learner dr;  ROWS=5000 bench/uplift_replay.sh 4
 #
-# The forecast of `plan` values the plan's rule replayed on the training log
+# The interval of `plan`'s forecast (and its point where the model's own sum
+# falls outside it) values the plan's rule replayed on the training log
 # (uplift_plan.c).  Here, on the world campaign of SEED (`stratagem world`, the
 # demo's truth), the model is trained with the given options, the replayed rule
 # is rebuilt from the model file (bench_uplift_replay.c: plan's solver on the

@@ -5,7 +5,8 @@ Usage (after `BUDGET=B SEEDS="..." bench/uplift.sh` with the default ROWS and CU
 whose outputs in bench/out/uplift_sSEED it reads):
     /usr/bin/python3 bench/uplift_rule.py B SEED...
 
-The forecast of `stratagem plan` is the doubly robust value of the plan's rule replayed on
+The interval of `stratagem plan`'s forecast (and its point where the model's own sum falls
+outside it: forecast.basis "log") is the doubly robust value of the plan's rule replayed on
 the training log: the same solver on the log rows' out-of-fold effects, the budget scaled
 to the log's size (uplift_plan.c).  It can miss the plan's true value for two reasons, and
 this script separates them per seed, scaled to the plan's 10,000 customers:
@@ -15,8 +16,8 @@ this script separates them per seed, scaled to the plan's 10,000 customers:
   * the doubly robust estimate of the rule's value carries the log's outcome noise:
     "DR / rule true" (bench/uplift_floor.py gives that noise's size for the best plan).
 The rule is rebuilt from the model file by bench/bench_uplift_replay.c (compiled here
-against build/, as bench/uplift_replay.sh does); its DR value must equal the forecast's
-effect in ours_plan.json, and the script checks it.
+against build/, as bench/uplift_replay.sh does); its DR value must equal forecast.log_effect
+in ours_plan.json, and the script checks it.
 """
 import json
 import os
@@ -73,9 +74,11 @@ def main():
                         for c, a in zip(on["customer_id"], on["action"]))
         dr_line = [ln for ln in r.stderr.splitlines() if "doubly robust" in ln][0]
         dr = float(dr_line.split("doubly robust ")[1].split(",")[0]) * n_cust
-        if abs(dr - fc["forecast"]["effect"]) > 1e-3 * max(1.0, abs(dr)):
+        # the log's value (the point forecast may be the model's sum: forecast.basis)
+        log_eff = fc["forecast"].get("log_effect", fc["forecast"]["effect"])
+        if abs(dr - log_eff) > 1e-3 * max(1.0, abs(dr)):
             sys.exit(f"uplift_rule: seed {s}: replayed DR {dr:.3f} is not the forecast's "
-                     f"{fc['forecast']['effect']:.3f}")
+                     f"log value {log_eff:.3f}")
         ratios.append(rule_true / plan_true)
         drs.append(dr / rule_true)
         print(f"{s}\t{plan_true:.1f}\t{rule_true:.1f}\t{ratios[-1]:.3f}\t{dr:.1f}\t{drs[-1]:.3f}")

@@ -13,8 +13,8 @@
 # (bench/simulate_check.sh, bench/synth_results.md) the simulator's 90% interval
 # covered the true value of the uplift model's targeted plan 10 of 10 times, and of
 # plans that treat everyone alike 26 of 30 times, but those intervals are wide.  The
-# uplift model's doubly robust forecast is the sharper of the two: where they
-# disagree, trust it and look at what the simulator gets wrong.
+# uplift model's forecast (its interval the log's doubly robust one) is the sharper
+# of the two: where they disagree, trust it and look at what the simulator gets wrong.
 CAMP="$OUT/campaign"
 for f in log.csv customers.csv plan.csv plan.json; do
     if [ ! -s "$CAMP/$f" ]; then
