@@ -602,12 +602,28 @@ static void plan(void **state)
     assert_true(fabs(json_real_value(json_object_get(json_object_get(j, "forecast"), "net")) -
                      res.plan.net) < 1e-9);
     json_decref(j);
+    /* "forecast": "log": the point forecast is the log's value, the interval the same */
+    snprintf(extra, sizeof extra, "{\"budget\": 0.03, \"boot\": 50, \"summary_only\": true, "
+             "\"forecast\": \"log\", \"cost\": {\"a\": 0.01, \"b\": 0.01}, \"cap\": {\"%s\": 1}}",
+             sg_uplift_arm_label(g_upl, 1));
+    body = rows_json(extra);
+    assert_int_equal(request(port, "POST", "/models/camp/plan", NULL, body, &j), 200);
+    free(body);
+    json_t *fl = json_object_get(j, "forecast");
+    assert_string_equal(json_string_value(json_object_get(fl, "basis")), "log");
+    assert_true(json_real_value(json_object_get(fl, "effect")) ==
+                json_real_value(json_object_get(fl, "log_effect")));
+    assert_true(fabs(json_real_value(json_object_get(fl, "log_effect")) - res.plan.log_effect) <
+                1e-9);
+    assert_true(fabs(json_real_value(json_object_get(fl, "net_lo")) - res.plan.net_lo) < 1e-9);
+    json_decref(j);
     const char *bad[] = {"{\"budget\": 1}", "{\"budget\": -1, \"cost\": {\"a\": 0, \"b\": 0}}",
                          "{\"cost\": {\"a\": 0, \"b\": 0}, \"cap\": {\"zz\": 1}}",
                          "{\"cost\": {\"a\": 0, \"b\": 0}, \"boot\": 100001}",
-                         "{\"cost\": {\"a\": 0, \"b\": 0}, \"objective\": \"profit\"}"};
+                         "{\"cost\": {\"a\": 0, \"b\": 0}, \"objective\": \"profit\"}",
+                         "{\"cost\": {\"a\": 0, \"b\": 0}, \"forecast\": \"model\"}"};
     const char *want[] = {"\"cost\" is required", "\"budget\"", "'zz' is not a treatment arm",
-                          "\"boot\"", "\"objective\""};
+                          "\"boot\"", "\"objective\"", "\"forecast\""};
     for (size_t k = 0; k < sizeof bad / sizeof *bad; k++) {
         body = rows_json(bad[k]);
         assert_int_equal(request(port, "POST", "/models/camp/plan", NULL, body, &j), 400);

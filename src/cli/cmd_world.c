@@ -517,7 +517,7 @@ static int world_score(int argc, char **argv)
     char *labels[A];
     for (int a = 0; a < A; a++) labels[a] = (char *)sg_world_arm_label(a);
     double arm_cost[A] = {0}, fc[10];
-    for (int k = 0; k < 9; k++) fc[k] = (double)NAN;
+    for (int k = 0; k < 10; k++) fc[k] = (double)NAN;
     uint8_t seen[A];
     int rc = cli_parse_arm_values(cmd, "--cost", cost, labels, A, arm_cost, seen);
     if (rc) return rc;
