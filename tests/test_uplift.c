@@ -966,7 +966,9 @@ static void plan_conversions(void **state)
  * interval is the log's either way (identical to a --forecast log plan), and
  * the per-arm effects add up to the forecast.  A model whose effects are three
  * times too large (the same gains scaled) has its sum outside the log's
- * interval, and the log's value is the forecast. */
+ * interval, and the log's value is the forecast.  sg_uplift_plan_model_interval
+ * then joins the model's own interval (its sum +- z se) to the log's for a
+ * model-sum forecast, and leaves a log-value one alone. */
 static void plan_basis(void **state)
 {
     (void)state;
@@ -1016,6 +1018,23 @@ static void plan_basis(void **state)
     assert_true(rl.plan.se == ra.plan.se);
     assert_int_equal(rl.single.basis, SG_FORECAST_LOG);
     assert_int_equal(rl.random.basis, SG_FORECAST_LOG);
+    /* the model's own interval joins the log's where the forecast is the model's sum */
+    sg_uplift_plan_result rw = ra;
+    po.forecast_log = 0;
+    assert_int_equal(sg_uplift_plan_model_interval(m, c, NULL, 0, arm, &po, &rw, &err), SG_OK);
+    double z = 1.6448536269514722;
+    fprintf(stderr, "  model se %.2f: interval [%.2f, %.2f]\n", rw.plan.model_se,
+            rw.plan.effect_lo, rw.plan.effect_hi);
+    assert_true(rw.plan.model_se > 0);
+    assert_true(fabs(rw.plan.effect_lo - fmin(ra.plan.effect_lo, ra.plan.naive_effect -
+                                              z * rw.plan.model_se)) < 1e-6);
+    assert_true(fabs(rw.plan.effect_hi - fmax(ra.plan.effect_hi, ra.plan.naive_effect +
+                                              z * rw.plan.model_se)) < 1e-6);
+    assert_true(fabs(rw.plan.net_lo - (rw.plan.effect_lo - rw.plan.cost)) < 1e-9);
+    assert_true(rw.plan.log_lo == ra.plan.effect_lo && rw.plan.effect == ra.plan.effect);
+    sg_uplift_plan_result rv = rl;   /* the log's forecast is left alone */
+    assert_int_equal(sg_uplift_plan_model_interval(m, c, NULL, 0, arm, &po, &rv, &err), SG_OK);
+    assert_true(rv.plan.effect_lo == rl.plan.effect_lo && rv.plan.model_se == 0);
     /* a model three times too sure: its sum is outside the log's interval */
     for (int i = 0; i < n * 3; i++) eff[i] *= 3;
     po.forecast_log = 0;
@@ -1030,6 +1049,38 @@ static void plan_basis(void **state)
     free(arm);
     sg_uplift_free(m);
     sg_table_free(c);
+    sg_table_free(t);
+}
+
+/* uplift-4.7: the model's sum's standard error.  For one customer it is that
+ * customer's se (the same jackknife over the fold models); nothing treated
+ * gives 0; an arm out of range is an error. */
+static void sum_se(void **state)
+{
+    (void)state;
+    gen_opts gl = gen_default(3000, 1, 65);
+    sg_table *t = gen_table(&gl, NULL);
+    sg_uplift_opts o;
+    fast_opts(&o, SG_UPLIFT_T);
+    o.repeats = 2;
+    sg_uplift *m = NULL;
+    sg_error err;
+    assert_int_equal(sg_uplift_train(&m, t, &o, NULL, &err), SG_OK);
+    double eff[3 * 3], se[3 * 3], s;
+    int64_t rows[3] = {5, 17, 400};
+    assert_int_equal(sg_uplift_predict(m, t, rows, 3, SG_UPLIFT_VALUE, NULL, eff, se, &err), SG_OK);
+    for (int q = 0; q < 3; q++)
+        for (int a = 1; a < 3; a++) {
+            int32_t arm = a;
+            assert_int_equal(sg_uplift_sum_se(m, t, rows + q, 1, SG_UPLIFT_VALUE, &arm, &s, &err),
+                             SG_OK);
+            assert_true(fabs(s - se[q * 3 + a]) < 1e-9 * (1 + se[q * 3 + a]));
+        }
+    int32_t none[3] = {0, 0, 0}, bad[3] = {0, 3, 1};
+    assert_int_equal(sg_uplift_sum_se(m, t, rows, 3, SG_UPLIFT_VALUE, none, &s, &err), SG_OK);
+    assert_true(s == 0);
+    assert_int_equal(sg_uplift_sum_se(m, t, rows, 3, SG_UPLIFT_VALUE, bad, &s, &err), SG_EINVAL);
+    sg_uplift_free(m);
     sg_table_free(t);
 }
 
@@ -1420,6 +1471,7 @@ int main(void)
         cmocka_unit_test(plan_not_inflated),
         cmocka_unit_test(plan_conversions),
         cmocka_unit_test(plan_basis),
+        cmocka_unit_test(sum_se),
         cmocka_unit_test(plan_slack_budget),
         cmocka_unit_test(ope_incremental_hand),
         cmocka_unit_test(alloc_failures),

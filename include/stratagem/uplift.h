@@ -208,6 +208,15 @@ int sg_uplift_train(sg_uplift **out, const sg_table *t, const sg_uplift_opts *o,
 int sg_uplift_predict(const sg_uplift *m, const sg_table *t, const int64_t *rows, int64_t n,
                       int target, double *mu, double *effect, double *se, sg_error *err);
 
+/* The standard error, from the log the model was fitted on, of the model's own
+ * sum of effects for an assignment: arm[i] (0..A-1, 0 = nothing) for row i of
+ * rows[0..n) (rows NULL = all rows of 't').  The fold models' sums, spread as a
+ * customer's se is (the jackknife of each repeat's K fold models); like it, it
+ * leaves out the model's bias.  *se on success; errors as sg_uplift_predict,
+ * and SG_EINVAL for an arm out of range. */
+int sg_uplift_sum_se(const sg_uplift *m, const sg_table *t, const int64_t *rows, int64_t n,
+                     int target, const int32_t *arm, double *se, sg_error *err);
+
 /* Average effect of arm a (1..A-1) against control over the training log rows
  * selected by mask (n_log bytes, nonzero = in; NULL = all): the mean of the
  * cross-fitted doubly robust pseudo-outcomes (AIPW), and its standard error
@@ -322,8 +331,11 @@ typedef struct sg_uplift_forecast {
     double net, net_lo, net_hi;           /* effect - cost for VALUE; = effect for CONV */
     double naive_effect;                  /* the model's own sum of predicted effects */
     double log_effect;                    /* the log's doubly robust value of the rule */
+    double log_lo, log_hi;                /* its interval (effect units) */
     int basis;                            /* SG_FORECAST_LOG: effect = log_effect;
                                            * SG_FORECAST_MODEL: effect = naive_effect */
+    double model_se;                      /* se of naive_effect from the fold models
+                                           * (sg_uplift_plan_model_interval), or 0 */
     double se;                            /* standard error of the log's value */
     int64_t treated;
 } sg_uplift_forecast;
@@ -383,7 +395,9 @@ typedef struct sg_uplift_plan_result {
  * where the model is calibrated and its sum lies inside the log's interval,
  * 'effect' is the model's sum (basis SG_FORECAST_MODEL); otherwise it is the
  * log's value (SG_FORECAST_LOG; always with o->forecast_log).  The interval is
- * the log's either way, so it holds the point forecast.
+ * the log's either way, so it holds the point forecast (log_lo, log_hi keep
+ * it); sg_uplift_plan_model_interval then adds the model's own interval to a
+ * model-sum forecast's.
  *
  * Exploration (o->explore = F > 0): each customer is explored with probability
  * F (drawn from the seed) and then gets an arm drawn uniformly from all A arms,
@@ -409,6 +423,19 @@ typedef struct sg_uplift_plan_result {
 int sg_uplift_plan(const sg_uplift *m, const double *gain, int64_t N,
                    const sg_uplift_plan_opts *o, int32_t *arm, sg_uplift_plan_result *res,
                    sg_error *err);
+
+/* Where a plan's forecast is the model's sum (basis SG_FORECAST_MODEL), widen
+ * its interval to hold the model's own interval too: naive_effect +- z
+ * model_se, model_se from sg_uplift_sum_se on the executed assignment 'arm'
+ * of the same customers (rows[0..n) of 't', as planned; rows NULL = all).
+ * The log's interval alone covers the truth at its level wherever the log's
+ * value is unbiased, so the union covers at least as often; it adds the cases
+ * where the log's outcome noise put its interval beside a right model sum.
+ * Applies to res->plan (target o->target) and res->conversions.  Call before
+ * sg_uplift_verdict.  Errors as sg_uplift_sum_se. */
+int sg_uplift_plan_model_interval(const sg_uplift *m, const sg_table *t, const int64_t *rows,
+                                  int64_t n, const int32_t *arm, const sg_uplift_plan_opts *o,
+                                  sg_uplift_plan_result *res, sg_error *err);
 
 /* A plan's verdict against doing nothing, from its forecast's interval (the net's for
  * SG_UPLIFT_VALUE, the effect's for SG_UPLIFT_CONV, whose cost is in other units):

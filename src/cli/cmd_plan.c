@@ -233,6 +233,8 @@ static void report_row(FILE *f, const char *name, const sg_uplift_forecast *q, i
 typedef struct plan_ctx {
     const char *model_path, *data, *out;
     const sg_uplift *m;
+    const sg_table *t;          /* the customers (rows[0..N) of it; rows NULL = all) */
+    const int64_t *rows;
     const double *gain;
     int64_t N;
     sg_uplift_plan_opts po;
@@ -342,10 +344,12 @@ static int write_report(const char *path, const plan_ctx *c)
         po.n_boot = 200;
         po.explore = 0;    /* the curve of the optimised rule, without exploration */
         po.thompson = 0;
+        po.conv_gain = NULL;
         sg_uplift_plan_result br;
         memset(&br, 0, sizeof br);
         sg_error err;
-        if (sg_uplift_plan(m, c->gain, c->N, &po, arm, &br, &err)) {
+        if (sg_uplift_plan(m, c->gain, c->N, &po, arm, &br, &err) ||
+            sg_uplift_plan_model_interval(m, c->t, c->rows, c->N, arm, &po, &br, &err)) {
             fprintf(stderr, "stratagem: report: budget %.6g: %s\n", po.budget, err.msg);
             continue;
         }
@@ -416,12 +420,18 @@ static const char *basis_name(const sg_uplift_forecast *q)
 
 static json_t *forecast_json(const sg_uplift_forecast *q, double level)
 {
-    return json_pack("{s:f, s:f, s:f, s:f, s:f, s:f, s:f, s:f, s:f, s:s, s:f, s:I, s:f}", "effect",
-                     q->effect, "effect_lo", q->effect_lo, "effect_hi", q->effect_hi, "cost",
-                     q->cost, "net", q->net, "net_lo", q->net_lo, "net_hi", q->net_hi,
-                     "naive_effect", q->naive_effect, "log_effect", q->log_effect, "basis",
-                     basis_name(q), "se", q->se, "treated", (json_int_t)q->treated, "level",
-                     level);
+    json_t *o = json_pack("{s:f, s:f, s:f, s:f, s:f, s:f, s:f, s:f, s:s}", "effect", q->effect,
+                          "effect_lo", q->effect_lo, "effect_hi", q->effect_hi, "cost", q->cost,
+                          "net", q->net, "net_lo", q->net_lo, "net_hi", q->net_hi,
+                          "naive_effect", q->naive_effect, "basis", basis_name(q));
+    json_object_set_new(o, "model_se", json_real(q->model_se));
+    json_object_set_new(o, "log_effect", json_real(q->log_effect));
+    json_object_set_new(o, "log_effect_lo", json_real(q->log_lo));
+    json_object_set_new(o, "log_effect_hi", json_real(q->log_hi));
+    json_object_set_new(o, "se", json_real(q->se));
+    json_object_set_new(o, "treated", json_integer((json_int_t)q->treated));
+    json_object_set_new(o, "level", json_real(level));
+    return o;
 }
 
 static void print_forecast(const char *name, const sg_uplift_forecast *q, int conv)
@@ -594,7 +604,8 @@ int cli_plan_uplift(int argc, char **argv)
     res.planned = planned;
     res.propensity = prop;
     res.explored = explored;
-    if (sg_uplift_plan(m, gain, n, &po, arm, &res, &err)) {
+    if (sg_uplift_plan(m, gain, n, &po, arm, &res, &err) ||
+        sg_uplift_plan_model_interval(m, t, rows, n, arm, &po, &res, &err)) {
         rc = cli_fail(&err);
         goto done;
     }
@@ -666,10 +677,11 @@ int cli_plan_uplift(int argc, char **argv)
      * curse taken out (up to 1) or the log valuing the customers above the model. */
     printf("the model's own sum of predicted effects for the plan is %.6g; the log's doubly "
            "robust value of the same rule %.6g [%.6g, %.6g]\n", res.plan.naive_effect,
-           res.plan.log_effect, res.plan.effect_lo, res.plan.effect_hi);
+           res.plan.log_effect, res.plan.log_lo, res.plan.log_hi);
     if (res.plan.basis == SG_FORECAST_MODEL)
-        printf("the log's interval holds the model's sum, so the forecast is the model's sum "
-               "(--forecast log: the log's value)\n");
+        printf("the log's interval holds the model's sum, so the forecast is the model's sum, "
+               "and its interval holds the model's own too (se %.4g over the fold models; "
+               "--forecast log: the log's value and interval)\n", res.plan.model_se);
     else if (po.forecast_log || res.plan.treated == 0)
         printf("the forecast is the log's value\n");
     else if (res.shrink <= 1.0)
@@ -705,13 +717,16 @@ int cli_plan_uplift(int argc, char **argv)
     json_object_set_new(fc, "arms", arms);
     if (res.has_conversions)
         json_object_set_new(fc, "conversions",
-                            json_pack("{s:f, s:f, s:f, s:f, s:f, s:f, s:s}", "effect",
-                                      res.conversions.effect, "effect_lo",
+                            json_pack("{s:f, s:f, s:f, s:f, s:f, s:s, s:f, s:f, s:f, s:f}",
+                                      "effect", res.conversions.effect, "effect_lo",
                                       res.conversions.effect_lo, "effect_hi",
                                       res.conversions.effect_hi, "se", res.conversions.se,
-                                      "naive_effect", res.conversions.naive_effect, "log_effect",
-                                      res.conversions.log_effect, "basis",
-                                      basis_name(&res.conversions)));
+                                      "naive_effect", res.conversions.naive_effect, "basis",
+                                      basis_name(&res.conversions), "model_se",
+                                      res.conversions.model_se, "log_effect",
+                                      res.conversions.log_effect, "log_effect_lo",
+                                      res.conversions.log_lo, "log_effect_hi",
+                                      res.conversions.log_hi));
     json_object_set_new(fc, "verdict", json_string(verdict));
     json_object_set_new(root, "model", json_string(model));
     json_object_set_new(root, "customers", json_integer(n));
@@ -764,7 +779,7 @@ int cli_plan_uplift(int argc, char **argv)
         if ((rc = cli_out_commit(&so))) goto done;
     }
     if (report) {
-        plan_ctx c = {model, data, out, m, gain, n, po, &res, unit};
+        plan_ctx c = {model, data, out, m, t, rows, gain, n, po, &res, unit};
         if ((rc = write_report(report, &c))) goto done;
         if (!cli_quiet) fprintf(stderr, "stratagem: wrote the report %s\n", report);
     }

@@ -503,8 +503,11 @@ static json_t *forecast_json(const sg_uplift_forecast *q, double level)
     json_object_set_new(o, "net_lo", srv_real(q->net_lo));
     json_object_set_new(o, "net_hi", srv_real(q->net_hi));
     json_object_set_new(o, "naive_effect", srv_real(q->naive_effect));
-    json_object_set_new(o, "log_effect", srv_real(q->log_effect));
     json_object_set_new(o, "basis", json_string(q->basis == SG_FORECAST_MODEL ? "model" : "log"));
+    json_object_set_new(o, "model_se", srv_real(q->model_se));
+    json_object_set_new(o, "log_effect", srv_real(q->log_effect));
+    json_object_set_new(o, "log_effect_lo", srv_real(q->log_lo));
+    json_object_set_new(o, "log_effect_hi", srv_real(q->log_hi));
     json_object_set_new(o, "se", srv_real(q->se));
     json_object_set_new(o, "treated", json_integer(q->treated));
     json_object_set_new(o, "level", srv_real(level));
@@ -640,6 +643,7 @@ void srv_plan(const srv_model *m, const srv_body *b, int max_rows, pthread_mutex
     sg_error_clear(&err);
     pthread_mutex_lock(compute);
     int rc = sg_uplift_plan(u, gain, n, &po, arm, &res, &err);
+    if (!rc) rc = sg_uplift_plan_model_interval(u, t, NULL, n, arm, &po, &res, &err);
     pthread_mutex_unlock(compute);
     if (rc) {
         srv_error(r, srv_status_of(rc), "%s", err.msg);
@@ -670,15 +674,18 @@ void srv_plan(const srv_model *m, const srv_body *b, int max_rows, pthread_mutex
     json_object_set_new(fc, "verdict", json_string(sg_uplift_verdict(&res.plan, po.target)));
     if (res.has_conversions)
         json_object_set_new(fc, "conversions",
-                            json_pack("{s:o,s:o,s:o,s:o,s:o,s:o,s:s}", "effect",
+                            json_pack("{s:o,s:o,s:o,s:o,s:o,s:s,s:o,s:o,s:o,s:o}", "effect",
                                       srv_real(res.conversions.effect), "effect_lo",
                                       srv_real(res.conversions.effect_lo), "effect_hi",
                                       srv_real(res.conversions.effect_hi), "se",
                                       srv_real(res.conversions.se), "naive_effect",
-                                      srv_real(res.conversions.naive_effect), "log_effect",
-                                      srv_real(res.conversions.log_effect), "basis",
+                                      srv_real(res.conversions.naive_effect), "basis",
                                       res.conversions.basis == SG_FORECAST_MODEL ? "model"
-                                                                                 : "log"));
+                                                                                 : "log",
+                                      "model_se", srv_real(res.conversions.model_se),
+                                      "log_effect", srv_real(res.conversions.log_effect),
+                                      "log_effect_lo", srv_real(res.conversions.log_lo),
+                                      "log_effect_hi", srv_real(res.conversions.log_hi)));
     json_t *single = forecast_json(&res.single, po.level);
     json_object_set_new(single, "arm", json_string(res.single_arm > 0 ?
                                                    sg_uplift_arm_label(u, res.single_arm) : ""));

@@ -1693,8 +1693,11 @@ done:
 
 /* ---------------------------------------------------------------- prediction */
 
-int sg_uplift_predict(const sg_uplift *m, const sg_table *t, const int64_t *rows, int64_t n,
-                      int target, double *mu_out, double *eff_out, double *se_out, sg_error *err)
+/* sg_uplift_predict, and with 'arm' and 'fold_sum' (R K, zeroed by the caller) each
+ * fold model's sum over the rows of its (calibrated) effect of the row's arm. */
+static int predict_rows(const sg_uplift *m, const sg_table *t, const int64_t *rows, int64_t n,
+                        int target, double *mu_out, double *eff_out, double *se_out,
+                        const int32_t *arm, double *fold_sum, sg_error *err)
 {
     int rc = check_target(m, target, err);
     if (rc) return rc;
@@ -1766,6 +1769,12 @@ int sg_uplift_predict(const sg_uplift *m, const sg_table *t, const int64_t *rows
                         *v = m->cal[s][a][0] + m->cal[s][a][1] * *v;
                     }
         }
+        if (fold_sum)
+            for (int k = 0; k < K; k++)
+                for (int64_t q = 0; q < nb; q++) {
+                    int a = arm[s0 + q];
+                    if (a > 0) fold_sum[k] += tauk[((int64_t)k * nb + q) * A + a];
+                }
         /* mean over the fold models; the jackknife variance of each repeat's K
          * fold models, averaged over the repeats */
         int KF = m->K;
@@ -1818,6 +1827,41 @@ done:
     sg_free(muk);
     sg_free(tauk);
     sg_free(e);
+    return rc;
+}
+
+int sg_uplift_predict(const sg_uplift *m, const sg_table *t, const int64_t *rows, int64_t n,
+                      int target, double *mu_out, double *eff_out, double *se_out, sg_error *err)
+{
+    return predict_rows(m, t, rows, n, target, mu_out, eff_out, se_out, NULL, NULL, err);
+}
+
+int sg_uplift_sum_se(const sg_uplift *m, const sg_table *t, const int64_t *rows, int64_t n,
+                     int target, const int32_t *arm, double *se, sg_error *err)
+{
+    int rc = check_target(m, target, err);
+    if (rc) return rc;
+    if (!rows) n = sg_table_n_rows(t);
+    for (int64_t i = 0; i < n; i++)
+        if (arm[i] < 0 || arm[i] >= m->A)
+            return sg_error_set(err, SG_EINVAL, "uplift: row %lld: arm %d is not one of the "
+                                "model's %d", (long long)i, (int)arm[i], m->A);
+    int K = m->R * m->K, KF = m->K;
+    double *sum = sg_calloc((size_t)K, sizeof *sum);
+    if (!sum) return sg_error_set(err, SG_ENOMEM, "out of memory");
+    rc = predict_rows(m, t, rows, n, target, NULL, NULL, NULL, arm, sum, err);
+    if (!rc) {
+        /* as a customer's se: each repeat's K fold sums about their mean */
+        double ss = 0;
+        for (int r = 0; r < m->R; r++) {
+            double mr = 0;
+            for (int k = r * KF; k < (r + 1) * KF; k++) mr += sum[k];
+            mr /= KF;
+            for (int k = r * KF; k < (r + 1) * KF; k++) ss += (sum[k] - mr) * (sum[k] - mr);
+        }
+        *se = KF > 1 ? sqrt((double)(KF - 1) / KF * ss / m->R) : 0.0;
+    }
+    sg_free(sum);
     return rc;
 }
 

@@ -23,7 +23,10 @@
  * much less noisy (its calibration line pools every row of the log) and is not
  * cursed as far as the line holds, so it is the point forecast wherever the
  * log's interval holds it; where it does not, the log has shown the model
- * wrong for this plan and its value is the forecast (choose_basis).
+ * wrong for this plan and its value is the forecast (choose_basis).  The
+ * interval of a model-sum forecast also holds the model's own (its fold
+ * models' spread: sg_uplift_plan_model_interval), so it covers the truth
+ * where either of the two does.
  *
  * Cost: two solver runs (plan and log) and one bootstrap of B L draws, plus
  * two more of each for the baselines.  Memory about 5 (N + L) A doubles.
@@ -201,6 +204,17 @@ static int log_view_init(log_view *v, const sg_uplift *m, int target, sg_error *
     return SG_OK;
 }
 
+/* z with P(|Z| < z) = level for a standard normal Z (bisection on erf). */
+static double z_two_sided(double level)
+{
+    double lo = 0, hi = 10;
+    for (int it = 0; it < 100; it++) {
+        double mid = 0.5 * (lo + hi);
+        if (erf(mid / sqrt(2.0)) < level) lo = mid; else hi = mid;
+    }
+    return 0.5 * (lo + hi);
+}
+
 /* Forecast of a rule given as a policy pi (L, A) on the log, for N customers
  * whose assignment has per-customer predicted gains g (N, NULL = none) and a
  * known total cost.  Fills f (effect, interval, se, cost, net). */
@@ -227,15 +241,7 @@ static int forecast_rule(const log_view *v, const double *pi, int64_t N, const d
         v_cust = s2 / (double)(N - 1) * (double)N;
     }
     f->se = sqrt(se_log * se_log + v_cust);
-    double z = 0;   /* normal quantile for 'level', by bisection on erf */
-    {
-        double lo = 0, hi = 10, want = o->level;
-        for (int it = 0; it < 100; it++) {
-            double mid = 0.5 * (lo + hi);
-            if (erf(mid / sqrt(2.0)) < want) lo = mid; else hi = mid;
-        }
-        z = 0.5 * (lo + hi);
-    }
+    double z = z_two_sided(o->level);
     if (n_boot > 0 && se_log > 0) {
         double k = f->se / se_log;
         f->effect_lo = f->effect + (r.dr.lo * scale - f->effect) * k;
@@ -259,6 +265,8 @@ static int forecast_rule(const log_view *v, const double *pi, int64_t N, const d
 static void choose_basis(sg_uplift_forecast *f, double model_sum, int use_model, int target)
 {
     f->log_effect = f->effect;
+    f->log_lo = f->effect_lo;
+    f->log_hi = f->effect_hi;
     f->basis = SG_FORECAST_LOG;
     if (!use_model || !(model_sum >= f->effect_lo && model_sum <= f->effect_hi)) return;
     f->effect = model_sum;
@@ -737,6 +745,54 @@ done:
     sg_free(arm_log);
     sg_free(arm_b);
     sg_free(plan);
+    return rc;
+}
+
+static int add_model(const sg_uplift *m, const sg_table *t, const int64_t *rows, int64_t n,
+                     const int32_t *arm, int target, double level, sg_uplift_forecast *f,
+                     sg_error *err)
+{
+    if (f->basis != SG_FORECAST_MODEL) return SG_OK;
+    int rc = sg_uplift_sum_se(m, t, rows, n, target, arm, &f->model_se, err);
+    if (rc) return rc;
+    double z = z_two_sided(level);
+    f->effect_lo = SG_MIN(f->effect_lo, f->naive_effect - z * f->model_se);
+    f->effect_hi = SG_MAX(f->effect_hi, f->naive_effect + z * f->model_se);
+    double c = target == SG_UPLIFT_VALUE ? f->cost : 0.0;
+    f->net_lo = f->effect_lo - c;
+    f->net_hi = f->effect_hi - c;
+    return SG_OK;
+}
+
+int sg_uplift_plan_model_interval(const sg_uplift *m, const sg_table *t, const int64_t *rows,
+                                  int64_t n, const int32_t *arm, const sg_uplift_plan_opts *o,
+                                  sg_uplift_plan_result *res, sg_error *err)
+{
+    if (res->plan.basis != SG_FORECAST_MODEL &&
+        (!res->has_conversions || res->conversions.basis != SG_FORECAST_MODEL))
+        return SG_OK;
+    if (!rows) n = sg_table_n_rows(t);
+    /* only the treated customers add to the sums */
+    int64_t nt = 0;
+    for (int64_t i = 0; i < n; i++) nt += arm[i] > 0;
+    int64_t *rt = sg_malloc_array((size_t)(nt ? nt : 1), sizeof *rt);
+    int32_t *at = sg_malloc_array((size_t)(nt ? nt : 1), sizeof *at);
+    int rc = SG_OK;
+    if (!rt || !at) {
+        rc = sg_error_set(err, SG_ENOMEM, "plan: out of memory for %lld customers", (long long)nt);
+        goto done;
+    }
+    for (int64_t i = 0, j = 0; i < n; i++)
+        if (arm[i] > 0) {
+            rt[j] = rows ? rows[i] : i;
+            at[j++] = arm[i];
+        }
+    rc = add_model(m, t, rt, nt, at, o->target, o->level, &res->plan, err);
+    if (!rc && res->has_conversions)
+        rc = add_model(m, t, rt, nt, at, SG_UPLIFT_CONV, o->level, &res->conversions, err);
+done:
+    sg_free(rt);
+    sg_free(at);
     return rc;
 }
 
