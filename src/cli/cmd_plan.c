@@ -291,7 +291,9 @@ static int write_report(const char *path, const plan_ctx *c)
             "from the logged outcomes (for this plan %.4g). The plan's own sum of predicted "
             "effects is %.4g; the forecast is %s.</p>\n", c->unit, (long long)r->n_log,
             r->plan.log_effect, r->plan.naive_effect,
-            r->plan.basis == SG_FORECAST_MODEL ? "that sum, which the log's interval holds"
+            r->plan.basis == SG_FORECAST_MODEL ? "that sum, which the log's interval holds; "
+                                                 "the plan's interval also holds the sum's own "
+                                                 "(the spread of the fold models)"
                                                : "the log's value");
     fputs("<h3>Customers per action</h3><table><tr><th>action</th><th>customers</th>"
           "<th>forecast effect</th></tr>\n", f);
