@@ -323,6 +323,9 @@ void sg_uplift_plan_opts_default(sg_uplift_plan_opts *o);
 /* Which estimate a forecast's point 'effect' is (sg_uplift_plan). */
 enum { SG_FORECAST_LOG = 0, SG_FORECAST_MODEL = 1 };
 
+/* "model" or "log", as plan.json and the service name a basis. */
+const char *sg_uplift_basis_name(int basis);
+
 /* A forecast of an assignment's incremental effect against treating nobody.
  * Units: the target's (outcome units for VALUE, conversions for CONV). */
 typedef struct sg_uplift_forecast {

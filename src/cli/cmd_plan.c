@@ -415,17 +415,13 @@ static int predict_shared(const sg_uplift *m, const sg_table *t, const int64_t *
     return rc;
 }
 
-static const char *basis_name(const sg_uplift_forecast *q)
-{
-    return q->basis == SG_FORECAST_MODEL ? "model" : "log";
-}
-
 static json_t *forecast_json(const sg_uplift_forecast *q, double level)
 {
     json_t *o = json_pack("{s:f, s:f, s:f, s:f, s:f, s:f, s:f, s:f, s:s}", "effect", q->effect,
                           "effect_lo", q->effect_lo, "effect_hi", q->effect_hi, "cost", q->cost,
                           "net", q->net, "net_lo", q->net_lo, "net_hi", q->net_hi,
-                          "naive_effect", q->naive_effect, "basis", basis_name(q));
+                          "naive_effect", q->naive_effect, "basis",
+                          sg_uplift_basis_name(q->basis));
     json_object_set_new(o, "model_se", json_real(q->model_se));
     json_object_set_new(o, "log_effect", json_real(q->log_effect));
     json_object_set_new(o, "log_effect_lo", json_real(q->log_lo));
@@ -724,7 +720,7 @@ int cli_plan_uplift(int argc, char **argv)
                                       res.conversions.effect_lo, "effect_hi",
                                       res.conversions.effect_hi, "se", res.conversions.se,
                                       "naive_effect", res.conversions.naive_effect, "basis",
-                                      basis_name(&res.conversions), "model_se",
+                                      sg_uplift_basis_name(res.conversions.basis), "model_se",
                                       res.conversions.model_se, "log_effect",
                                       res.conversions.log_effect, "log_effect_lo",
                                       res.conversions.log_lo, "log_effect_hi",

@@ -503,7 +503,7 @@ static json_t *forecast_json(const sg_uplift_forecast *q, double level)
     json_object_set_new(o, "net_lo", srv_real(q->net_lo));
     json_object_set_new(o, "net_hi", srv_real(q->net_hi));
     json_object_set_new(o, "naive_effect", srv_real(q->naive_effect));
-    json_object_set_new(o, "basis", json_string(q->basis == SG_FORECAST_MODEL ? "model" : "log"));
+    json_object_set_new(o, "basis", json_string(sg_uplift_basis_name(q->basis)));
     json_object_set_new(o, "model_se", srv_real(q->model_se));
     json_object_set_new(o, "log_effect", srv_real(q->log_effect));
     json_object_set_new(o, "log_effect_lo", srv_real(q->log_lo));
@@ -680,8 +680,7 @@ void srv_plan(const srv_model *m, const srv_body *b, int max_rows, pthread_mutex
                                       srv_real(res.conversions.effect_hi), "se",
                                       srv_real(res.conversions.se), "naive_effect",
                                       srv_real(res.conversions.naive_effect), "basis",
-                                      res.conversions.basis == SG_FORECAST_MODEL ? "model"
-                                                                                 : "log",
+                                      sg_uplift_basis_name(res.conversions.basis),
                                       "model_se", srv_real(res.conversions.model_se),
                                       "log_effect", srv_real(res.conversions.log_effect),
                                       "log_effect_lo", srv_real(res.conversions.log_lo),

@@ -748,6 +748,11 @@ done:
     return rc;
 }
 
+const char *sg_uplift_basis_name(int basis)
+{
+    return basis == SG_FORECAST_MODEL ? "model" : "log";
+}
+
 static int add_model(const sg_uplift *m, const sg_table *t, const int64_t *rows, int64_t n,
                      const int32_t *arm, int target, double level, sg_uplift_forecast *f,
                      sg_error *err)
