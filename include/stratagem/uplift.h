@@ -42,9 +42,15 @@
  * Calibration ('calibrate', default on).  For each treatment arm the
  * cross-fitted doubly robust pseudo-outcomes phi (below) are regressed on the
  * OOF effects over all log rows: phi = alpha + b tau.  The slope is shrunk
- * toward 1 by its robust (HC0) standard error (posterior mean under a
- * N(1, 0.5^2) prior) and clipped to [0, 3]; alpha keeps the arm's mean effect at
- * the AIPW estimate.  Every effect the model predicts (and the stored OOF
+ * by its robust (HC0) standard error toward a prior centre c (posterior mean
+ * under a N(c, 0.5^2) prior) and clipped to [0, 3]; alpha keeps the arm's mean
+ * effect at the AIPW estimate.  c is 1 (the model's own scale), except for the
+ * value of a hurdle model ('cal_prior' SG_UPLIFT_CAL_CONV, the default), where
+ * c is the same arm's calibrated conversion slope: the value's effect is the
+ * conversion model's effect times a margin, so a conversion model that learns
+ * an arm's effects too flat makes its value effects too flat by about as much,
+ * and the conversions' 0/1 outcomes measure that far more precisely than the
+ * value's zero-or-money ones.  Every effect the model predicts (and the stored OOF
  * effects) then goes through that line: a shared model that learns one arm's
  * effects too flat or too steep is put back on the scale the log shows, while
  * a small, noisy log leaves the model's ranking nearly unchanged.
@@ -84,6 +90,8 @@ enum { SG_UPLIFT_T = 0, SG_UPLIFT_X = 1, SG_UPLIFT_DR = 2 };
 /* targets: the outcome itself, or conversions (y > 0; the same as the outcome when it is 0/1) */
 enum { SG_UPLIFT_VALUE = 0, SG_UPLIFT_CONV = 1 };
 enum { SG_HURDLE_AUTO = 0, SG_HURDLE_ON = 1, SG_HURDLE_OFF = 2 };
+/* Where the prior of a calibration slope is centred (see "Calibration"). */
+enum { SG_UPLIFT_CAL_CONV = 0, SG_UPLIFT_CAL_ONE = 1 };
 /* outcome kinds (sg_uplift_kind) */
 enum { SG_UPLIFT_BINARY = 0, SG_UPLIFT_HURDLE = 1, SG_UPLIFT_NUMERIC = 2 };
 
@@ -139,6 +147,9 @@ typedef struct sg_uplift_opts {
     double valid_frac;          /* GBDT: inner split that sets the number of trees; default 0.2 */
     double prop_clip;           /* estimated propensities are clipped below at this; 0.01 */
     int calibrate;              /* 1: calibrate each arm's effects on the OOF log (see above) */
+    int cal_prior;              /* SG_UPLIFT_CAL_CONV (default): a hurdle's value slopes have
+                                 * their prior centred on the arm's conversion slope;
+                                 * SG_UPLIFT_CAL_ONE: every slope's prior is centred on 1 */
     double linear_start;        /* > 0: the pooled GBDT's conversion model (a binary outcome,
                                  * or P(y > 0) of a hurdle) boosts from a penalised logistic
                                  * model with arm x feature terms, this its L2 penalty (on

@@ -181,7 +181,7 @@ int cli_train_uplift(int argc, char **argv)
     const char *data = NULL, *treatment = NULL, *control = NULL, *outcome = NULL;
     const char *propensity = NULL, *id = NULL, *ignore = NULL, *cat = NULL, *num = NULL;
     const char *dedup = "error", *learner = "t", *base = "gbdt", *hurdle = "auto";
-    const char *segment = NULL, *out = NULL, *sums = NULL;
+    const char *segment = NULL, *out = NULL, *sums = NULL, *cal_prior = "conv";
     int cv = 5, repeats = 3, per_arm = 0, calibrate = 1, threads = 0;
     int trees = -1, depth = -1, leaves = -1, es = -1, bins = -1;
     int help = 0, n_pos, min_rows = 30;
@@ -205,6 +205,7 @@ int cli_train_uplift(int argc, char **argv)
         {"colsample", 0, OPT_DOUBLE, &colsample, 0}, {"bins", 0, OPT_INT, &bins, 0},
         {"early-stopping", 0, OPT_INT, &es, 0},      {"out", 'o', OPT_STR, &out, 0},
         {"linear-start", 0, OPT_DOUBLE, &lin_start, 0}, {"sum", 0, OPT_STR, &sums, 0},
+        {"cal-prior", 0, OPT_STR, &cal_prior, 0},
         {NULL, 0, 0, NULL, 0},
     };
     char *pos[1];
@@ -245,6 +246,9 @@ int cli_train_uplift(int argc, char **argv)
     if (cv < 2 || cv > 32) return cli_usage_error("train", "--cv must be 2..32 (got %d)", cv);
     if (calibrate != 0 && calibrate != 1)
         return cli_usage_error("train", "--calibrate must be 0 or 1 (got %d)", calibrate);
+    if (!strcmp(cal_prior, "conv")) o.cal_prior = SG_UPLIFT_CAL_CONV;
+    else if (!strcmp(cal_prior, "one")) o.cal_prior = SG_UPLIFT_CAL_ONE;
+    else return cli_usage_error("train", "--cal-prior must be conv or one (got '%s')", cal_prior);
     if (repeats < 1 || repeats > 16)
         return cli_usage_error("train", "--repeats must be 1..16 (got %d)", repeats);
     if (min_rows < 1) return cli_usage_error("train", "--min-arm-rows must be >= 1");
@@ -962,6 +966,9 @@ static const char HELP_TRAIN_UPLIFT[] =
     "                         R x K models; the standard error is the fold models' spread\n"
     "  --calibrate 0|1        map each arm's effects through a line fitted to the doubly\n"
     "                         robust pseudo-outcomes of the out-of-fold log rows (default 1)\n"
+    "  --cal-prior conv|one   centre of each calibration slope's prior: conv (default): a\n"
+    "                         hurdle's value slopes shrink toward the arm's conversion\n"
+    "                         slope, other slopes toward 1; one: every slope toward 1\n"
     "  --linear-start X       the shared model's conversion trees boost from a logistic model\n"
     "                         with arm x feature terms, L2 penalty X on standardised features\n"
     "                         (default 0: trees alone; 20000 measured in bench/)\n"

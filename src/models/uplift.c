@@ -62,6 +62,10 @@ void sg_uplift_opts_default(sg_uplift_opts *o)
     o->valid_frac = 0.2;
     o->prop_clip = 0.01;
     o->calibrate = 1;
+    /* A hurdle's value slopes shrink toward the conversion slopes: plans worth
+     * more and forecasts less cautious on every campaign benchmark
+     * (bench/uplift_results.md, section 18). */
+    o->cal_prior = SG_UPLIFT_CAL_CONV;
     /* No linear start (0): on the world campaigns one (--linear-start 20000)
      * raised the plans' share by about 0.01 but made the forecasts more
      * cautious on other logs (bench/uplift_results.md, section 9). */
@@ -1048,18 +1052,21 @@ static double dr_pseudo(const sg_uplift *m, int s, int a, int64_t i)
 
 /* Per-arm linear calibration of the OOF effects against the DR pseudo-outcomes.
  * The least-squares slope b of phi on tau has a heteroskedasticity-robust
- * (HC0) variance V; it is shrunk toward 1 (the model's own scale) as the
- * posterior mean under a N(1, CAL_PRIOR_SD^2) prior, beta = (b / V + 1 / s0^2)
- * / (1 / V + 1 / s0^2), then clipped to [0, CAL_MAX_SLOPE]; the intercept keeps
- * the arm's mean effect at the mean pseudo-outcome (the AIPW estimate).  A big
- * log moves the slope to what it shows; a small, noisy one leaves the model's
- * ranking nearly as it is.  The OOF effects are replaced by calibrated ones. */
-static void calibrate(sg_uplift *m)
+ * (HC0) variance V; it is shrunk toward a centre c as the posterior mean under
+ * a N(c, CAL_PRIOR_SD^2) prior, beta = (b / V + c / s0^2) / (1 / V + 1 / s0^2),
+ * then clipped to [0, CAL_MAX_SLOPE]; the intercept keeps the arm's mean effect
+ * at the mean pseudo-outcome (the AIPW estimate).  c is 1 (the model's own
+ * scale), or for a hurdle's value with prior SG_UPLIFT_CAL_CONV the arm's
+ * conversion slope, calibrated first (uplift.h says why).  A big log moves the
+ * slope to what it shows; a small, noisy one leaves it near c.  The OOF effects
+ * are replaced by calibrated ones. */
+static void calibrate(sg_uplift *m, int prior)
 {
     int A = m->A;
     int64_t N = m->N;
     const double s0 = CAL_PRIOR_SD;
-    for (int s = 0; s < m->n_store; s++)
+    /* conversions (store 1 of a hurdle) before the value (store 0) */
+    for (int s = m->n_store - 1; s >= 0; s--)
         for (int a = 1; a < A; a++) {
             double sx = 0, sy = 0, sxx = 0, sxy = 0, v = 0;
             for (int64_t i = 0; i < N; i++) {
@@ -1079,7 +1086,10 @@ static void calibrate(sg_uplift *m)
                 v += x * x * e * e;
             }
             v = sxx > 0 ? v / (sxx * sxx) : 0;
-            double beta = v > 0 ? (b / v + 1 / (s0 * s0)) / (1 / v + 1 / (s0 * s0)) : 1.0;
+            double c = 1.0;
+            if (prior == SG_UPLIFT_CAL_CONV && m->n_store == 2 && s == SG_UPLIFT_VALUE)
+                c = m->cal[SG_UPLIFT_CONV][a][1];
+            double beta = v > 0 ? (b / v + c / (s0 * s0)) / (1 / v + 1 / (s0 * s0)) : c;
             beta = beta < 0 ? 0 : beta > CAL_MAX_SLOPE ? CAL_MAX_SLOPE : beta;
             double alpha = my - beta * mx;
             m->cal[s][a][0] = alpha;
@@ -1087,8 +1097,8 @@ static void calibrate(sg_uplift *m)
             for (int64_t i = 0; i < N; i++)
                 m->tau[s][i * A + a] = (float)(alpha + beta * (double)m->tau[s][i * A + a]);
             SG_LOG(SG_LOG_INFO, "uplift", "arm %s (%s): effect calibration %.4g + %.4g x predicted "
-                   "(least-squares slope %.4g, se %.3g)", m->labels[a],
-                   s == SG_UPLIFT_CONV ? "conversions" : "value", alpha, beta, b, sqrt(v));
+                   "(least-squares slope %.4g, se %.3g, prior centre %.4g)", m->labels[a],
+                   s == SG_UPLIFT_CONV ? "conversions" : "value", alpha, beta, b, sqrt(v), c);
         }
     m->calibrated = 1;
 }
@@ -1302,6 +1312,8 @@ int sg_uplift_train(sg_uplift **out, const sg_table *t, const sg_uplift_opts *o,
                             o->repeats);
     if (o->hurdle < SG_HURDLE_AUTO || o->hurdle > SG_HURDLE_OFF)
         return sg_error_set(err, SG_EINVAL, "uplift: bad hurdle setting %d", o->hurdle);
+    if (o->cal_prior != SG_UPLIFT_CAL_CONV && o->cal_prior != SG_UPLIFT_CAL_ONE)
+        return sg_error_set(err, SG_EINVAL, "uplift: bad calibration prior %d", o->cal_prior);
     if (!(o->valid_frac >= 0 && o->valid_frac < 1) || !(o->prop_clip > 0 && o->prop_clip < 1) ||
         o->min_arm_rows < 1)
         return sg_error_set(err, SG_EINVAL, "uplift: need 0 <= valid_frac < 1, 0 < prop_clip < 1 "
@@ -1472,7 +1484,7 @@ int sg_uplift_train(sg_uplift **out, const sg_table *t, const sg_uplift_opts *o,
     if (m->S && (rc = train_stage2(&tr, err))) goto fail;
     for (int s = 0; s < 2; s++)
         for (int a = 0; a < SG_UPLIFT_MAX_ARMS; a++) m->cal[s][a][0] = 0, m->cal[s][a][1] = 1;
-    if (o->calibrate) calibrate(m);
+    if (o->calibrate) calibrate(m, o->cal_prior);
     if (o->learner != SG_UPLIFT_X) {
         /* the propensity model is needed at prediction time by X only */
         for (int a = 0; m->pm && a < A; a++) sg_linear_free(m->pm[a]);

@@ -183,4 +183,12 @@ fi
 expect 7.5 2 "--forecast must be auto or log" -- "$SG" plan --model "$T/sum.sgm" \
     --data "$T/cust.csv" --budget 3 --cost "$C" --forecast model --out "$T/x.csv"
 
+# 8. --cal-prior: where each calibration slope's prior is centred (logged with -v)
+# shellcheck disable=SC2086
+expect 8.1 0 "(value): .*prior centre 1)" -- "$SG" -v train uplift --data "$T/log.csv" $U \
+    --cal-prior one --out "$T/one.sgm"
+# shellcheck disable=SC2086
+expect 8.2 2 "--cal-prior must be conv or one" -- "$SG" train uplift --data "$T/log.csv" $U \
+    --cal-prior two --out "$T/x.sgm"
+
 finish
