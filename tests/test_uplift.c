@@ -1027,11 +1027,12 @@ static void plan_conversions(void **state)
 }
 
 /* uplift-4.6: which estimate the point forecast is.  On a calibrated model the
- * model's own sum is the forecast where the log's interval holds it; the
- * interval is the log's either way (identical to a --forecast log plan), and
- * the per-arm effects add up to the forecast.  A model whose effects are three
- * times too large (the same gains scaled) has its sum outside the log's
- * interval, and the log's value is the forecast.  sg_uplift_plan_model_interval
+ * model's own sum is the forecast where the log's 99% interval holds it; the
+ * interval is the log's (identical to a --forecast log plan) when it holds the
+ * sum, else widened just to the sum, and the per-arm effects add up to the
+ * forecast.  A model whose effects are three times too large (the same gains
+ * scaled) has its sum outside the log's interval, and the log's value is the
+ * forecast.  sg_uplift_plan_model_interval
  * then joins the model's own interval (its sum +- z se) to the log's for a
  * model-sum forecast, and leaves a log-value one alone. */
 static void plan_basis(void **state)
@@ -1100,6 +1101,25 @@ static void plan_basis(void **state)
     sg_uplift_plan_result rv = rl;   /* the log's forecast is left alone */
     assert_int_equal(sg_uplift_plan_model_interval(m, c, NULL, 0, arm, &po, &rv, &err), SG_OK);
     assert_true(rv.plan.effect_lo == rl.plan.effect_lo && rv.plan.model_se == 0);
+    /* gains scaled to put the model's sum outside the log's 90% interval but
+     * inside its 99% one: still the forecast, and the interval holds it */
+    double z99 = 2.5758293035489004, L = ra.plan.log_effect, H = ra.plan.log_hi;
+    double target = H + 0.3 * (L + (H - L) * z99 / z - H), sc = target / ra.plan.naive_effect;
+    double *eff2 = malloc(sizeof *eff2 * (size_t)n * 3);
+    for (int i = 0; i < n * 3; i++) eff2[i] = eff[i] * sc;
+    sg_uplift_plan_result rs;
+    memset(&rs, 0, sizeof rs);
+    assert_int_equal(sg_uplift_plan(m, eff2, n, &po, arm, &rs, &err), SG_OK);
+    fprintf(stderr, "  x %.3f: model's sum %.2f, the log's value %.2f [%.2f, %.2f]: %s, "
+            "interval [%.2f, %.2f]\n", sc, rs.plan.naive_effect, rs.plan.log_effect,
+            rs.plan.log_lo, rs.plan.log_hi, sg_uplift_basis_name(rs.plan.basis),
+            rs.plan.effect_lo, rs.plan.effect_hi);
+    assert_true(rs.plan.log_effect == L && rs.plan.log_hi == H);
+    assert_true(rs.plan.naive_effect > H);
+    assert_int_equal(rs.plan.basis, SG_FORECAST_MODEL);
+    assert_true(rs.plan.effect == rs.plan.naive_effect && rs.plan.effect_hi == rs.plan.effect);
+    assert_true(fabs(rs.plan.net_hi - (rs.plan.effect_hi - rs.plan.cost)) < 1e-9);
+    free(eff2);
     /* a model three times too sure: its sum is outside the log's interval */
     for (int i = 0; i < n * 3; i++) eff[i] *= 3;
     po.forecast_log = 0;

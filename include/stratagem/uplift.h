@@ -406,12 +406,13 @@ typedef struct sg_uplift_plan_result {
  * (naive_effect) is far less noisy, and calibration on the log's doubly robust
  * pseudo-outcomes takes the winner's curse out of it, but only as far as the
  * calibration line holds where the plan selects.  So the log checks the model:
- * where the model is calibrated and its sum lies inside the log's interval,
- * 'effect' is the model's sum (basis SG_FORECAST_MODEL); otherwise it is the
- * log's value (SG_FORECAST_LOG; always with o->forecast_log).  The interval is
- * the log's either way, so it holds the point forecast (log_lo, log_hi keep
- * it); sg_uplift_plan_model_interval then adds the model's own interval to a
- * model-sum forecast's.
+ * where the model is calibrated and its sum lies inside the log's 99% interval
+ * (the reported one widened: a test that rejects a right model's sum rarely,
+ * since what replaces it is so much noisier), 'effect' is the model's sum
+ * (basis SG_FORECAST_MODEL); otherwise it is the log's value (SG_FORECAST_LOG;
+ * always with o->forecast_log).  The interval (at o->level) is the log's
+ * (log_lo, log_hi keep it); sg_uplift_plan_model_interval then joins the
+ * model's own interval to a model-sum forecast's, so it holds the point.
  *
  * Exploration (o->explore = F > 0): each customer is explored with probability
  * F (drawn from the seed) and then gets an arm drawn uniformly from all A arms,

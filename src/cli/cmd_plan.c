@@ -291,7 +291,7 @@ static int write_report(const char *path, const plan_ctx *c)
             "from the logged outcomes (for this plan %.4g). The plan's own sum of predicted "
             "effects is %.4g; the forecast is %s.</p>\n", c->unit, (long long)r->n_log,
             r->plan.log_effect, r->plan.naive_effect,
-            r->plan.basis == SG_FORECAST_MODEL ? "that sum, which the log's interval holds; "
+            r->plan.basis == SG_FORECAST_MODEL ? "that sum, which the log's 99% interval holds; "
                                                  "the plan's interval also holds the sum's own "
                                                  "(the spread of the fold models)"
                                                : "the log's value");
@@ -671,13 +671,13 @@ int cli_plan_uplift(int argc, char **argv)
                "sum %.4g)\n", res.conversions.effect, res.conversions.effect_lo,
                res.conversions.effect_hi, res.conversions.naive_effect);
     /* Which of the two the point forecast is: the model's calibrated sum where the log's
-     * interval holds it; else the log's value, which over the model's sum is the winner's
+     * 99% interval holds it; else the log's value, which over the model's sum is the winner's
      * curse taken out (up to 1) or the log valuing the customers above the model. */
     printf("the model's own sum of predicted effects for the plan is %.6g; the log's doubly "
            "robust value of the same rule %.6g [%.6g, %.6g]\n", res.plan.naive_effect,
            res.plan.log_effect, res.plan.log_lo, res.plan.log_hi);
     if (res.plan.basis == SG_FORECAST_MODEL)
-        printf("the log's interval holds the model's sum, so the forecast is the model's sum, "
+        printf("the log's 99%% interval holds the model's sum, so the forecast is the model's sum, "
                "and its interval holds the model's own too (se %.4g over the fold models; "
                "--forecast log: the log's value and interval)\n", res.plan.model_se);
     else if (po.forecast_log || res.plan.treated == 0)
