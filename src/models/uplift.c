@@ -63,7 +63,7 @@ void sg_uplift_opts_default(sg_uplift_opts *o)
     o->prop_clip = 0.01;
     o->calibrate = 1;
     /* A hurdle's value slopes shrink toward the conversion slopes: plans worth
-     * more on 9 of 10 campaign benchmarks and forecasts about 5% higher
+     * more on 11 of 12 campaign benchmarks and forecasts about 5% higher
      * (bench/uplift_results.md, section 18). */
     o->cal_prior = SG_UPLIFT_CAL_CONV;
     /* No linear start (0): on the world campaigns one (--linear-start 20000)
