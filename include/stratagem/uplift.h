@@ -49,7 +49,7 @@
  * c is the same arm's calibrated conversion slope: the value's effect is the
  * conversion model's effect times a margin, so a conversion model that learns
  * an arm's effects too flat makes its value effects too flat by about as much,
- * and the conversions' 0/1 outcomes measure that far more precisely than the
+ * and the conversions' 0/1 outcomes measure that more precisely than the
  * value's zero-or-money ones.  Every effect the model predicts (and the stored OOF
  * effects) then goes through that line: a shared model that learns one arm's
  * effects too flat or too steep is put back on the scale the log shows, while
