@@ -16,7 +16,9 @@
 #        interval, several minutes per seed), TRAIN_OPTS (extra train options),
 #        STRATAGEM (default build/stratagem; 'make' builds it),
 #        DERIVE (npol, linidx, pca or nnz: both sides get that derived column; see
-#        bench/uplift_derive.py; outputs in bench/out/uplift_sSEED_DERIVE).
+#        bench/uplift_derive.py; outputs in bench/out/uplift_sSEED_DERIVE),
+#        PLAN_ON (customers, the default: new customers; log: the log's own rows,
+#        scored by logtruth.csv, as a shop planning for the customers it logged).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 SEEDS=${SEEDS:-"1 2 3"}
@@ -27,6 +29,8 @@ COST=${COST:-email=0.10,coupon10=0.10,coupon20=0.10}
 PEER_BOOT=${PEER_BOOT:-0}
 TRAIN_OPTS=${TRAIN_OPTS:-}
 DERIVE=${DERIVE:-}
+PLAN_ON=${PLAN_ON:-customers}
+case "$PLAN_ON" in customers|log) ;; *) echo "uplift.sh: PLAN_ON must be customers or log" >&2; exit 2;; esac
 S=${STRATAGEM:-build/stratagem}
 PY=/usr/bin/python3
 export OMP_WAIT_POLICY=${OMP_WAIT_POLICY:-passive}
@@ -41,28 +45,30 @@ printf "seed\tour_share\tour_true\tour_forecast\tour_ratio\tour_lo\tour_hi\tour_
 for seed in $SEEDS; do
     D=bench/out/uplift_s$seed
     [ "$ROWS" = 20000 ] && [ "$CUSTOMERS" = 10000 ] || D=bench/out/uplift_s${seed}_${ROWS}_${CUSTOMERS}
-    if [ ! -f "$D/truth.csv" ]; then
+    if [ ! -f "$D/truth.csv" ] || [ ! -f "$D/logtruth.csv" ]; then
         $PY bench/uplift_gen.py --seed "$seed" --rows "$ROWS" --customers "$CUSTOMERS" --out-dir "$D" > /dev/null
     fi
     if [ -n "$DERIVE" ]; then
         $PY bench/uplift_derive.py --in-dir "$D" --out-dir "${D}_$DERIVE" --add "$DERIVE"
         D=${D}_$DERIVE
     fi
+    CUST=$D/customers.csv TRUTH=$D/truth.csv
+    [ "$PLAN_ON" = log ] && CUST=$D/log.csv TRUTH=$D/logtruth.csv
     t0=$(date +%s.%N)
     # shellcheck disable=SC2086
     "$S" -q train uplift --data "$D/log.csv" --treatment treatment --control control \
         --outcome margin --propensity propensity --id customer_id --ignore converted \
         $TRAIN_OPTS --out "$D/ours.sgm" > "$D/ours_train.txt"
-    "$S" -q plan --model "$D/ours.sgm" --data "$D/customers.csv" --budget "$BUDGET" --cost "$COST" \
+    "$S" -q plan --model "$D/ours.sgm" --data "$CUST" --budget "$BUDGET" --cost "$COST" \
         --objective value --out "$D/ours_plan.csv" --summary "$D/ours_plan.json" > "$D/ours_plan.txt"
     t1=$(date +%s.%N)
-    $PY bench/uplift_truth.py --truth "$D/truth.csv" --plan "$D/ours_plan.csv" --budget "$BUDGET" \
+    $PY bench/uplift_truth.py --truth "$TRUTH" --plan "$D/ours_plan.csv" --budget "$BUDGET" \
         --cost "$COST" --forecast "$D/ours_plan.json" --json "$D/ours_score.json" > /dev/null
-    $PY bench/uplift_peer.py --log "$D/log.csv" --customers "$D/customers.csv" --budget "$BUDGET" \
+    $PY bench/uplift_peer.py --log "$D/log.csv" --customers "$CUST" --budget "$BUDGET" \
         --cost "$COST" --out-plan "$D/peer_plan.csv" --out-forecast "$D/peer_plan.json" \
         --boot "$PEER_BOOT" --seed "$seed" > /dev/null
     t2=$(date +%s.%N)
-    $PY bench/uplift_truth.py --truth "$D/truth.csv" --plan "$D/peer_plan.csv" --budget "$BUDGET" \
+    $PY bench/uplift_truth.py --truth "$TRUTH" --plan "$D/peer_plan.csv" --budget "$BUDGET" \
         --cost "$COST" --forecast "$D/peer_plan.json" --json "$D/peer_score.json" > /dev/null
     $PY - "$D" "$seed" "$t0" "$t1" "$t2" >> "$res" <<'PYEOF'
 import json, sys

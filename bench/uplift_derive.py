@@ -18,7 +18,7 @@ to measure how much of the gap to the best plan is the features' (bench/uplift.s
               whether directions of joint variation carry sums like NPOL to the trees.
 --add nnz     NNZ: the number of nonzero features of a row (generic; counts policies among
               other things).
-truth.csv is copied unchanged; the columns are added to log.csv and customers.csv.
+truth.csv and logtruth.csv are copied unchanged; the columns are added to log.csv and customers.csv.
 """
 import argparse
 import os
@@ -112,7 +112,9 @@ def main():
     log = log[[c for c in log.columns if c not in tail] + tail]
     log.to_csv(os.path.join(a.out_dir, "log.csv"), index=False)
     cus.to_csv(os.path.join(a.out_dir, "customers.csv"), index=False)
-    shutil.copy(os.path.join(a.in_dir, "truth.csv"), os.path.join(a.out_dir, "truth.csv"))
+    for t in ("truth.csv", "logtruth.csv"):
+        if os.path.exists(os.path.join(a.in_dir, t)):
+            shutil.copy(os.path.join(a.in_dir, t), os.path.join(a.out_dir, t))
 
 
 if __name__ == "__main__":

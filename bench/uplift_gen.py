@@ -48,6 +48,7 @@ Files written to --out-dir:
     customers.csv  customer_id, <86 features>            (the customers to plan for)
     truth.csv      customer_id, mu_control, mu_email, mu_coupon10, mu_coupon20,
                    p_control, p_email, p_coupon10, p_coupon20   (for customers.csv)
+    logtruth.csv   the same for the log's own rows (to score a plan made for them)
 Everything is deterministic for a given --seed (numpy SeedSequence streams).
 """
 import argparse
@@ -122,6 +123,17 @@ def truth(x):
     return p, mu
 
 
+def truth_table(x):
+    """customer_id, mu_<arm> and p_<arm> for every row of x (truth.csv's columns)."""
+    p, mu = truth(x)
+    tr = pd.DataFrame({"customer_id": x["customer_id"]})
+    for a in ARMS:
+        tr["mu_" + a] = mu[a]
+    for a in ARMS:
+        tr["p_" + a] = p[a]
+    return tr
+
+
 def logging_policy(x):
     f = features(x)
     s = np.column_stack([
@@ -183,16 +195,14 @@ def main(argv=None):
     log = simulate_log(pool, args.rows, ss_log)
     cust = draw_rows(pool, args.customers, np.random.default_rng(ss_cust), CUSTOMER_ID_BASE)
     p, mu = truth(cust)
-    tr = pd.DataFrame({"customer_id": cust["customer_id"]})
-    for a in ARMS:
-        tr["mu_" + a] = mu[a]
-    for a in ARMS:
-        tr["p_" + a] = p[a]
 
     os.makedirs(args.out_dir, exist_ok=True)
     log.to_csv(os.path.join(args.out_dir, "log.csv"), index=False, float_format="%.6f")
     cust.to_csv(os.path.join(args.out_dir, "customers.csv"), index=False)
-    tr.to_csv(os.path.join(args.out_dir, "truth.csv"), index=False, float_format="%.8f")
+    truth_table(cust).to_csv(os.path.join(args.out_dir, "truth.csv"), index=False,
+                             float_format="%.8f")
+    truth_table(log).to_csv(os.path.join(args.out_dir, "logtruth.csv"), index=False,
+                            float_format="%.8f")
 
     print("uplift_gen: seed %d: %d log rows, %d customers -> %s"
           % (args.seed, len(log), len(cust), args.out_dir))
