@@ -123,9 +123,8 @@ def truth(x):
     return p, mu
 
 
-def truth_table(x):
-    """customer_id, mu_<arm> and p_<arm> for every row of x (truth.csv's columns)."""
-    p, mu = truth(x)
+def truth_table(x, p, mu):
+    """truth.csv's columns for the rows of x: customer_id, mu_<arm>, p_<arm> (truth(x))."""
     tr = pd.DataFrame({"customer_id": x["customer_id"]})
     for a in ARMS:
         tr["mu_" + a] = mu[a]
@@ -199,10 +198,10 @@ def main(argv=None):
     os.makedirs(args.out_dir, exist_ok=True)
     log.to_csv(os.path.join(args.out_dir, "log.csv"), index=False, float_format="%.6f")
     cust.to_csv(os.path.join(args.out_dir, "customers.csv"), index=False)
-    truth_table(cust).to_csv(os.path.join(args.out_dir, "truth.csv"), index=False,
-                             float_format="%.8f")
-    truth_table(log).to_csv(os.path.join(args.out_dir, "logtruth.csv"), index=False,
-                            float_format="%.8f")
+    truth_table(cust, p, mu).to_csv(os.path.join(args.out_dir, "truth.csv"), index=False,
+                                    float_format="%.8f")
+    truth_table(log, *truth(log)).to_csv(os.path.join(args.out_dir, "logtruth.csv"),
+                                         index=False, float_format="%.8f")
 
     print("uplift_gen: seed %d: %d log rows, %d customers -> %s"
           % (args.seed, len(log), len(cust), args.out_dir))
