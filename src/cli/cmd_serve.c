@@ -1,10 +1,14 @@
 /* cmd_serve.c -- 'stratagem serve': the models of a directory behind the JSON
  * API of server.h, until SIGINT or SIGTERM. */
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cli.h"
 #include "stratagem/server.h"
@@ -40,6 +44,32 @@ static const char HELP_SERVE[] =
 const char *cli_serve_help(const char *cmd)
 {
     return cmd && !strcmp(cmd, "serve") ? HELP_SERVE : NULL;
+}
+
+/* the self-pipe the signal handler writes to: [0] read by the main loop, [1]
+ * written; open until the process exits, since a late signal may still write */
+static int sig_pipe[2] = {-1, -1};
+
+static void on_signal(int sig)
+{
+    int saved = errno;
+    unsigned char b = (unsigned char)sig;
+    ssize_t w = write(sig_pipe[1], &b, 1);   /* a full pipe already holds a wake-up */
+    (void)w;
+    errno = saved;
+}
+
+/* The next signal the handler saw: SIGHUP, SIGINT or SIGTERM. */
+static int next_signal(void)
+{
+    for (;;) {
+        unsigned char b;
+        ssize_t r = read(sig_pipe[0], &b, 1);
+        if (r == 1) return b;
+        if (r < 0 && errno != EAGAIN && errno != EINTR) return SIGTERM;   /* cannot wait: stop */
+        struct pollfd p = {sig_pipe[0], POLLIN, 0};
+        poll(&p, 1, -1);
+    }
 }
 
 int cmd_serve(int argc, char **argv)
@@ -86,16 +116,39 @@ int cmd_serve(int argc, char **argv)
     o.token = token;
     o.access_log = !cli_quiet;
 
-    /* SIGINT, SIGTERM (stop) and SIGHUP (reload) are taken by sigwait below: block
-     * them before any thread starts, so that no server thread receives them */
+    /* SIGINT, SIGTERM (stop) and SIGHUP (reload): a handler writes the signal's
+     * number into a pipe that the loop below reads.  Blocking them and calling
+     * sigwait is not enough: threads that libraries start before main (OpenBLAS's
+     * workers) leave them unblocked, and a signal that lands there while this
+     * thread is busy (a reload) takes its default action and kills the process.
+     * The handler is right on whichever thread runs it.  The server's own
+     * threads are started with the signals blocked, so that their system calls
+     * are not interrupted. */
+    sg_error err;
+    sg_error_clear(&err);
+    if (pipe(sig_pipe)) {
+        sg_error_set(&err, SG_EIO, "serve: cannot make a pipe for signals: %s", strerror(errno));
+        return cli_fail(&err);
+    }
+    for (int k = 0; k < 2; k++) {
+        int fl = fcntl(sig_pipe[k], F_GETFL);
+        fcntl(sig_pipe[k], F_SETFL, fl | O_NONBLOCK);
+        fcntl(sig_pipe[k], F_SETFD, FD_CLOEXEC);
+    }
     sigset_t sigs;
     sigemptyset(&sigs);
     sigaddset(&sigs, SIGINT);
     sigaddset(&sigs, SIGTERM);
     sigaddset(&sigs, SIGHUP);
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_signal;
+    sa.sa_flags = SA_RESTART;
+    sigfillset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGHUP, &sa, NULL);
     pthread_sigmask(SIG_BLOCK, &sigs, NULL);
-    sg_error err;
-    sg_error_clear(&err);
     sg_server *s = NULL;
     if (sg_server_start(&s, &o, &err)) return cli_fail(&err);
     for (int k = 0; k < sg_server_n_models(s); k++) {
@@ -107,8 +160,9 @@ int cmd_serve(int argc, char **argv)
     printf("listening on http://%s:%d (%d model%s; %s)\n", o.bind, sg_server_port(s), n,
            n == 1 ? "" : "s", token ? "token required" : "no token");
     fflush(stdout);
+    pthread_sigmask(SIG_UNBLOCK, &sigs, NULL);   /* the server's threads have started */
     int sig = 0;
-    while (!sigwait(&sigs, &sig) && sig == SIGHUP) {
+    while ((sig = next_signal()) == SIGHUP) {
         if (sg_server_reload(s, &err)) {
             fprintf(stderr, "stratagem: serve: SIGHUP: reload failed, the old models stay served: "
                     "%s\n", err.msg);

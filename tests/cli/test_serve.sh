@@ -2,7 +2,7 @@
 # test_serve.sh BUILD_DIR -- 'stratagem serve' as a process: usage errors, a
 # models directory served on a free port of 127.0.0.1, answers that match
 # 'stratagem predict' and 'stratagem recommend', the token, and a clean stop on
-# SIGTERM and SIGINT.  (The routes, limits and hostile clients are tested in
+# SIGTERM and SIGINT, also when signals come while a reload runs.  (The routes, limits and hostile clients are tested in
 # depth by tests/test_server.c.)
 # Prints one line per case and closes with "N passed, N failed".
 set -u
@@ -14,6 +14,8 @@ trap '[ -n "$PID" ] && kill "$PID" 2>/dev/null; rm -rf "$T"' EXIT
 PREFIX=serve
 # shellcheck source=tests/cli/lib.sh
 . "$(dirname "$0")/lib.sh"
+# every request has a deadline: a server that stops answering fails a case, not the run
+curl() { command curl --max-time 30 "$@"; }
 
 awk 'BEGIN { srand(5); print "id,x,seg,y";
   for (i = 1; i <= 300; i++) { x = rand(); s = (rand() < 0.5) ? "a" : "b";
@@ -37,6 +39,8 @@ expect 1.5 2 "SG_TEST_NO_SUCH_VAR: the variable is unset" -- "$SG" serve --model
 expect 1.6 1 "cannot open the models directory" -- "$SG" serve --models "$T/nonexistent" --port 0
 expect 1.7 3 "no model file" -- "$SG" serve --models "$T/empty" --port 0
 expect 1.8 3 "not an IPv4 address" -- "$SG" serve --models "$T/models" --bind example.org --port 0
+mkdir -p "$T/fifo" && mkfifo "$T/fifo/m.sgm"
+expect 1.9 1 "fifo/m.sgm: cannot read model: not a regular file" -- timeout 20 "$SG" serve --models "$T/fifo" --port 0
 
 # start in the background on a free port; PORT from the "listening on" line
 start() {
@@ -50,9 +54,19 @@ start() {
     done
     return 1
 }
-# stop SIGNAL CASE: the server exits 0 and says so
+# stop SIGNAL CASE: the server exits 0 within 60 s and says so; one that does not
+# is shown (its threads' kernel wait channels) and killed
 stop() {
     kill -"$1" "$PID"
+    local _
+    for _ in $(seq 1 600); do kill -0 "$PID" 2>/dev/null || break; sleep 0.1; done
+    if kill -0 "$PID" 2>/dev/null; then
+        bad "$2" "still running 60 s after SIG$1; threads: $(cat /proc/"$PID"/task/*/wchan 2>/dev/null | tr '\0' ' ')"
+        kill -9 "$PID"
+        wait "$PID" 2>/dev/null
+        PID=""
+        return
+    fi
     wait "$PID"; local rc=$?
     PID=""
     if [ "$rc" -eq 0 ] && grep -q "$1, stopping" "$T/err.txt"; then ok "$2"; else bad "$2" "exit $rc"; fi
@@ -91,6 +105,15 @@ for _ in $(seq 1 50); do grep -q "reload failed" "$T/err.txt" && break; sleep 0.
 if grep -q "reload failed, the old models stay served: .*zz.sgm" "$T/err.txt"; then ok 2.11; else bad 2.11 "$(tail -2 "$T/err.txt")"; fi
 expect 2.12 0 '"models":3' -- curl -sf "$B/health"
 rm -f "$T/models/zz.sgm" "$T/models/resp2.sgm"
+# signals while a reload runs (threads that libraries start before main do not
+# block them) still reload, and leave the server up; 200 more models make the
+# reload long enough for the signals to land during it
+for k in $(seq 100 299); do cp "$T/models/resp.sgm" "$T/models/r$k.sgm"; done
+for _ in $(seq 1 40); do kill -HUP "$PID"; done
+for _ in $(seq 1 100); do grep -q "SIGHUP: reloaded 202 models" "$T/err.txt" && break; sleep 0.1; done
+sleep 0.5
+if kill -0 "$PID" 2>/dev/null; then ok 2.13; else bad 2.13 "a SIGHUP during a reload stopped the server"; fi
+expect 2.14 0 '"models":202' -- curl -sf "$B/health"
 stop TERM 2.9
 
 # 3. the token, read from the environment; SIGINT stops as cleanly
