@@ -176,15 +176,7 @@ const char *cli_recommend_help(const char *topic)
 
 int cli_is_recommend_model(const char *path)
 {
-    unsigned char hdr[12];
-    FILE *f = path ? fopen(path, "rb") : NULL;
-    if (!f) return 0;
-    size_t n = fread(hdr, 1, sizeof hdr, f);
-    fclose(f);
-    if (n != sizeof hdr || memcmp(hdr, "SGM1", 4) != 0) return 0;
-    uint32_t task;
-    memcpy(&task, hdr + 8, 4);
-    return task == SG_TASK_RECOMMEND;
+    return cli_model_file_task(path) == SG_TASK_RECOMMEND;
 }
 
 static void set_threads(int n)

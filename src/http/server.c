@@ -205,7 +205,8 @@ static int set_load(model_set *ms, const char *dir, sg_error *err)
         names[k] = NULL;
         ms->n++;
         rc = load_one(m, path, err);
-        if (rc) sg_error_prefix(err, "%s: ", path);
+        if (rc && strncmp(err->msg, path, strlen(path)) != 0)   /* name the file once */
+            sg_error_prefix(err, "%s: ", path);
         sg_free(path);
     }
     for (int k = 0; k < n; k++) sg_free(names[k]);

@@ -2,6 +2,7 @@
 #include "stratagem/model.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
@@ -65,8 +66,21 @@ int sg_modelfile_write(const char *path, int task, const unsigned char *payload,
 int sg_modelfile_read(const char *path, int want_task, int *task, unsigned char **payload,
                       size_t *len, sg_error *err)
 {
-    FILE *f = fopen(path, "rb");
-    if (!f) return sg_error_set(err, SG_EIO, "%s: cannot open model: %s", path, strerror(errno));
+    /* O_NONBLOCK: a FIFO opens at once (and is refused below) instead of
+     * blocking the caller, a server's reload say, until a writer appears */
+    int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+    if (fd < 0) return sg_error_set(err, SG_EIO, "%s: cannot open model: %s", path, strerror(errno));
+    struct stat st;
+    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+        close(fd);
+        return sg_error_set(err, SG_EIO, "%s: cannot read model: not a regular file", path);
+    }
+    FILE *f = fdopen(fd, "rb");
+    if (!f) {
+        int e = errno;
+        close(fd);
+        return sg_error_set(err, SG_EIO, "%s: cannot open model: %s", path, strerror(e));
+    }
     unsigned char *data = NULL;
     int rc;
     if (fseek(f, 0, SEEK_END) != 0) {

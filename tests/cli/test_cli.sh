@@ -84,4 +84,7 @@ cut -d, -f1,3,4 "$T/train.csv" > "$T/nox.csv"
 expect 4.4 3 "column 'x', used by the model, is missing" -- "$SG" predict --model "$T/m1" --data "$T/nox.csv" --out "$T/x.csv"
 [ -e "$T/x.csv" ] && bad 4.5 "failed predict left an output file" || ok 4.5
 
+# a FIFO named as the model is refused at once, not read (blocking) until a writer comes
+mkfifo "$T/fifo.sgm"
+expect 4.6 1 "not a regular file" -- timeout 20 "$SG" predict --model "$T/fifo.sgm" --data "$T/train.csv" --out "$T/x.csv"
 finish
