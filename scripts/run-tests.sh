@@ -5,7 +5,12 @@
 # A program that crashes or exits non-zero without cmocka counting a failure
 # (a sanitizer report, say) counts as one failure.  Tests run from the
 # repository root so fixtures are found as tests/data/...
+#
+# Each program runs under a time limit (SG_TEST_TIMEOUT seconds, 900 unless
+# set; the slowest takes about a minute): a test that hangs is killed with its
+# process group and counted as a failure, instead of stalling the whole run.
 set -u
+limit="${SG_TEST_TIMEOUT:-900}"
 export CMOCKA_MESSAGE_OUTPUT=stdout
 export OMP_NUM_THREADS="${OMP_NUM_THREADS:-2}"
 export UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1"
@@ -19,7 +24,9 @@ for dir in "$@"; do
     for t in "$dir"/test_*; do
         [ -x "$t" ] || continue
         case "$t" in *.d|*.o) continue;; esac
-        out=$("$t" 2>&1); rc=$?
+        out=$(timeout -k 10 "$limit" "$t" 2>&1); rc=$?
+        if [ "$rc" -eq 124 ] || [ "$rc" -eq 137 ]; then out="$out
+TIMEOUT: $t ran past $limit s and was killed"; fi
         p=$(printf '%s\n' "$out" | sed -n 's/^\[  PASSED  \] \([0-9]*\) test.*/\1/p' | awk '{s+=$1} END {print s+0}')
         f=$(printf '%s\n' "$out" | sed -n 's/^\[  FAILED  \] \([0-9]*\) test.*/\1/p' | awk '{s+=$1} END {print s+0}')
         if [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then f=1; fi
@@ -37,7 +44,9 @@ for dir in "$@"; do
     [ -x "$dir/../stratagem" ] || continue
     for t in tests/cli/test_*.sh; do
         [ -x "$t" ] || continue
-        out=$("$t" "$dir/.." 2>&1); rc=$?
+        out=$(timeout -k 10 "$limit" "$t" "$dir/.." 2>&1); rc=$?
+        if [ "$rc" -eq 124 ] || [ "$rc" -eq 137 ]; then out="$out
+TIMEOUT: $t ran past $limit s and was killed"; fi
         last=$(printf '%s\n' "$out" | tail -1)
         p=$(printf '%s' "$last" | sed -n 's/^\([0-9]*\) passed, \([0-9]*\) failed.*/\1/p')
         f=$(printf '%s' "$last" | sed -n 's/^\([0-9]*\) passed, \([0-9]*\) failed.*/\2/p')
