@@ -23,6 +23,10 @@ ln -sf "$OUT/caravan.sgm" "$MODELS/caravan.sgm"
 [ -f "$OUT/budget/mmm.sgm" ] && ln -sf "$OUT/budget/mmm.sgm" "$MODELS/media.sgm"
 
 step "1. Start the service on a free port of 127.0.0.1 (in the background)"
+# empty the files first: the background job's own '>' may come after the first
+# look below, which would then read the last run's port
+: > "$OUT/serve.txt"
+: > "$OUT/serve_log.txt"
 "$SG" serve --models "$MODELS" --port 0 > "$OUT/serve.txt" 2> "$OUT/serve_log.txt" &
 SERVE_PID=$!
 trap 'kill "$SERVE_PID" 2> /dev/null || true' EXIT
@@ -36,6 +40,8 @@ done
 cat "$OUT/serve.txt"
 API="http://127.0.0.1:$PORT"
 echo "(a dashboard page is at $API/ while it runs)"
+# every request has a deadline, so that a stuck service cannot stall the demo
+curl() { command curl --max-time 60 "$@"; }
 # one JSON object per line for reading
 lines() { sed "s/},{/},\\n  {/g"; }
 

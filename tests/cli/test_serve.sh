@@ -44,6 +44,11 @@ expect 1.9 1 "fifo/m.sgm: cannot read model: not a regular file" -- timeout 20 "
 
 # start in the background on a free port; PORT from the "listening on" line
 start() {
+    # empty the output first: the background job's own '>' may come after the
+    # first look below, which would then read the previous server's port (and
+    # a signal sent before the server has set its handlers is lost: a script's
+    # background jobs start with SIGINT ignored)
+    : > "$T/out.txt"
     "$SG" serve --models "$T/models" --port 0 "$@" > "$T/out.txt" 2> "$T/err.txt" &
     PID=$!
     PORT=""
