@@ -3,6 +3,7 @@
 #
 #   scripts/deps.sh          build + test dependencies
 #   scripts/deps.sh --bench  also the peers used by bench/ (xgboost, scikit-learn, pandas, torch)
+#                            and wrk (the load generator of bench/serve.sh)
 #
 # Idempotent: when everything is installed it prints nothing and exits 0.
 # Needs root (or sudo) only when something is missing.
@@ -13,7 +14,7 @@ PKGS=(gcc make pkg-config libc6-dev libopenblas-dev libcmocka-dev libjansson-dev
       libopenmpi-dev openmpi-bin
       python3)   # python3: two checks of tests/cli/test_promo.sh read JSON with it (not stratagem)
 if [ "${1:-}" = "--bench" ]; then
-    PKGS=(python3 python3-numpy python3-pandas python3-sklearn python3-xgboost python3-torch)
+    PKGS=(python3 python3-numpy python3-pandas python3-sklearn python3-xgboost python3-torch wrk)
 fi
 
 missing=()
