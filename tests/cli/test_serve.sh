@@ -2,8 +2,8 @@
 # test_serve.sh BUILD_DIR -- 'stratagem serve' as a process: usage errors, a
 # models directory served on a free port of 127.0.0.1, answers that match
 # 'stratagem predict' and 'stratagem recommend', the token, and a clean stop on
-# SIGTERM and SIGINT, also when signals come while a reload runs.  (The routes, limits and hostile clients are tested in
-# depth by tests/test_server.c.)
+# SIGTERM and SIGINT, also when signals come while a reload runs.  (The routes,
+# limits and hostile clients are tested in depth by tests/test_server.c.)
 # Prints one line per case and closes with "N passed, N failed".
 set -u
 BUILD="${1:-build}"
@@ -66,7 +66,7 @@ stop() {
     local _
     for _ in $(seq 1 600); do kill -0 "$PID" 2>/dev/null || break; sleep 0.1; done
     if kill -0 "$PID" 2>/dev/null; then
-        bad "$2" "still running 60 s after SIG$1; threads: $(cat /proc/"$PID"/task/*/wchan 2>/dev/null | tr '\0' ' ')"
+        bad "$2" "still running 60 s after SIG$1; threads waiting in: $(for w in /proc/"$PID"/task/*/wchan; do printf '%s ' "$(cat "$w" 2>/dev/null)"; done)"
         kill -9 "$PID"
         wait "$PID" 2>/dev/null
         PID=""
