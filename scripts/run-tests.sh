@@ -9,6 +9,7 @@
 # Each program runs under a time limit (SG_TEST_TIMEOUT seconds, 900 unless
 # set; the slowest takes about a minute): a test that hangs is killed with its
 # process group and counted as a failure, instead of stalling the whole run.
+# Each line gives the program's cases and its seconds.
 set -u
 limit="${SG_TEST_TIMEOUT:-900}"
 export CMOCKA_MESSAGE_OUTPUT=stdout
@@ -24,6 +25,7 @@ for dir in "$@"; do
     for t in "$dir"/test_*; do
         [ -x "$t" ] || continue
         case "$t" in *.d|*.o) continue;; esac
+        t0=$SECONDS
         out=$(timeout -k 10 "$limit" "$t" 2>&1); rc=$?
         if [ "$rc" -eq 124 ] || [ "$rc" -eq 137 ]; then out="$out
 TIMEOUT: $t ran past $limit s and was killed"; fi
@@ -33,9 +35,9 @@ TIMEOUT: $t ran past $limit s and was killed"; fi
         passed=$((passed + p)); failed=$((failed + f))
         if [ "$f" -ne 0 ]; then
             printf '%s\n' "$out" | tail -60
-            echo "FAIL $t (exit $rc)"
+            echo "FAIL $t (exit $rc, $((SECONDS - t0)) s)"
         else
-            echo "ok   $t ($p)"
+            echo "ok   $t ($p, $((SECONDS - t0)) s)"
         fi
     done
 done
@@ -44,6 +46,7 @@ for dir in "$@"; do
     [ -x "$dir/../stratagem" ] || continue
     for t in tests/cli/test_*.sh; do
         [ -x "$t" ] || continue
+        t0=$SECONDS
         out=$(timeout -k 10 "$limit" "$t" "$dir/.." 2>&1); rc=$?
         if [ "$rc" -eq 124 ] || [ "$rc" -eq 137 ]; then out="$out
 TIMEOUT: $t ran past $limit s and was killed"; fi
@@ -55,9 +58,9 @@ TIMEOUT: $t ran past $limit s and was killed"; fi
         passed=$((passed + p)); failed=$((failed + f))
         if [ "$f" -ne 0 ]; then
             printf '%s\n' "$out" | grep -v "^ok " | tail -40
-            echo "FAIL $t $dir/.. (exit $rc)"
+            echo "FAIL $t $dir/.. (exit $rc, $((SECONDS - t0)) s)"
         else
-            echo "ok   $t $dir/.. ($p)"
+            echo "ok   $t $dir/.. ($p, $((SECONDS - t0)) s)"
         fi
     done
 done
