@@ -7,7 +7,7 @@
 # repository root so fixtures are found as tests/data/...
 #
 # Each program runs under a time limit (SG_TEST_TIMEOUT seconds, 900 unless
-# set; the slowest takes about a minute): a test that hangs is killed with its
+# set; the slowest takes under two minutes): a test that hangs is killed with its
 # process group and counted as a failure, instead of stalling the whole run.
 # Each line gives the program's cases and its seconds.
 set -u
