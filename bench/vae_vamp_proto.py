@@ -22,56 +22,18 @@ import numpy as np, torch, torch.nn as nn, torch.nn.functional as F
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from vae_peer import MultiVAE  # noqa: E402
+from vae_proto_split import (Batches, add_training_args, load_split, ndcg,  # noqa: E402
+                             encode as enc_, decode as dec_)
 
 ap = argparse.ArgumentParser()
-ap.add_argument('--dir', required=True)
+add_training_args(ap, epochs=300)
 ap.add_argument('--prior', default='normal')     # normal | vamp
 ap.add_argument('--K', type=int, default=100)
-ap.add_argument('--epochs', type=int, default=300)
-ap.add_argument('--seed', type=int, default=1)
-ap.add_argument('--dropout', type=float, default=0.5)
-ap.add_argument('--beta', type=float, default=0.2)
-ap.add_argument('--anneal', type=int, default=200)  # epochs to reach beta
-ap.add_argument('--batch', type=int, default=100)
-ap.add_argument('--lr', type=float, default=1e-3)
 a = ap.parse_args()
 torch.set_num_threads(1)
 torch.manual_seed(a.seed); np.random.seed(a.seed)
 
-def read(p):
-    d = np.loadtxt(p, delimiter=',', skiprows=1, dtype=np.int64)
-    return d
-tr = read(a.dir + '/train.csv')
-items = np.unique(tr[:, 1]); imap = {v: i for i, v in enumerate(items)}; I = len(items)
-def mat(d):
-    d = d[np.isin(d[:, 1], items)]
-    us = np.unique(d[:, 0]); umap = {v: i for i, v in enumerate(us)}
-    X = np.zeros((len(us), I), np.float32)
-    for u, i in d: X[umap[u], imap[i]] = 1
-    return us, X
-_, Xtr = mat(tr)
-def pair(f, h):
-    fd, hd = read(a.dir + f), read(a.dir + h)
-    us, Xf = mat(fd)
-    hd = hd[np.isin(hd[:, 1], items)]
-    Xh = np.zeros_like(Xf); um = {v: i for i, v in enumerate(us)}
-    for u, i in hd:
-        if u in um: Xh[um[u], imap[i]] = 1
-    keep = Xh.sum(1) > 0
-    return torch.tensor(Xf[keep]), torch.tensor(Xh[keep])
-Vf, Vh = pair('/validation_foldin.csv', '/validation_heldout.csv')
-Tf, Th = pair('/test_foldin.csv', '/test_heldout.csv')
-Xtr = torch.tensor(Xtr)
-
-def ndcg(scores, Xf, Xh, k=100):
-    s = scores.clone(); s[Xf > 0] = -1e30
-    top = torch.topk(s, k, dim=1).indices
-    hit = torch.gather(Xh, 1, top)
-    disc = 1.0 / torch.log2(torch.arange(2, k + 2, dtype=torch.float32))
-    dcg = (hit * disc).sum(1)
-    n = Xh.sum(1).clamp(max=k).long()
-    idcg = torch.stack([disc[:m].sum() for m in n])
-    return (dcg / idcg).mean().item()
+I, Xtr, Vf, Vh, Tf, Th = load_split(a.dir)
 
 net = MultiVAE(I, dropout=a.dropout)   # bench/vae_peer.py's network and initialisation
 params = list(net.parameters())
@@ -82,24 +44,18 @@ if a.prior == 'vamp':
 opt = torch.optim.Adam(params, lr=a.lr)
 
 def encode(x, drop):
-    x = F.normalize(x, dim=1)
-    if drop: x = F.dropout(x, a.dropout, True)
-    h = torch.tanh(net.enc(x))
-    return net.mu(h), net.lv(h)
+    return enc_(net, x, a.dropout if drop else 0.0)
 def decode(z):
-    return net.dec1(torch.tanh(net.dec0(z)))
+    return dec_(net, z)
 LOG2PI = float(np.log(2 * np.pi))
 def log_normal(z, mu, logvar):   # z: B x L, mu/logvar: B x L or K x L broadcast
     return -0.5 * (LOG2PI + logvar + (z - mu) ** 2 / logvar.exp()).sum(-1)
 
-n = Xtr.shape[0]; step = 0; best = (-1, 0, 0)
-nb = (n + a.batch - 1) // a.batch
+best = (-1, 0, 0)
+batches = Batches(Xtr, a.batch, a.beta, a.anneal)
 t0 = time.time()
 for ep in range(1, a.epochs + 1):
-    perm = torch.randperm(n)
-    for b in range(nb):
-        x = Xtr[perm[b * a.batch:(b + 1) * a.batch]]
-        beta = min(a.beta, a.beta * step / (a.anneal * nb))
+    for x, beta in batches.epoch():
         mu, logvar = encode(x, True)
         z = mu + torch.randn_like(mu) * (0.5 * logvar).exp()
         logits = decode(z)
@@ -112,7 +68,7 @@ for ep in range(1, a.epochs + 1):
             lp = torch.logsumexp(log_normal(z[:, None, :], umu[None], ulv[None]), 1) - np.log(a.K)
             kl = (lq - lp).mean()
         loss = nll + beta * kl
-        opt.zero_grad(); loss.backward(); opt.step(); step += 1
+        opt.zero_grad(); loss.backward(); opt.step()
     if ep % 5 == 0 or ep == a.epochs:
         with torch.no_grad():
             v = ndcg(decode(encode(Vf, False)[0]), Vf, Vh)
