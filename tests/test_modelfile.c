@@ -5,6 +5,7 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 #include <cmocka.h>
 
@@ -125,11 +126,37 @@ static void io_errors(void **state)
     assert_int_equal(sg_modelfile_write("/nonexistent/x.sgm", 1, (const unsigned char *)"a", 1, &err), SG_EIO);
 }
 
+/* modelfile-4.1: the task from the header alone; 0 for no file, a file that is not a
+ * model, and a FIFO, which is refused at once (no writer ever opens it) */
+static void task_peek(void **state)
+{
+    (void)state;
+    const unsigned char payload[] = {1, 2, 3};
+    assert_int_equal(sg_modelfile_write(path, SG_TASK_UPLIFT, payload, sizeof payload, NULL), SG_OK);
+    assert_int_equal(sg_modelfile_task(path), SG_TASK_UPLIFT);
+    assert_int_equal(sg_modelfile_task(NULL), 0);
+    assert_int_equal(sg_modelfile_task("/nonexistent/x.sgm"), 0);
+    FILE *f = fopen(path, "wb");
+    assert_non_null(f);
+    fputs("id,x\n1,2\n", f);
+    fclose(f);
+    assert_int_equal(sg_modelfile_task(path), 0);
+    unlink(path);
+    assert_int_equal(mkfifo(path, 0600), 0);
+    assert_int_equal(sg_modelfile_task(path), 0);
+    sg_error err;
+    unsigned char *p;
+    size_t n;
+    int task;
+    assert_int_equal(sg_modelfile_read(path, 0, &task, &p, &n, &err), SG_EIO);
+    assert_non_null(strstr(err.msg, "not a regular file"));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(roundtrip), cmocka_unit_test(truncated), cmocka_unit_test(corrupt),
-        cmocka_unit_test(io_errors),
+        cmocka_unit_test(io_errors), cmocka_unit_test(task_peek),
     };
     return cmocka_run_group_tests_name("modelfile", tests, setup, teardown);
 }

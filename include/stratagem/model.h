@@ -39,4 +39,9 @@ int sg_modelfile_write(const char *path, int task, const unsigned char *payload,
 int sg_modelfile_read(const char *path, int want_task, int *task, unsigned char **payload,
                       size_t *len, sg_error *err);
 
+/* The task of model file 'path' from its header alone (the file is not checked
+ * further); 0 when 'path' is NULL, not a regular file (a FIFO is not waited on)
+ * or not a model file. */
+int sg_modelfile_task(const char *path);
+
 #endif

@@ -47,9 +47,6 @@ void cli_list_free(char **list);
  * (the last such option counts); 0 when there is none or it is not a model
  * file (the command's own loading then says what is wrong). */
 int cli_model_task(int argc, char **argv);
-/* The task of model file 'path' (the header only; regular files only, so a
- * FIFO does not block); 0 when it is not a readable model file. */
-int cli_model_file_task(const char *path);
 
 /* ---- data loading ---- */
 typedef struct cli_data_opts {

@@ -176,7 +176,7 @@ const char *cli_recommend_help(const char *topic)
 
 int cli_is_recommend_model(const char *path)
 {
-    return cli_model_file_task(path) == SG_TASK_RECOMMEND;
+    return sg_modelfile_task(path) == SG_TASK_RECOMMEND;
 }
 
 static void set_threads(int n)

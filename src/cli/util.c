@@ -3,7 +3,6 @@
 #include "cli_workspace.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdlib.h>
@@ -13,6 +12,7 @@
 #include <unistd.h>
 
 #include "stratagem/mem.h"
+#include "stratagem/model.h"
 
 int cli_quiet;
 
@@ -406,22 +406,6 @@ void cli_progress_end(void)
     bar_active = 0;
 }
 
-int cli_model_file_task(const char *path)
-{
-    /* non-blocking, and regular files only: a FIFO must not stall the peek */
-    int fd = path ? open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC) : -1;
-    if (fd < 0) return 0;
-    struct stat st;
-    unsigned char hdr[12];   /* "SGM1", format version, task (model.h) */
-    ssize_t n = 0;
-    if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode)) n = read(fd, hdr, sizeof hdr);
-    close(fd);
-    if (n != (ssize_t)sizeof hdr || memcmp(hdr, "SGM1", 4) != 0) return 0;
-    uint32_t task;
-    memcpy(&task, hdr + 8, 4);
-    return (int)task;
-}
-
 int cli_model_task(int argc, char **argv)
 {
     const char *path = NULL;
@@ -431,5 +415,5 @@ int cli_model_task(int argc, char **argv)
         else if (!strncmp(argv[i], "--model=", 8))
             path = argv[i] + 8;
     }
-    return cli_model_file_task(path);
+    return sg_modelfile_task(path);
 }

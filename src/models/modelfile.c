@@ -63,11 +63,12 @@ int sg_modelfile_write(const char *path, int task, const unsigned char *payload,
     return SG_OK;
 }
 
-int sg_modelfile_read(const char *path, int want_task, int *task, unsigned char **payload,
-                      size_t *len, sg_error *err)
+/* *out: 'path' opened for reading, when it is a regular file.  O_NONBLOCK: a FIFO
+ * opens at once (and is refused) instead of blocking the caller, a server's
+ * reload say, until a writer appears. */
+static int open_regular(const char *path, FILE **out, sg_error *err)
 {
-    /* O_NONBLOCK: a FIFO opens at once (and is refused below) instead of
-     * blocking the caller, a server's reload say, until a writer appears */
+    *out = NULL;
     int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
     if (fd < 0) return sg_error_set(err, SG_EIO, "%s: cannot open model: %s", path, strerror(errno));
     struct stat st;
@@ -75,14 +76,34 @@ int sg_modelfile_read(const char *path, int want_task, int *task, unsigned char 
         close(fd);
         return sg_error_set(err, SG_EIO, "%s: cannot read model: not a regular file", path);
     }
-    FILE *f = fdopen(fd, "rb");
-    if (!f) {
+    if (!(*out = fdopen(fd, "rb"))) {
         int e = errno;
         close(fd);
         return sg_error_set(err, SG_EIO, "%s: cannot open model: %s", path, strerror(e));
     }
+    return SG_OK;
+}
+
+int sg_modelfile_task(const char *path)
+{
+    FILE *f;
+    if (!path || open_regular(path, &f, NULL)) return 0;
+    unsigned char hdr[12];   /* magic, format version, task */
+    size_t n = fread(hdr, 1, sizeof hdr, f);
+    fclose(f);
+    if (n != sizeof hdr || memcmp(hdr, MAGIC, 4) != 0) return 0;
+    uint32_t task;
+    memcpy(&task, hdr + 8, 4);
+    return (int)task;
+}
+
+int sg_modelfile_read(const char *path, int want_task, int *task, unsigned char **payload,
+                      size_t *len, sg_error *err)
+{
+    FILE *f;
+    int rc = open_regular(path, &f, err);
+    if (rc) return rc;
     unsigned char *data = NULL;
-    int rc;
     if (fseek(f, 0, SEEK_END) != 0) {
         rc = sg_error_set(err, SG_EIO, "%s: cannot read model: %s", path, strerror(errno));
         goto done;
