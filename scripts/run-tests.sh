@@ -12,6 +12,15 @@
 # Each line gives the program's cases and its seconds.
 set -u
 limit="${SG_TEST_TIMEOUT:-900}"
+# run CMD...: sets out (its output, plus a TIMEOUT line if it ran past the
+# limit), rc and secs
+run() {
+    local t0=$SECONDS
+    out=$(timeout -k 10 "$limit" "$@" 2>&1); rc=$?
+    if [ "$rc" -eq 124 ] || [ "$rc" -eq 137 ]; then out="$out
+TIMEOUT: $1 ran past $limit s and was killed"; fi
+    secs=$((SECONDS - t0))
+}
 export CMOCKA_MESSAGE_OUTPUT=stdout
 export OMP_NUM_THREADS="${OMP_NUM_THREADS:-2}"
 export UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1"
@@ -25,19 +34,16 @@ for dir in "$@"; do
     for t in "$dir"/test_*; do
         [ -x "$t" ] || continue
         case "$t" in *.d|*.o) continue;; esac
-        t0=$SECONDS
-        out=$(timeout -k 10 "$limit" "$t" 2>&1); rc=$?
-        if [ "$rc" -eq 124 ] || [ "$rc" -eq 137 ]; then out="$out
-TIMEOUT: $t ran past $limit s and was killed"; fi
+        run "$t"
         p=$(printf '%s\n' "$out" | sed -n 's/^\[  PASSED  \] \([0-9]*\) test.*/\1/p' | awk '{s+=$1} END {print s+0}')
         f=$(printf '%s\n' "$out" | sed -n 's/^\[  FAILED  \] \([0-9]*\) test.*/\1/p' | awk '{s+=$1} END {print s+0}')
         if [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then f=1; fi
         passed=$((passed + p)); failed=$((failed + f))
         if [ "$f" -ne 0 ]; then
             printf '%s\n' "$out" | tail -60
-            echo "FAIL $t (exit $rc, $((SECONDS - t0)) s)"
+            echo "FAIL $t (exit $rc, $secs s)"
         else
-            echo "ok   $t ($p, $((SECONDS - t0)) s)"
+            echo "ok   $t ($p, $secs s)"
         fi
     done
 done
@@ -46,10 +52,7 @@ for dir in "$@"; do
     [ -x "$dir/../stratagem" ] || continue
     for t in tests/cli/test_*.sh; do
         [ -x "$t" ] || continue
-        t0=$SECONDS
-        out=$(timeout -k 10 "$limit" "$t" "$dir/.." 2>&1); rc=$?
-        if [ "$rc" -eq 124 ] || [ "$rc" -eq 137 ]; then out="$out
-TIMEOUT: $t ran past $limit s and was killed"; fi
+        run "$t" "$dir/.."
         last=$(printf '%s\n' "$out" | tail -1)
         p=$(printf '%s' "$last" | sed -n 's/^\([0-9]*\) passed, \([0-9]*\) failed.*/\1/p')
         f=$(printf '%s' "$last" | sed -n 's/^\([0-9]*\) passed, \([0-9]*\) failed.*/\2/p')
@@ -58,9 +61,9 @@ TIMEOUT: $t ran past $limit s and was killed"; fi
         passed=$((passed + p)); failed=$((failed + f))
         if [ "$f" -ne 0 ]; then
             printf '%s\n' "$out" | grep -v "^ok " | tail -40
-            echo "FAIL $t $dir/.. (exit $rc, $((SECONDS - t0)) s)"
+            echo "FAIL $t $dir/.. (exit $rc, $secs s)"
         else
-            echo "ok   $t $dir/.. ($p, $((SECONDS - t0)) s)"
+            echo "ok   $t $dir/.. ($p, $secs s)"
         fi
     done
 done

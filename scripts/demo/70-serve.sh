@@ -23,10 +23,9 @@ ln -sf "$OUT/caravan.sgm" "$MODELS/caravan.sgm"
 [ -f "$OUT/budget/mmm.sgm" ] && ln -sf "$OUT/budget/mmm.sgm" "$MODELS/media.sgm"
 
 step "1. Start the service on a free port of 127.0.0.1 (in the background)"
-# empty the files first: the background job's own '>' may come after the first
+# empty serve.txt first: the background job's own '>' may come after the first
 # look below, which would then read the last run's port
 : > "$OUT/serve.txt"
-: > "$OUT/serve_log.txt"
 "$SG" serve --models "$MODELS" --port 0 > "$OUT/serve.txt" 2> "$OUT/serve_log.txt" &
 SERVE_PID=$!
 trap 'kill "$SERVE_PID" 2> /dev/null || true' EXIT
