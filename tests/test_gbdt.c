@@ -318,6 +318,78 @@ static void categorical_split(void **state)
     data_free(&te);
 }
 
+/* gbdt-2.3: predicting under every value of one feature (the action of an
+ * uplift model) gives, to the last bit, what K separate predictions with that
+ * column set give: for a categorical column whose effect interacts with the
+ * others, for a numeric one, with NaN in the other columns, values past the
+ * categories seen, models trained and run on 1, 2 and 3 threads; and a wrong
+ * feature or count is SG_EINVAL */
+static void sweep_matches_predict(void **state)
+{
+    (void)state;
+    enum { N = 3000, D = 4, T = 2000 };
+    sg_rng r;
+    sg_rng_init(&r, 11);
+    data tr = {N, D, malloc(N * D * sizeof(float)), malloc(N * sizeof(float))};
+    for (int64_t i = 0; i < N; i++) {
+        float *x = tr.X + i * D;
+        int arm = (int)sg_rng_below(&r, 5);
+        x[0] = (float)sg_rng_normal(&r);
+        x[1] = sg_rng_uniform(&r) < 0.1 ? NAN : (float)sg_rng_normal(&r);
+        x[2] = (float)sg_rng_below(&r, 7);
+        x[3] = (float)arm;
+        double x0 = x[0], x1 = x[1];
+        double z = 0.5 * x0 + (arm == 1 ? x0 : 0) - (arm >= 3 ? 1.0 : 0) +
+                   (isnan(x1) ? 1.0 : 0.3 * x1) + (x[2] == 4.0f ? 0.8 : 0);
+        tr.y[i] = sg_rng_uniform(&r) < 1 / (1 + exp(-z)) ? 1.0f : 0.0f;
+    }
+    uint8_t is_cat[D] = {0, 0, 1, 1};
+    float *Q = malloc((size_t)T * D * sizeof *Q);
+    for (int i = 0; i < T; i++) {       /* rows whose column f the sweep must not read */
+        memcpy(Q + i * D, tr.X + i * D, D * sizeof *Q);
+        Q[i * D + 3] = NAN;
+        Q[i * D + 0] = i % 5 == 0 ? NAN : Q[i * D + 0];
+    }
+    int fs[2] = {3, 0}, ks[2] = {7, 3};   /* arms 0..6 (5 and 6 never seen); x0 = 0, 1, 2 */
+    double *sw = malloc((size_t)T * 7 * sizeof *sw), *one = malloc(T * sizeof *one);
+    float *Qv = malloc((size_t)T * D * sizeof *Qv);
+    int64_t n_diff_arms = 0;
+    sg_gbdt_params p = small_params();
+    p.n_trees = 60;
+    for (int threads = 1; threads <= 3; threads++) {
+        p.n_threads = threads;
+        sg_gbdt *m = train_ok(&tr, NULL, is_cat, NULL, &p);
+        for (int c = 0; c < 2; c++)
+            for (int margin = 0; margin < 2; margin++) {
+                int f = fs[c], K = ks[c];
+                assert_int_equal(sg_gbdt_predict_sweep(m, Q, T, f, K, margin, sw, NULL), SG_OK);
+                for (int v = 0; v < K; v++) {
+                    memcpy(Qv, Q, (size_t)T * D * sizeof *Qv);
+                    for (int i = 0; i < T; i++) Qv[i * D + f] = (float)v;
+                    assert_int_equal(sg_gbdt_predict(m, Qv, T, margin, one, NULL), SG_OK);
+                    for (int i = 0; i < T; i++) {
+                        assert_memory_equal(&sw[i * K + v], &one[i], sizeof one[i]);
+                        if (c == 0 && v > 0 && sw[i * K + v] != sw[i * K]) n_diff_arms++;
+                    }
+                }
+            }
+        sg_error err;
+        assert_int_equal(sg_gbdt_predict_sweep(m, Q, T, D, 2, 0, sw, &err), SG_EINVAL);
+        assert_non_null(strstr(err.msg, "swept feature 4"));
+        assert_int_equal(sg_gbdt_predict_sweep(m, Q, T, 3, 65, 0, sw, &err), SG_EINVAL);
+        assert_int_equal(sg_gbdt_predict_sweep(m, Q, T, 3, 0, 0, sw, &err), SG_EINVAL);
+        assert_int_equal(sg_gbdt_predict_sweep(NULL, Q, T, 3, 2, 0, sw, &err), SG_EINVAL);
+        assert_int_equal(sg_gbdt_predict_sweep(m, Q, 0, 3, 2, 0, NULL, NULL), SG_OK);
+        sg_gbdt_free(m);
+    }
+    assert_true(n_diff_arms > T);   /* the arm matters: not one value K times */
+    free(Q);
+    free(Qv);
+    free(sw);
+    free(one);
+    data_free(&tr);
+}
+
 /* ---------------------------------------------------------------- determinism, serialisation */
 
 /* gbdt-3.1: the same seed gives the same bytes; 1, 2 and 3 threads agree.  The
@@ -895,7 +967,8 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(learns_binary),     cmocka_unit_test(learns_regression),
         cmocka_unit_test(params_default),    cmocka_unit_test(missing_direction),
-        cmocka_unit_test(categorical_split), cmocka_unit_test(determinism),
+        cmocka_unit_test(categorical_split), cmocka_unit_test(sweep_matches_predict),
+        cmocka_unit_test(determinism),
         cmocka_unit_test(hist_eviction),
         cmocka_unit_test(save_load),         cmocka_unit_test(load_truncated),
         cmocka_unit_test(load_corrupt),      cmocka_unit_test(bad_inputs),

@@ -77,6 +77,14 @@ int sg_gbdt_train_offset(sg_gbdt **out, const float *X, const float *y, const fl
 int sg_gbdt_predict(const sg_gbdt *m, const float *X, int64_t N, int margin, double *out,
                     sg_error *err);
 
+/* The same under every value v = 0..K-1 (K <= 64) of feature f in turn, the
+ * rows' own column f not read: out (N, K), out[i K + v] equal to what
+ * sg_gbdt_predict gives row i with x[f] = v, to the last bit.  Each tree is
+ * walked once per row (a split on f parts the values), not K times: scoring a
+ * customer under each action when the action is a column of the model. */
+int sg_gbdt_predict_sweep(const sg_gbdt *m, const float *X, int64_t N, int f, int K, int margin,
+                          double *out, sg_error *err);
+
 int sg_gbdt_n_trees(const sg_gbdt *m);       /* trees kept (the best round with early stopping) */
 int sg_gbdt_n_features(const sg_gbdt *m);    /* D; 0 for NULL */
 /* Training parameters (borrowed, valid while m lives).  A loaded model has

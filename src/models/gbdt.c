@@ -163,6 +163,7 @@ static inline int lower_bound_f(const float *c, int n, float x)
 }
 
 #define PRED_BLK 64   /* rows walked through a tree together */
+#define SWEEP_MAX_K 64  /* values of a swept feature: one bit each in a mask */
 
 /* Add one tree's leaf values to out (n <= PRED_BLK rows of X (n, D)).  The rows
  * step down the tree together, one level per pass, so the node loads of
@@ -1513,6 +1514,91 @@ int sg_gbdt_predict(const sg_gbdt *m, const float *X, int64_t N, int margin, dou
             tree_predict_block(m, m->nodes + m->tree_off[k], X + (size_t)a * D, z - a, D, out + a);
         if (!margin && logloss)
             for (int64_t i = a; i < z; i++) out[i] = 1.0 / (1.0 + exp(-out[i]));
+    }
+    return SG_OK;
+}
+
+/* Add one tree's leaf value under every value v < K of feature f to out
+ * (K per row) for one row x, whose own x[f] is not read.  One walk: a split on
+ * f divides the set of values still travelling together (a bit mask), any
+ * other split sends the whole set one way; a leaf adds its value to the set. */
+static void tree_sweep_row(const sg_gbdt *m, const gbdt_node *tr, const float *x, int f, int K,
+                           double *out)
+{
+    int32_t node[SWEEP_MAX_K];
+    uint64_t set[SWEEP_MAX_K];
+    int top = 1;
+    node[0] = 0;
+    set[0] = K == 64 ? ~(uint64_t)0 : ((uint64_t)1 << K) - 1;
+    while (top > 0) {
+        top--;
+        const gbdt_node *nd = &tr[node[top]];
+        uint64_t s = set[top];
+        if (nd->feature < 0) {
+            for (; s; s &= s - 1) out[__builtin_ctzll(s)] += nd->value;
+            continue;
+        }
+        if (nd->feature != f) {
+            int g = nd->feature, left;
+            float v = x[g];
+            if (nd->cat >= 0)
+                left = bit_test(m->cat_bits + 8 * (size_t)nd->cat, cat_bin(v, m->cat_k[g]));
+            else
+                left = (v <= nd->threshold) | ((v != v) & nd->default_left);
+            node[top] = left ? nd->left : nd->right;
+            set[top] = s;
+            top++;
+            continue;
+        }
+        uint64_t ls = 0;
+        for (uint64_t r = s; r; r &= r - 1) {
+            int v = __builtin_ctzll(r);
+            int left = nd->cat >= 0 ? bit_test(m->cat_bits + 8 * (size_t)nd->cat,
+                                               cat_bin((float)v, m->cat_k[f]))
+                                    : (float)v <= nd->threshold;
+            if (left) ls |= (uint64_t)1 << v;
+        }
+        /* each push takes values off the set, so the stack never holds more
+         * entries than there are values */
+        if (s & ~ls) {
+            node[top] = nd->right;
+            set[top++] = s & ~ls;
+        }
+        if (ls) {
+            node[top] = nd->left;
+            set[top++] = ls;
+        }
+    }
+}
+
+int sg_gbdt_predict_sweep(const sg_gbdt *m, const float *X, int64_t N, int f, int K, int margin,
+                          double *out, sg_error *err)
+{
+    if (!m) return sg_error_set(err, SG_EINVAL, "gbdt predict: model is NULL");
+    if (N < 0 || (N > 0 && (!X || !out)))
+        return sg_error_set(err, SG_EINVAL, "gbdt predict: %lld rows need X and out",
+                            (long long)N);
+    if (f < 0 || f >= m->D)
+        return sg_error_set(err, SG_EINVAL, "gbdt predict: swept feature %d outside 0..%d", f,
+                            m->D - 1);
+    if (K < 1 || K > SWEEP_MAX_K)
+        return sg_error_set(err, SG_EINVAL, "gbdt predict: %d swept values (1..%d)", K,
+                            SWEEP_MAX_K);
+    const int nt = resolve_threads(m->params.n_threads), D = m->D;
+    (void)nt;
+    const int logloss = m->params.objective == SG_GBDT_LOGLOSS;
+    const int64_t n_blk = (N + PRED_BLK - 1) / PRED_BLK;
+    OMP(parallel for num_threads(nt) schedule(dynamic, 16) if (N * m->n_trees > 100000))
+    for (int64_t c = 0; c < n_blk; c++) {
+        int64_t a = c * PRED_BLK, z = SG_MIN(N, a + PRED_BLK);
+        for (int64_t q = a * K; q < z * K; q++) out[q] = m->base_score;
+        for (int k = 0; k < m->n_trees; k++) {
+            const gbdt_node *tr = m->nodes + m->tree_off[k];
+            for (int64_t i = a; i < z; i++)
+                tree_sweep_row(m, tr, X + (size_t)i * D, f, K, out + i * K);
+        }
+        if (!margin && logloss)
+            for (int64_t q = a * K; q < z * K; q++) out[q] = 1.0 / (1.0 + exp(-out[q]));
     }
     return SG_OK;
 }

@@ -834,6 +834,25 @@ static int s1_predict_fold(const sg_uplift *m, int k, const float *Xr, int64_t n
                            double *f, double *raw, sg_error *err)
 {
     int A = m->A;
+    if (m->pooled && m->base == SG_LEARNER_GBDT && A <= 64) {
+        /* the arm is the last column of a GBDT: each tree walked once per row
+         * for all arms (the values come out as A separate passes give them) */
+        int lin = 0;
+        for (int p = 0; p < m->P; p++) lin |= s1_unit(m, k, p, 0)->lin != NULL;
+        if (!lin) {
+            s1_design(m, Xr, NULL, n, 0, NULL, Z);
+            for (int p = 0; p < m->P; p++) {
+                const upl_unit *u = s1_unit(m, k, p, 0);
+                double *dst = raw + (int64_t)p * n * A;
+                int rc = sg_gbdt_predict_sweep(u->g, Z, n, m->D, A, 0, dst, err);
+                if (rc) return rc;
+                if (part_kind(m, p) == PART_POS)
+                    for (int64_t q = 0; q < n * A; q++)
+                        dst[q] = exp(unit_clamp(u, dst[q])) * u->smear;
+            }
+            return SG_OK;
+        }
+    }
     for (int a = 0; a < A; a++) {
         const float *in = Xr;
         if (m->pooled) {
