@@ -110,6 +110,13 @@ void sg_ope_summarise(double *v, int n, double level, sg_ope_estimate *e)
     e->hi = r[1];
 }
 
+#define BOOT_BATCH 32   /* bootstrap draws prefetched together */
+#if defined(__GNUC__)
+#define PREFETCH_READ(p) __builtin_prefetch((p), 0, 3)
+#else
+#define PREFETCH_READ(p) ((void)(p))
+#endif
+
 void sg_ope_boot_sums(const double *t, int64_t N, int K, int B, sg_rng *rng, double *sums)
 {
     /* threads only pay for themselves on big jobs */
@@ -123,9 +130,19 @@ void sg_ope_boot_sums(const double *t, int64_t N, int K, int B, sg_rng *rng, dou
         sg_rng_split(rng, (uint64_t)b, &s);
         double *q = sums + (int64_t)b * K;
         for (int k = 0; k < K; k++) q[k] = 0;
-        for (int64_t i = 0; i < N; i++) {
-            const double *ti = t + (int64_t)sg_rng_below(&s, (uint64_t)N) * K;
-            for (int k = 0; k < K; k++) q[k] += ti[k];
+        /* the draws of a batch first, their rows prefetched, then summed in
+         * the order drawn: the same sums, without waiting on each miss */
+        int64_t idx[BOOT_BATCH];
+        for (int64_t i0 = 0; i0 < N; i0 += BOOT_BATCH) {
+            int nb = (int)(N - i0 < BOOT_BATCH ? N - i0 : BOOT_BATCH);
+            for (int j = 0; j < nb; j++) {
+                idx[j] = (int64_t)sg_rng_below(&s, (uint64_t)N);
+                PREFETCH_READ(t + idx[j] * K);
+            }
+            for (int j = 0; j < nb; j++) {
+                const double *ti = t + idx[j] * K;
+                for (int k = 0; k < K; k++) q[k] += ti[k];
+            }
         }
     }
     if (B > 0) sg_rng_u64(rng);
