@@ -9,10 +9,18 @@
 # on a shared machine) and peak resident memory.  SCORE=1 also scores the plan
 # against the truth (slow: the truth scorer is a Python loop over customers).
 #
+# The peer, in the same run and on the same cores: bench/uplift_peer.py with
+# scikit-learn's HistGradientBoostingRegressor (--learner hgb, its fast
+# histogram GBDT), a plain T-learner: one fit per arm on the whole log, no
+# cross-fitting, no conversion/value split, no calibration, a greedy plan and
+# a naive forecast.  It does much less than ours; the ratio printed is the
+# time of ours (train + plan) over the peer's (fit + plan).
+#
 # Usage: bench/uplift_bench1m.sh
 # Knobs: ROWS (1000000), CUSTOMERS (1000000), THREADS (2), REPEATS (1: one K-fold
 #        split; 3 is the default of 'train uplift' and costs 3x the training),
-#        FOLDS (5), BUDGET (20000 = 20% of 1M customers at 0.10), STRATAGEM.
+#        FOLDS (5), BUDGET (20000 = 20% of 1M customers at 0.10), STRATAGEM,
+#        PEER (1; 0 skips the peer).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROWS=${ROWS:-1000000}
@@ -50,10 +58,18 @@ step train "$S" -q train uplift --data "$D/log.csv" --treatment treatment --cont
     --threads "$THREADS" --repeats "$REPEATS" --cv "$FOLDS" --out "$D/model.sgm" > "$D/train.txt"
 step plan "$S" -q plan --model "$D/model.sgm" --data "$D/customers.csv" --budget "$BUDGET" \
     --cost "$COST" --out "$D/plan.csv" --summary "$D/plan.json" > "$D/plan.txt"
+if [ "${PEER:-1}" = 1 ]; then
+    step peer /usr/bin/python3 bench/uplift_peer.py --log "$D/log.csv" --customers "$D/customers.csv" \
+        --budget "$BUDGET" --cost "$COST" --out-plan "$D/peer_plan.csv" \
+        --out-forecast "$D/peer_plan.json" --boot 0 --learner hgb --threads "$THREADS" > "$D/peer.txt"
+fi
 echo
 echo "uplift at scale: $ROWS log rows x 4 arms, $CUSTOMERS customers, $THREADS threads," \
      "$FOLDS folds x $REPEATS repeat(s), $(nproc) cores visible"
 cat "$D/bench1m.txt"
+if [ "${PEER:-1}" = 1 ]; then
+    awk '{w[$1] = $2} END {printf "ours (train + plan) %.1f s, peer (scikit-learn HGB T-learner, fit + plan) %.1f s: ratio ours / peer %.2f\n", w["train"] + w["plan"], w["peer"], (w["train"] + w["plan"]) / w["peer"]}' "$D/bench1m.txt"
+fi
 ls -l "$D/model.sgm" | awk '{printf "model file %.0f MB\n", $5 / 1e6}'
 cat "$D/plan.txt"
 if [ "${SCORE:-0}" = 1 ]; then
