@@ -14,6 +14,13 @@
 #define SG_MIN(a, b) ((a) < (b) ? (a) : (b))
 #define SG_MAX(a, b) ((a) > (b) ? (a) : (b))
 
+/* Ask for the cache line at p ahead of a read (random gathers). */
+#if defined(__GNUC__)
+#define PREFETCH_READ(p) __builtin_prefetch((p), 0, 3)
+#else
+#define PREFETCH_READ(p) ((void)(p))
+#endif
+
 /* The q-quantile of v[0..n-1] (n > 0), interpolated linearly; sorts v. */
 SG_INTERNAL double sg_quantile(double *v, int n, double q);
 

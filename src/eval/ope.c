@@ -111,11 +111,6 @@ void sg_ope_summarise(double *v, int n, double level, sg_ope_estimate *e)
 }
 
 #define BOOT_BATCH 32   /* bootstrap draws prefetched together */
-#if defined(__GNUC__)
-#define PREFETCH_READ(p) __builtin_prefetch((p), 0, 3)
-#else
-#define PREFETCH_READ(p) ((void)(p))
-#endif
 
 void sg_ope_boot_sums(const double *t, int64_t N, int K, int B, sg_rng *rng, double *sums)
 {

@@ -55,11 +55,6 @@
 #define THREAD_COUNT() 1
 #endif
 
-#if defined(__GNUC__)
-#define PREFETCH_READ(p) __builtin_prefetch((p), 0, 3)
-#else
-#define PREFETCH_READ(p) ((void)(p))
-#endif
 #define PREFETCH 32                 /* rows to fetch ahead in histogram gathers */
 #define PREFETCH_PART 64            /* and in partitions, whose iterations are shorter */
 
