@@ -1490,29 +1490,6 @@ fail:
 
 /* ---------------------------------------------------------------- prediction */
 
-int sg_gbdt_predict(const sg_gbdt *m, const float *X, int64_t N, int margin, double *out,
-                    sg_error *err)
-{
-    if (!m) return sg_error_set(err, SG_EINVAL, "gbdt predict: model is NULL");
-    if (N < 0 || (N > 0 && (!X || !out)))
-        return sg_error_set(err, SG_EINVAL, "gbdt predict: %lld rows need X and out",
-                            (long long)N);
-    const int nt = resolve_threads(m->params.n_threads), D = m->D;
-    (void)nt;
-    const int logloss = m->params.objective == SG_GBDT_LOGLOSS;
-    const int64_t n_blk = (N + PRED_BLK - 1) / PRED_BLK;
-    OMP(parallel for num_threads(nt) schedule(dynamic, 16) if (N * m->n_trees > 100000))
-    for (int64_t c = 0; c < n_blk; c++) {
-        int64_t a = c * PRED_BLK, z = SG_MIN(N, a + PRED_BLK);
-        for (int64_t i = a; i < z; i++) out[i] = m->base_score;
-        for (int k = 0; k < m->n_trees; k++)
-            tree_predict_block(m, m->nodes + m->tree_off[k], X + (size_t)a * D, z - a, D, out + a);
-        if (!margin && logloss)
-            for (int64_t i = a; i < z; i++) out[i] = 1.0 / (1.0 + exp(-out[i]));
-    }
-    return SG_OK;
-}
-
 /* Add one tree's leaf value under every value v < K of feature f to out
  * (K per row) for one row x, whose own x[f] is not read.  One walk: a split on
  * f divides the set of values still travelling together (a bit mask), any
@@ -1566,36 +1543,55 @@ static void tree_sweep_row(const sg_gbdt *m, const gbdt_node *tr, const float *x
     }
 }
 
-int sg_gbdt_predict_sweep(const sg_gbdt *m, const float *X, int64_t N, int f, int K, int margin,
-                          double *out, sg_error *err)
+/* Margins (or probabilities) of N rows: K = 0, out (N), the rows as given;
+ * K > 0, out (N, K), each row under every value of feature f (tree_sweep_row).
+ * Rows go PRED_BLK at a time through every tree, so a block stays in cache. */
+static int predict_rows(const sg_gbdt *m, const float *X, int64_t N, int f, int K, int margin,
+                        double *out, sg_error *err)
 {
     if (!m) return sg_error_set(err, SG_EINVAL, "gbdt predict: model is NULL");
     if (N < 0 || (N > 0 && (!X || !out)))
         return sg_error_set(err, SG_EINVAL, "gbdt predict: %lld rows need X and out",
                             (long long)N);
-    if (f < 0 || f >= m->D)
-        return sg_error_set(err, SG_EINVAL, "gbdt predict: swept feature %d outside 0..%d", f,
-                            m->D - 1);
-    if (K < 1 || K > SWEEP_MAX_K)
-        return sg_error_set(err, SG_EINVAL, "gbdt predict: %d swept values (1..%d)", K,
-                            SWEEP_MAX_K);
-    const int nt = resolve_threads(m->params.n_threads), D = m->D;
+    const int nt = resolve_threads(m->params.n_threads), D = m->D, W = K > 0 ? K : 1;
     (void)nt;
     const int logloss = m->params.objective == SG_GBDT_LOGLOSS;
     const int64_t n_blk = (N + PRED_BLK - 1) / PRED_BLK;
     OMP(parallel for num_threads(nt) schedule(dynamic, 16) if (N * m->n_trees > 100000))
     for (int64_t c = 0; c < n_blk; c++) {
         int64_t a = c * PRED_BLK, z = SG_MIN(N, a + PRED_BLK);
-        for (int64_t q = a * K; q < z * K; q++) out[q] = m->base_score;
+        for (int64_t q = a * W; q < z * W; q++) out[q] = m->base_score;
         for (int k = 0; k < m->n_trees; k++) {
             const gbdt_node *tr = m->nodes + m->tree_off[k];
+            if (K == 0) {
+                tree_predict_block(m, tr, X + (size_t)a * D, z - a, D, out + a);
+                continue;
+            }
             for (int64_t i = a; i < z; i++)
                 tree_sweep_row(m, tr, X + (size_t)i * D, f, K, out + i * K);
         }
         if (!margin && logloss)
-            for (int64_t q = a * K; q < z * K; q++) out[q] = 1.0 / (1.0 + exp(-out[q]));
+            for (int64_t q = a * W; q < z * W; q++) out[q] = 1.0 / (1.0 + exp(-out[q]));
     }
     return SG_OK;
+}
+
+int sg_gbdt_predict(const sg_gbdt *m, const float *X, int64_t N, int margin, double *out,
+                    sg_error *err)
+{
+    return predict_rows(m, X, N, -1, 0, margin, out, err);
+}
+
+int sg_gbdt_predict_sweep(const sg_gbdt *m, const float *X, int64_t N, int f, int K, int margin,
+                          double *out, sg_error *err)
+{
+    if (m && (f < 0 || f >= m->D))
+        return sg_error_set(err, SG_EINVAL, "gbdt predict: swept feature %d outside 0..%d", f,
+                            m->D - 1);
+    if (K < 1 || K > SWEEP_MAX_K)
+        return sg_error_set(err, SG_EINVAL, "gbdt predict: %d swept values (1..%d)", K,
+                            SWEEP_MAX_K);
+    return predict_rows(m, X, N, f, K, margin, out, err);
 }
 
 int sg_gbdt_n_trees(const sg_gbdt *m) { return m ? m->n_trees : 0; }
