@@ -827,6 +827,13 @@ static int part_kind(const sg_uplift *m, int p)
     return p == 0 ? PART_CONV : PART_POS;
 }
 
+/* A stage-1 part's output from its model's prediction v: the positive value
+ * of a value-given-conversion part (log scale, clamped, smeared), else v. */
+static double s1_output(const upl_unit *u, int pk, double v)
+{
+    return pk == PART_POS ? exp(unit_clamp(u, v)) * u->smear : v;
+}
+
 /* Stage-1 predictions of fold model k for the rows in Xr (n, D) under every
  * arm: raw (P, n, A): conversion probability, positive value (smeared) or
  * value.  Z is scratch (n, s1_width). */
@@ -846,9 +853,8 @@ static int s1_predict_fold(const sg_uplift *m, int k, const float *Xr, int64_t n
                 double *dst = raw + (int64_t)p * n * A;
                 int rc = sg_gbdt_predict_sweep(u->g, Z, n, m->D, A, 0, dst, err);
                 if (rc) return rc;
-                if (part_kind(m, p) == PART_POS)
-                    for (int64_t q = 0; q < n * A; q++)
-                        dst[q] = exp(unit_clamp(u, dst[q])) * u->smear;
+                int pk = part_kind(m, p);
+                for (int64_t q = 0; q < n * A; q++) dst[q] = s1_output(u, pk, dst[q]);
             }
             return SG_OK;
         }
@@ -866,7 +872,7 @@ static int s1_predict_fold(const sg_uplift *m, int k, const float *Xr, int64_t n
             int pk = part_kind(m, p);
             double *dst = raw + (int64_t)p * n * A;
             for (int64_t i = 0; i < n; i++)
-                dst[i * A + a] = pk == PART_POS ? exp(unit_clamp(u, f[i])) * u->smear : f[i];
+                dst[i * A + a] = s1_output(u, pk, f[i]);
         }
     }
     return SG_OK;
