@@ -13,9 +13,11 @@ then prints, pooled over the DIRs (means of per-DIR ratios):
   * the plan's summed predicted effect over its true effect (the model's sum, which is the
     point forecast where the log agrees), per arm and in all;
   * the same sum had each arm's effects been mapped through the best line fitted to the
-    TRUE effects of all customers (an oracle linear calibration), and through the true mean
-    of its 1/40 quantile bin of predicted effect (an oracle calibration of any shape): how
-    much of the error a better calibration of the same predictions could remove;
+    TRUE effects of all customers (an oracle linear calibration), through the best line
+    with a hinge (a change of slope) at the arm's 80th or 90th percentile of predicted
+    effect, and through the true mean of its 1/40 quantile bin of predicted effect (an
+    oracle calibration of any shape): how much of the error a better calibration of the
+    same predictions could remove;
   * the share of the best plan's true net the plan reaches, and what the plan rule would
     reach on the oracle-calibrated effects;
   * per arm, the mean predicted and true effect of the customers in the top 5% of the arm's
@@ -35,6 +37,7 @@ import uplift_gen as gen  # noqa: E402
 ARMS = ["email", "coupon10", "coupon20"]
 COST = 0.10
 BINS = 40
+HINGES = (0.8, 0.9)
 
 
 def run(cmd):
@@ -51,17 +54,22 @@ def rule(E, n):
 
 
 def oracle_maps(E, T):
-    """Per arm: effects through the best line fitted to the truth, and through bin means."""
+    """Per arm: effects through the best line fitted to the truth, the best line with a
+    hinge at the arm's 80th and at its 90th percentile, and through bin means."""
     lin, binned = np.zeros_like(E), np.zeros_like(E)
+    hinge = {q: np.zeros_like(E) for q in HINGES}
     for k in range(E.shape[1]):
         e, t = E[:, k], T[:, k]
         Z = np.column_stack([np.ones_like(e), e])
         lin[:, k] = Z @ np.linalg.lstsq(Z, t, rcond=None)[0]
+        for q in HINGES:
+            Zh = np.column_stack([Z, np.maximum(e - np.quantile(e, q), 0)])
+            hinge[q][:, k] = Zh @ np.linalg.lstsq(Zh, t, rcond=None)[0]
         q = np.quantile(e, np.linspace(0, 1, BINS + 1))
         b = np.clip(np.searchsorted(q, e, side="right") - 1, 0, BINS - 1)
         means = np.array([t[b == j].mean() if (b == j).any() else 0.0 for j in range(BINS)])
         binned[:, k] = means[b] + 1e-9 * e      # ties broken by the prediction
-    return lin, binned
+    return lin, binned, hinge
 
 
 def main():
@@ -73,6 +81,7 @@ def main():
     a.budgets = [float(x) for x in a.budgets.split(",")]
     cost = ",".join("%s=%.2f" % (arm, COST) for arm in ARMS)
     acc = {b: {"sum": [], "lin": [], "bin": [], "share": [], "share_lin": [], "share_bin": [],
+               "h0.8": [], "h0.9": [], "share_h0.8": [], "share_h0.9": [],
                "arm": {arm: [0.0, 0.0, 0] for arm in ARMS}} for b in a.budgets}
     top = {arm: [] for arm in ARMS}
     for d in a.dirs:
@@ -89,7 +98,7 @@ def main():
         _, mu = gen.truth(cus)
         E = np.column_stack([pred["effect_" + arm].to_numpy(float) for arm in ARMS])
         T = np.column_stack([mu[arm] - mu["control"] for arm in ARMS])
-        lin, binned = oracle_maps(E, T)
+        lin, binned, hinge = oracle_maps(E, T)
         for k, arm in enumerate(ARMS):
             t5 = E[:, k] >= np.quantile(E[:, k], 0.95)
             top[arm].append((E[t5, k].mean(), T[t5, k].mean()))
@@ -101,25 +110,26 @@ def main():
             plan = pd.read_csv(out).set_index("customer_id").reindex(cus["customer_id"])
             act = plan["action"].to_numpy()
             r = acc[b]
-            sums = np.zeros(4)
+            sums = np.zeros(6)
             for k, arm in enumerate(ARMS):
                 sel = act == arm
                 s = np.array([E[sel, k].sum(), lin[sel, k].sum(), binned[sel, k].sum(),
+                              hinge[0.8][sel, k].sum(), hinge[0.9][sel, k].sum(),
                               T[sel, k].sum()])
                 sums += s
                 r["arm"][arm][0] += s[0]
-                r["arm"][arm][1] += s[3]
+                r["arm"][arm][1] += s[5]
                 r["arm"][arm][2] += int(sel.sum())
-            r["sum"].append(sums[0] / sums[3])
-            r["lin"].append(sums[1] / sums[3])
-            r["bin"].append(sums[2] / sums[3])
+            for j, key in enumerate(("sum", "lin", "bin", "h0.8", "h0.9")):
+                r[key].append(sums[j] / sums[5])
             n = int(round(b / COST))
             o, arm_idx = rule(T, n)
             best = (T[o, arm_idx] - COST).sum()
             treated = np.isin(act, ARMS)
             idx = np.array([ARMS.index(x) for x in act[treated]], dtype=int)
             r["share"].append((T[treated, idx] - COST).sum() / best)
-            for key, X in (("share_lin", lin), ("share_bin", binned)):
+            for key, X in (("share_lin", lin), ("share_bin", binned),
+                           ("share_h0.8", hinge[0.8]), ("share_h0.9", hinge[0.9])):
                 o, arm_idx = rule(X, n)
                 r[key].append((T[o, arm_idx] - COST).sum() / best)
     print("%d campaigns: %s" % (len(a.dirs), " ".join(a.dirs)))
@@ -132,6 +142,9 @@ def main():
                   b, m["sum"], sd, m["lin"], BINS, m["bin"]))
         print("  share of best: plan %.3f; the rule on oracle-linear effects %.3f, on "
               "oracle-binned effects %.3f" % (m["share"], m["share_lin"], m["share_bin"]))
+        print("  oracle line with a hinge at the 80th / 90th percentile: plan's effect / true "
+              "%.3f / %.3f; the rule's share on those effects %.3f / %.3f" % (
+                  m["h0.8"], m["h0.9"], m["share_h0.8"], m["share_h0.9"]))
         print("  per arm (pooled sums): " + "; ".join(
             "%s %d customers a campaign, predicted / true %.3f" % (
                 arm, round(v[2] / len(a.dirs)), v[0] / v[1] if v[1] else float("nan"))
