@@ -65,8 +65,8 @@ def oracle_maps(E, T):
         for q in HINGES:
             Zh = np.column_stack([Z, np.maximum(e - np.quantile(e, q), 0)])
             hinge[q][:, k] = Zh @ np.linalg.lstsq(Zh, t, rcond=None)[0]
-        q = np.quantile(e, np.linspace(0, 1, BINS + 1))
-        b = np.clip(np.searchsorted(q, e, side="right") - 1, 0, BINS - 1)
+        edges = np.quantile(e, np.linspace(0, 1, BINS + 1))
+        b = np.clip(np.searchsorted(edges, e, side="right") - 1, 0, BINS - 1)
         means = np.array([t[b == j].mean() if (b == j).any() else 0.0 for j in range(BINS)])
         binned[:, k] = means[b] + 1e-9 * e      # ties broken by the prediction
     return lin, binned, hinge
