@@ -44,6 +44,19 @@ def run(cmd):
     subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL)
 
 
+def true_effects(cus):
+    """(n, 3): each customer's true effect of each arm against control."""
+    _, mu = gen.truth(cus)
+    return np.column_stack([mu[arm] - mu["control"] for arm in ARMS])
+
+
+def plan_arms(path, ids):
+    """A plan.csv's treated customers in the order of ids: (mask, arm index of each)."""
+    act = pd.read_csv(path).set_index("customer_id").reindex(ids)["action"].to_numpy()
+    treated = np.isin(act, ARMS)
+    return treated, np.array([ARMS.index(x) for x in act[treated]], dtype=int)
+
+
 def rule(E, n):
     """The plan rule at equal costs: each customer's best arm, the n largest net gains > 0."""
     best = E.argmax(1)
@@ -95,9 +108,8 @@ def main():
         pred = pd.read_csv(os.path.join(d, "pred.csv"))
         if not (pred["customer_id"].to_numpy() == cus["customer_id"].to_numpy()).all():
             sys.exit("uplift_calcheck: %s: pred.csv rows are not customers.csv's" % d)
-        _, mu = gen.truth(cus)
         E = np.column_stack([pred["effect_" + arm].to_numpy(float) for arm in ARMS])
-        T = np.column_stack([mu[arm] - mu["control"] for arm in ARMS])
+        T = true_effects(cus)
         lin, binned, hinge = oracle_maps(E, T)
         for k, arm in enumerate(ARMS):
             t5 = E[:, k] >= np.quantile(E[:, k], 0.95)
@@ -107,12 +119,12 @@ def main():
             run([a.sg, "-q", "plan", "--model", model, "--data",
                  os.path.join(d, "customers.csv"), "--budget", "%g" % b, "--cost", cost,
                  "--objective", "value", "--out", out])
-            plan = pd.read_csv(out).set_index("customer_id").reindex(cus["customer_id"])
-            act = plan["action"].to_numpy()
+            treated, idx = plan_arms(out, cus["customer_id"])
             r = acc[b]
             sums = np.zeros(6)
             for k, arm in enumerate(ARMS):
-                sel = act == arm
+                sel = np.zeros(len(cus), dtype=bool)
+                sel[np.flatnonzero(treated)[idx == k]] = True
                 s = np.array([E[sel, k].sum(), lin[sel, k].sum(), binned[sel, k].sum(),
                               hinge[0.8][sel, k].sum(), hinge[0.9][sel, k].sum(),
                               T[sel, k].sum()])
@@ -125,8 +137,6 @@ def main():
             n = int(round(b / COST))
             o, arm_idx = rule(T, n)
             best = (T[o, arm_idx] - COST).sum()
-            treated = np.isin(act, ARMS)
-            idx = np.array([ARMS.index(x) for x in act[treated]], dtype=int)
             r["share"].append((T[treated, idx] - COST).sum() / best)
             for key, X in (("share_lin", lin), ("share_bin", binned),
                            ("share_h0.8", hinge[0.8]), ("share_h0.9", hinge[0.9])):

@@ -47,22 +47,17 @@ import sys
 import numpy as np
 import pandas as pd
 sys.path.insert(0, "bench")
-import uplift_gen as gen
-ARMS = ["email", "coupon10", "coupon20"]
+from uplift_calcheck import ARMS, plan_arms, true_effects
 rows = []
 for s in sys.argv[1:]:
     d, o = "bench/out/uplift_s%s" % s, "bench/out/uplift_hinge/s%s" % s
     cus = pd.read_csv(d + "/customers.csv")
-    _, mu = gen.truth(cus)
-    T = np.column_stack([mu[a] - mu["control"] for a in ARMS])
+    T = true_effects(cus)
     E = {v: np.column_stack([pd.read_csv("%s/pred_%s.csv" % (o, v))["effect_" + a] for a in ARMS])
          for v in ("def", "hinge")}
     r = []
     for v in ("def", "hinge"):
-        p = pd.read_csv("%s/plan_%s.csv" % (o, v)).set_index("customer_id").reindex(cus["customer_id"])
-        act = p["action"].to_numpy()
-        tr = np.isin(act, ARMS)
-        k = np.array([ARMS.index(x) for x in act[tr]], dtype=int)
+        tr, k = plan_arms("%s/plan_%s.csv" % (o, v), cus["customer_id"])
         true = T[tr, k].sum()
         r += [E["def"][tr, k].sum() / true, E["hinge"][tr, k].sum() / true, true]
     rows.append(r)
