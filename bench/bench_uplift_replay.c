@@ -4,7 +4,8 @@
  *
  * Rebuilds, from an uplift model's out-of-fold effects on its own training log,
  * the rule that `plan` replays there to correct its forecast: the same solver
- * (sg_assign_solve) on the log rows' effects, every arm costing COST, within
+ * (sg_assign_solve) on the log rows' rank scores (sg_uplift_rank, where an arm's
+ * effect beats its cost; else the effect), every arm costing COST, within
  * BUDGET (the plan's budget scaled to the log's size); writes it as
  * "row,action" (row = 0-based data row of the log, all rows having an outcome),
  * and prints on stderr the rule's value per log row as the forecast estimates
@@ -42,10 +43,18 @@ int main(int argc, char **argv)
     long L = (long)sg_uplift_n_log(m);
     int A = sg_uplift_n_arms(m);
     double *gain = malloc(sizeof *gain * (size_t)L * (size_t)A);
+    double *eff = malloc(sizeof *eff * (size_t)L * (size_t)A);
     double *arm_cost = malloc(sizeof *arm_cost * (size_t)A);
     int32_t *pol = malloc(sizeof *pol * (size_t)L);
-    if (!gain || !arm_cost || !pol) return 1;
-    for (long q = 0; q < L * A; q++) gain[q] = tau[q];
+    if (!gain || !eff || !arm_cost || !pol) return 1;
+    for (long q = 0; q < L * A; q++) eff[q] = tau[q];
+    if (sg_uplift_rank(m, SG_UPLIFT_VALUE, eff, L, gain, &err)) {
+        fprintf(stderr, "bench_uplift_replay: %s\n", err.msg);
+        sg_uplift_free(m);
+        return 1;
+    }
+    for (long q = 0; q < L * A; q++)
+        if (q % A && !(eff[q] - cost > 0)) gain[q] = eff[q];   /* as plan: both must pass */
     for (int a = 0; a < A; a++) arm_cost[a] = a ? cost : 0.0;
     sg_assign_problem pb;
     sg_assign_problem_init(&pb);
@@ -74,6 +83,7 @@ int main(int argc, char **argv)
     printf("row,action\n");
     for (long i = 0; i < L; i++) printf("%ld,%s\n", i, sg_uplift_arm_label(m, pol[i]));
     free(gain);
+    free(eff);
     free(arm_cost);
     free(pol);
     sg_uplift_free(m);

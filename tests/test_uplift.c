@@ -750,6 +750,103 @@ static void calibration_prior(void **state)
     sg_table_free(t);
 }
 
+/* A made-up calibrated log for upl_calibrate: N rows, one treatment arm, raw OOF
+ * effects t ~ U(0, 1), propensity 1/2, mu 0, so the doubly robust pseudo-outcome of a
+ * treated row is 2 y and of a control row -2 y; y is set so that it is
+ * f(t) = 0.1 + t + bend max(t - 0.8, 0) + N(0, 0.3^2). */
+typedef struct hinge_log {
+    sg_uplift m;
+    int32_t action[20000];
+    float prop[20000], y[20000], mu[40000], tau[40000];
+    char *labels[2];
+} hinge_log;
+
+static void hinge_log_fill(hinge_log *h, double bend, uint64_t seed)
+{
+    memset(h, 0, sizeof *h);
+    sg_rng r;
+    sg_rng_init(&r, seed);
+    int64_t N = 20000;
+    for (int64_t i = 0; i < N; i++) {
+        double t = sg_rng_uniform(&r);
+        double f = 0.1 + t + bend * (t > 0.8 ? t - 0.8 : 0) + 0.3 * sg_rng_normal(&r);
+        h->action[i] = (int32_t)(i % 2 == 0);
+        h->prop[i] = 0.5f;
+        h->y[i] = (float)(h->action[i] ? f / 2 : -f / 2);
+        h->tau[i * 2 + 1] = (float)t;
+    }
+    static char ctl[] = "ctl", arm[] = "a";
+    h->labels[0] = ctl;
+    h->labels[1] = arm;
+    sg_uplift *m = &h->m;
+    m->A = 2;
+    m->N = N;
+    m->n_store = 1;
+    m->kind = SG_UPLIFT_NUMERIC;
+    m->labels = h->labels;
+    m->action = h->action;
+    m->prop = h->prop;
+    m->y[0] = h->y;
+    m->mu[0] = h->mu;
+    m->tau[0] = h->tau;
+}
+
+/* uplift-3.4: the rank hinge.  On a log whose effects bend up above the 80th
+ * percentile the slope change is positive, bending down it is negative (never
+ * below -1: the ranking stays monotone), on a straight one it is small; the
+ * hinge leaves the calibrated effects and the line alone and keeps each arm's mean
+ * score; without a quantile there is none.  A plan ranks by it (uplift-4.8). */
+static void rank_hinge(void **state)
+{
+    (void)state;
+    static hinge_log h, h0;
+    sg_error err;
+    double bends[3] = {3.0, -0.8, 0.0}, g[3];
+    for (int k = 0; k < 3; k++) {
+        hinge_log_fill(&h, bends[k], 5);
+        hinge_log_fill(&h0, bends[k], 5);
+        assert_int_equal(upl_calibrate(&h.m, SG_UPLIFT_CAL_CONV, 0.8, &err), SG_OK);
+        assert_int_equal(upl_calibrate(&h0.m, SG_UPLIFT_CAL_CONV, 0, &err), SG_OK);
+        assert_true(h.m.calibrated && h0.m.calibrated);
+        assert_memory_equal(h.tau, h0.tau, sizeof h.tau);
+        assert_memory_equal(h.m.cal, h0.m.cal, sizeof h.m.cal);
+        for (int j = 0; j < 3; j++) assert_true(h0.m.hinge[0][1][j] == 0);
+        const double *hg = h.m.hinge[0][1];
+        g[k] = hg[0];
+        /* the knot: the calibrated 80th percentile of t (0.8 on the line) */
+        double knot = h.m.cal[0][1][0] + h.m.cal[0][1][1] * 0.8;
+        print_message("  bend %.1f: line %.3f + %.3f t, hinge slope %.3f at %.3f (line at 0.8: "
+                      "%.3f), offset %.4f\n", bends[k], h.m.cal[0][1][0], h.m.cal[0][1][1], hg[0],
+                      hg[1], knot, hg[2]);
+        assert_true(fabs(hg[1] - knot) < 0.02 * h.m.cal[0][1][1]);
+        assert_true(hg[0] >= -1);
+        double su = 0, sr = 0;
+        for (int64_t i = 0; i < h.m.N; i++) {
+            double u = h.tau[i * 2 + 1];
+            su += u;
+            sr += upl_rank(&h.m, SG_UPLIFT_VALUE, 1, u);
+            if (i > 0) {   /* monotone in the effect */
+                double v = h.tau[(i - 1) * 2 + 1];
+                assert_true((upl_rank(&h.m, SG_UPLIFT_VALUE, 1, u) -
+                             upl_rank(&h.m, SG_UPLIFT_VALUE, 1, v)) * (u - v) >= -1e-12);
+            }
+        }
+        assert_true(fabs(sr - su) < 1e-6 * h.m.N);
+        assert_true(upl_rank(&h.m, SG_UPLIFT_VALUE, 0, 0.7) == 0.7);
+        /* the public form: per row and arm, column 0 = 0 */
+        double e[4] = {0.3, 0.5, 0.3, 1.2}, sc[4];
+        assert_int_equal(sg_uplift_rank(&h.m, SG_UPLIFT_VALUE, e, 2, sc, &err), SG_OK);
+        assert_true(sc[0] == 0 && sc[2] == 0);
+        assert_true(sc[1] == upl_rank(&h.m, SG_UPLIFT_VALUE, 1, 0.5));
+        assert_true(sc[3] == upl_rank(&h.m, SG_UPLIFT_VALUE, 1, 1.2));
+        assert_int_equal(sg_uplift_rank(&h.m, SG_UPLIFT_CONV, e, 2, sc, &err), SG_EINVAL);
+    }
+    /* the slope above the knot over the line's: 1 + g; truth (1 + bend) / beta */
+    assert_true(g[0] > 0.5);
+    assert_true(g[1] < -0.2);
+    assert_true(fabs(g[2]) < 0.2);
+}
+
 /* uplift-3.1: save / load gives identical predictions; a truncated file is a
  * parse error; the same seed gives the same bytes */
 static void model_file_roundtrip(void **state)
@@ -776,6 +873,11 @@ static void model_file_roundtrip(void **state)
     assert_int_equal(sg_uplift_kind(m2), SG_UPLIFT_HURDLE);
     assert_string_equal(sg_uplift_propensity(m2), "prop");
     assert_null(sg_uplift_log_rows(m2));
+    /* the rank hinges (default on) travel with the model */
+    int hinged = 0;
+    for (int a = 1; a < 3; a++) hinged |= m->hinge[SG_UPLIFT_VALUE][a][0] != 0;
+    assert_true(hinged);
+    assert_memory_equal(m->hinge, m2->hinge, sizeof m->hinge);
     int n = 250;
     double *e1 = malloc(sizeof *e1 * (size_t)n * 3), *e2 = malloc(sizeof *e2 * (size_t)n * 3);
     double *u1 = malloc(sizeof *u1 * (size_t)n * 3), *u2 = malloc(sizeof *u2 * (size_t)n * 3);
@@ -796,6 +898,21 @@ static void model_file_roundtrip(void **state)
     assert_memory_equal(b1, b2, (size_t)l1);
     /* truncations anywhere are clean parse errors */
     truncations_fail(p2, b1, l1, 0, l1 / 37 + 1);
+    /* without hinges the file is as before them (no hinge block) and loads without */
+    sg_uplift_free(m3);
+    m3 = NULL;
+    o.rank_hinge = 0;
+    assert_int_equal(sg_uplift_train(&m3, t, &o, NULL, &err), SG_OK);
+    assert_int_equal(sg_uplift_save(m3, p2, &err), SG_OK);
+    sg_uplift_free(m3);
+    m3 = NULL;
+    free(b2);
+    b2 = slurp(p2, &l2);
+    assert_int_equal(l2, l1 - 2 * 3 * 3 * 8);
+    assert_int_equal(sg_uplift_load(&m3, p2, &err), SG_OK);
+    for (int a = 0; a < 3; a++)
+        for (int j = 0; j < 3; j++)
+            assert_true(m3->hinge[0][a][j] == 0 && m3->hinge[1][a][j] == 0);
     free(b1);
     free(b2);
     unlink(p1);
@@ -893,6 +1010,52 @@ static void plan_constraints(void **state)
     free(arm);
     sg_uplift_free(m);
     sg_table_free(c);
+    sg_table_free(t);
+}
+
+/* uplift-4.8: a plan chooses by the rank hinge's scores, sums the effects: an arm
+ * whose score beats another's is chosen though its effect is lower; an arm whose
+ * score passes its cost but whose effect does not is given to nobody; the
+ * plan's model sum is that of the effects. */
+static void plan_rank_hinge(void **state)
+{
+    (void)state;
+    sg_table *t;
+    sg_uplift *m = train_fast_t(2000, 1, 41, &t);
+    sg_error err;
+    /* four customers, arms a and b at 0.10 a contact */
+    double eff[12] = {0, 0.50, 0.45, 0, 0.35, 0.05, 0, 0.20, 0.38, 0, 0.08, 0.02};
+    double cost[3] = {0, 0.10, 0.10};
+    int32_t arm[4];
+    int want[2][4] = {{1, 1, 2, 0}, {2, 1, 2, 0}};   /* without, with the hinges */
+    for (int k = 0; k < 2; k++) {
+        memset(m->hinge, 0, sizeof m->hinge);
+        if (k) {
+            double *ha = m->hinge[SG_UPLIFT_VALUE][1], *hb = m->hinge[SG_UPLIFT_VALUE][2];
+            ha[2] = -0.05;                        /* a: u + 0.05 */
+            hb[0] = 2, hb[1] = 0.3;               /* b: u + 2 max(u - 0.3, 0) */
+        }
+        sg_uplift_plan_opts po;
+        sg_uplift_plan_opts_default(&po);
+        po.arm_cost = cost;
+        po.n_boot = 0;
+        po.baselines = 0;
+        sg_uplift_plan_result res;
+        memset(&res, 0, sizeof res);
+        assert_int_equal(sg_uplift_plan(m, eff, 4, &po, arm, &res, &err), SG_OK);
+        double sum = 0;
+        for (int i = 0; i < 4; i++) {
+            assert_int_equal(arm[i], want[k][i]);
+            sum += arm[i] ? eff[i * 3 + arm[i]] : 0;
+        }
+        assert_true(fabs(res.plan.naive_effect - sum) < 1e-12);
+        /* a budget for two: the two best scores, b for customers 0 and 2 */
+        po.budget = 0.2;
+        assert_int_equal(sg_uplift_plan(m, eff, 4, &po, arm, &res, &err), SG_OK);
+        int want2[2][4] = {{1, 0, 2, 0}, {2, 0, 2, 0}};
+        for (int i = 0; i < 4; i++) assert_int_equal(arm[i], want2[k][i]);
+    }
+    sg_uplift_free(m);
     sg_table_free(t);
 }
 
@@ -1552,8 +1715,10 @@ int main(void)
         cmocka_unit_test(model_file_roundtrip),
         cmocka_unit_test(linear_start_and_sums),
         cmocka_unit_test(calibration_prior),
+        cmocka_unit_test(rank_hinge),
         cmocka_unit_test(gates),
         cmocka_unit_test(plan_constraints),
+        cmocka_unit_test(plan_rank_hinge),
         cmocka_unit_test(plan_not_inflated),
         cmocka_unit_test(plan_conversions),
         cmocka_unit_test(plan_basis),

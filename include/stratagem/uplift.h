@@ -55,6 +55,22 @@
  * effects too flat or too steep is put back on the scale the log shows, while
  * a small, noisy log leaves the model's ranking nearly unchanged.
  *
+ * Rank hinges ('rank_hinge' q, default 0.8; with calibration).  A line cannot
+ * follow effects that bend at the top of an arm: where the logging policy
+ * rarely sent an arm, its largest predicted effects rest on few rows and are
+ * the most inflated, and a plan for few customers picks exactly those.  So each
+ * arm also gets a hinge: the residuals of the pseudo-outcomes after the line are
+ * regressed on max(t - knot, 0) (t the raw OOF effect, knot its q quantile),
+ * the slope change shrunk under a N(centre, 0.25^2) prior (centre 0, or for a
+ * hurdle's value with SG_UPLIFT_CAL_CONV the same arm's conversion hinge) and
+ * kept >= -beta.  The hinge only ranks: a plan chooses by the score
+ * u + g max(u - k, 0) - c of each calibrated effect u (g, k, c: the slope change
+ * over the line's slope, the knot and an offset that keeps the arm's mean score
+ * at its mean effect), but every effect the model predicts, and so a forecast's
+ * sum, stays the line's; each arm's gamma is poorly measured, and summing the
+ * hinge's effects made forecasts scatter more (bench/uplift_results.md,
+ * sections 23-24).
+ *
  * Propensities.  Given by a column (checked to lie in (0, 1]) or estimated:
  * one-vs-rest L2 logistic regression per arm on the standardised features
  * (penalty max(linear.l2, sqrt(N))), normalised to sum to 1, clipped below at
@@ -154,6 +170,9 @@ typedef struct sg_uplift_opts {
                                  * or P(y > 0) of a hurdle) boosts from a penalised logistic
                                  * model with arm x feature terms, this its L2 penalty (on
                                  * standardised features); 0: off */
+    double rank_hinge;          /* in (0, 1): with calibration, each arm's plans rank its
+                                 * effects through a hinge at this quantile (see above);
+                                 * default 0.8; 0: the calibrated effects themselves */
     sg_gbdt_params gbdt;        /* GBDT settings (objective and seed are set per model) */
     sg_linear_params linear;    /* linear settings (kind is set per model) */
     uint64_t seed;              /* default SG_DEFAULT_SEED */
@@ -387,6 +406,11 @@ typedef struct sg_uplift_plan_result {
  * under the budget and caps, maximising the expected net gain (VALUE: effect -
  * cost) or the effect (CONV: conversions, within the budget), by
  * sg_assign_solve (assign.h).  arm (N, [out]) gets the chosen arm, 0 = nobody.
+ * The solver compares the model's rank scores (its rank hinges, above; the
+ * effects themselves for a model without): an arm is chosen only where the net
+ * gain of its score and of its effect both exceed min_gain, and every
+ * total, sum and forecast below is of the effects.  The baselines choose by the
+ * effects.
  *
  * The forecast corrects for selection (the winner's curse: choosing the
  * customers with the highest predicted effect picks up their positive errors).
@@ -471,6 +495,14 @@ const char *sg_uplift_verdict(const sg_uplift_forecast *plan, int target);
  * target policy's).  Errors as sg_ope_evaluate. */
 int sg_uplift_ope_incremental(const sg_ope_log *log, const sg_ope_options *opt, sg_rng *rng,
                               sg_ope_result *out, sg_error *err);
+
+/* The scores a plan ranks effects by (the model's rank hinges, see above): for
+ * n rows of effects eff (n, A; from sg_uplift_predict or sg_uplift_oof with the
+ * same target), score (n, A) gets u + g max(u - k, 0) - c per treatment arm,
+ * column 0 = 0; without hinges, the effects.  sg_uplift_plan uses them where an
+ * arm's effect passes min_gain.  Errors: SG_EINVAL (a target the model lacks). */
+int sg_uplift_rank(const sg_uplift *m, int target, const double *eff, int64_t n, double *score,
+                   sg_error *err);
 
 /* The OOF data of the training log for a target (borrowed, float arrays):
  * action (n_log), y (n_log), prop (n_log), mu (n_log, A), tau (n_log, A). */

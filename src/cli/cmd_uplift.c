@@ -186,6 +186,7 @@ int cli_train_uplift(int argc, char **argv)
     int trees = -1, depth = -1, leaves = -1, es = -1, bins = -1;
     int help = 0, n_pos, min_rows = 30;
     double lr = -1, l2 = -1, mcw = -1, subsample = -1, colsample = -1, lin_start = NAN;
+    double rank_hinge = NAN;
     uint64_t seed = 20000;
     cli_opt opts[] = {
         {"data", 'd', OPT_STR, &data, 0},            {"treatment", 0, OPT_STR, &treatment, 0},
@@ -205,7 +206,7 @@ int cli_train_uplift(int argc, char **argv)
         {"colsample", 0, OPT_DOUBLE, &colsample, 0}, {"bins", 0, OPT_INT, &bins, 0},
         {"early-stopping", 0, OPT_INT, &es, 0},      {"out", 'o', OPT_STR, &out, 0},
         {"linear-start", 0, OPT_DOUBLE, &lin_start, 0}, {"sum", 0, OPT_STR, &sums, 0},
-        {"cal-prior", 0, OPT_STR, &cal_prior, 0},
+        {"cal-prior", 0, OPT_STR, &cal_prior, 0},   {"rank-hinge", 0, OPT_DOUBLE, &rank_hinge, 0},
         {NULL, 0, 0, NULL, 0},
     };
     char *pos[1];
@@ -257,6 +258,12 @@ int cli_train_uplift(int argc, char **argv)
             return cli_usage_error("train", "--linear-start must be a penalty >= 0 (0: off; got "
                                    "%g)", lin_start);
         o.linear_start = lin_start;
+    }
+    if (!isnan(rank_hinge)) {
+        if (!(rank_hinge >= 0 && rank_hinge < 1))
+            return cli_usage_error("train", "--rank-hinge must be a quantile in (0, 1), or 0 for "
+                                   "none (got %g)", rank_hinge);
+        o.rank_hinge = rank_hinge;
     }
     o.gbdt.n_threads = threads;
     if (trees >= 0) o.gbdt.n_trees = trees;
@@ -972,6 +979,11 @@ static const char HELP_TRAIN_UPLIFT[] =
     "  --linear-start X       the shared model's conversion trees boost from a logistic model\n"
     "                         with arm x feature terms, L2 penalty X on standardised features\n"
     "                         (default 0: trees alone; 20000 measured in bench/)\n"
+    "  --rank-hinge Q         plans rank each arm's calibrated effects through a hinge at the\n"
+    "                         arm's quantile Q of the log's out-of-fold effects: a slope\n"
+    "                         change above it fitted to the pseudo-outcomes, shrunk toward\n"
+    "                         none (a hurdle's value: toward its conversions'); forecasts\n"
+    "                         still sum the calibrated effects (default 0.8; 0: none)\n"
     "  --seed N               random seed (default 20000)\n"
     "  --threads N            threads for boosting (default 0: all cores)\n"
     "GBDT settings (defaults in brackets):\n"

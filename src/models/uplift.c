@@ -34,8 +34,9 @@
 #include "stratagem/rng.h"
 
 #define UPL_MAGIC 0x55504C31u   /* "UPL1" */
-#define UPL_VERSION 3u   /* 2: value range of each unit; 3: linear starts (type-3 units) */
-#define UPL_VERSION_MIN 2u   /* a model without linear starts is still written as 2 */
+#define UPL_VERSION 4u   /* 2: value range of each unit; 3: linear starts (type-3 units);
+                          * 4: rank hinges */
+#define UPL_VERSION_MIN 2u   /* a model without hinges or linear starts is still written as 2 */
 #define BLOCK 8192              /* rows per prediction block */
 #define HURDLE_ZERO_SHARE 0.3   /* auto hurdle: at least this share of zeros */
 #define ES_MIN_ROWS 20          /* fewer training rows: no early stopping */
@@ -43,6 +44,11 @@
 #ifndef CAL_PRIOR_SD
 #define CAL_PRIOR_SD 0.5        /* prior sd of the calibration slope around 1 (bench/
                                  * uplift_results.md, section 8, compares others) */
+#endif
+#ifndef HINGE_PRIOR_SD
+#define HINGE_PRIOR_SD 0.25     /* prior sd of a rank hinge's slope change around its centre
+                                 * (0.5 gained more at budget 50 and lost on smaller logs and
+                                 * larger budgets: bench/uplift_results.md, section 24) */
 #endif
 
 enum { PART_CONV = 0, PART_POS = 1, PART_VAL = 2 };
@@ -70,6 +76,10 @@ void sg_uplift_opts_default(sg_uplift_opts *o)
      * raised the plans' share by about 0.01 but made the forecasts more
      * cautious on other logs (bench/uplift_results.md, section 9). */
     o->linear_start = 0;
+    /* A rank hinge at each arm's 80th percentile: at budget 50 on bench/uplift.sh
+     * plans worth about 1.5% more, the forecast (the line's) unchanged
+     * (bench/uplift_results.md, section 24). */
+    o->rank_hinge = 0.8;
     /* Shallow trees and a fixed number of rounds: early stopping on the
      * outcome's loss stops before the (smaller) differences between arms are
      * learned; on bench/uplift.sh these settings gave the best plans. */
@@ -1075,6 +1085,81 @@ static double dr_pseudo(const sg_uplift *m, int s, int a, int64_t i)
     return v;
 }
 
+static int cmp_float_asc(const void *x, const void *y)
+{
+    float a = *(const float *)x, b = *(const float *)y;
+    return (a > b) - (a < b);
+}
+
+/* The rank hinge of arm a in store s (uplift.h): on the raw OOF effects t, whose
+ * line is alpha + beta t, the residual pseudo-outcomes are regressed on the
+ * centred hinge h(t) = max(t - knot, 0) - mean h, knot the arm's quantile q of t;
+ * the slope change gamma is shrunk toward the centre cg under a N(cg,
+ * HINGE_PRIOR_SD^2) prior with its HC0 variance and kept >= -beta.  Stored on the
+ * calibrated scale u = alpha + beta t: rank(u) = u + (gamma / beta) max(u - (alpha +
+ * beta knot), 0) - gamma mean h.  A flat line (beta 0) ranks nothing: no hinge.
+ * 'srt' (N) is scratch.  Returns gamma (0 without a hinge). */
+static double fit_hinge(sg_uplift *m, int s, int a, double q, double alpha, double beta,
+                        double cg, float *srt)
+{
+    int A = m->A;
+    int64_t N = m->N;
+    double *hg = m->hinge[s][a];
+    hg[0] = hg[1] = hg[2] = 0;
+    if (!(q > 0 && q < 1) || N < 2 || !(beta > 0) || !srt) return 0;
+    for (int64_t i = 0; i < N; i++) srt[i] = m->tau[s][i * A + a];
+    qsort(srt, (size_t)N, sizeof *srt, cmp_float_asc);
+    double knot = (double)srt[(int64_t)(q * (double)(N - 1))];
+    double sh = 0, sr = 0;
+    for (int64_t i = 0; i < N; i++) {
+        double t = (double)m->tau[s][i * A + a];
+        sh += t > knot ? t - knot : 0;
+        sr += dr_pseudo(m, s, a, i) - alpha - beta * t;
+    }
+    double mh = sh / (double)N, mr = sr / (double)N, shh = 0, shr = 0, vg = 0;
+    for (int64_t i = 0; i < N; i++) {
+        double t = (double)m->tau[s][i * A + a];
+        double h = (t > knot ? t - knot : 0) - mh, r = dr_pseudo(m, s, a, i) - alpha - beta * t - mr;
+        shh += h * h;
+        shr += h * r;
+    }
+    double g = shh > 0 ? shr / shh : 0;
+    for (int64_t i = 0; shh > 0 && i < N; i++) {
+        double t = (double)m->tau[s][i * A + a];
+        double h = (t > knot ? t - knot : 0) - mh;
+        double e = dr_pseudo(m, s, a, i) - alpha - beta * t - mr - g * h;
+        vg += h * h * e * e;
+    }
+    vg = shh > 0 ? vg / (shh * shh) : 0;
+    const double sd = HINGE_PRIOR_SD;
+    double gamma = vg > 0 ? (g / vg + cg / (sd * sd)) / (1 / vg + 1 / (sd * sd)) : cg;
+    if (beta + gamma < 0) gamma = -beta;
+    hg[0] = gamma / beta;
+    hg[1] = alpha + beta * knot;
+    hg[2] = gamma * mh;
+    SG_LOG(SG_LOG_INFO, "uplift", "arm %s (%s): rank hinge at %.4g (calibrated %.4g), slope "
+           "change %.4g (least squares %.4g, se %.3g, prior centre %.4g)", m->labels[a],
+           s == SG_UPLIFT_CONV ? "conversions" : "value", knot, hg[1], gamma, g, sqrt(vg), cg);
+    return gamma;
+}
+
+double upl_rank(const sg_uplift *m, int target, int a, double u)
+{
+    const double *hg = m->hinge[store_of(m, target)][a];
+    return a > 0 ? u + hg[0] * (u > hg[1] ? u - hg[1] : 0) - hg[2] : u;
+}
+
+int sg_uplift_rank(const sg_uplift *m, int target, const double *eff, int64_t n, double *score,
+                   sg_error *err)
+{
+    int rc = check_target(m, target, err);
+    if (rc) return rc;
+    for (int64_t i = 0; i < n; i++)
+        for (int a = 0; a < m->A; a++)
+            score[i * m->A + a] = a ? upl_rank(m, target, a, eff[i * m->A + a]) : 0.0;
+    return SG_OK;
+}
+
 /* Per-arm linear calibration of the OOF effects against the DR pseudo-outcomes.
  * The least-squares slope b of phi on tau has a heteroskedasticity-robust
  * (HC0) variance V; it is shrunk toward a centre c as the posterior mean under
@@ -1084,12 +1169,18 @@ static double dr_pseudo(const sg_uplift *m, int s, int a, int64_t i)
  * scale), or for a hurdle's value with prior SG_UPLIFT_CAL_CONV the arm's
  * conversion slope, calibrated first (uplift.h says why).  A big log moves the
  * slope to what it shows; a small, noisy one leaves it near c.  The OOF effects
- * are replaced by calibrated ones. */
-static void calibrate(sg_uplift *m, int prior)
+ * are replaced by calibrated ones.  With 0 < hinge_q < 1 each arm also gets its
+ * rank hinge (fit_hinge), which changes no effect, only a plan's ranking. */
+int upl_calibrate(sg_uplift *m, int prior, double hinge_q, sg_error *err)
 {
     int A = m->A;
     int64_t N = m->N;
     const double s0 = CAL_PRIOR_SD;
+    double graw[2][SG_UPLIFT_MAX_ARMS] = {{0}};
+    float *srt = hinge_q > 0 ? sg_malloc_array((size_t)(N ? N : 1), sizeof *srt) : NULL;
+    if (hinge_q > 0 && !srt)
+        return sg_error_set(err, SG_ENOMEM, "uplift: out of memory for the rank hinges of %lld "
+                            "rows", (long long)N);
     /* conversions (store 1 of a hurdle) before the value (store 0) */
     for (int s = m->n_store - 1; s >= 0; s--)
         for (int a = 1; a < A; a++) {
@@ -1117,6 +1208,9 @@ static void calibrate(sg_uplift *m, int prior)
             double beta = v > 0 ? (b / v + c / (s0 * s0)) / (1 / v + 1 / (s0 * s0)) : c;
             beta = beta < 0 ? 0 : beta > CAL_MAX_SLOPE ? CAL_MAX_SLOPE : beta;
             double alpha = my - beta * mx;
+            double cg = prior == SG_UPLIFT_CAL_CONV && m->n_store == 2 && s == SG_UPLIFT_VALUE
+                            ? graw[SG_UPLIFT_CONV][a] : 0.0;
+            graw[s][a] = fit_hinge(m, s, a, hinge_q, alpha, beta, cg, srt);
             m->cal[s][a][0] = alpha;
             m->cal[s][a][1] = beta;
             for (int64_t i = 0; i < N; i++)
@@ -1125,7 +1219,9 @@ static void calibrate(sg_uplift *m, int prior)
                    "(least-squares slope %.4g, se %.3g, prior centre %.4g)", m->labels[a],
                    s == SG_UPLIFT_CONV ? "conversions" : "value", alpha, beta, b, sqrt(v), c);
         }
+    sg_free(srt);
     m->calibrated = 1;
+    return SG_OK;
 }
 
 /* Mixing weight of the X-learner for arm a: g = e_a / (e_a + e_0). */
@@ -1339,6 +1435,9 @@ int sg_uplift_train(sg_uplift **out, const sg_table *t, const sg_uplift_opts *o,
         return sg_error_set(err, SG_EINVAL, "uplift: bad hurdle setting %d", o->hurdle);
     if (o->cal_prior != SG_UPLIFT_CAL_CONV && o->cal_prior != SG_UPLIFT_CAL_ONE)
         return sg_error_set(err, SG_EINVAL, "uplift: bad calibration prior %d", o->cal_prior);
+    if (!(o->rank_hinge >= 0 && o->rank_hinge < 1))
+        return sg_error_set(err, SG_EINVAL, "uplift: rank hinge quantile %g; need 0 (none) or a "
+                            "quantile in (0, 1)", o->rank_hinge);
     if (!(o->valid_frac >= 0 && o->valid_frac < 1) || !(o->prop_clip > 0 && o->prop_clip < 1) ||
         o->min_arm_rows < 1)
         return sg_error_set(err, SG_EINVAL, "uplift: need 0 <= valid_frac < 1, 0 < prop_clip < 1 "
@@ -1509,7 +1608,7 @@ int sg_uplift_train(sg_uplift **out, const sg_table *t, const sg_uplift_opts *o,
     if (m->S && (rc = train_stage2(&tr, err))) goto fail;
     for (int s = 0; s < 2; s++)
         for (int a = 0; a < SG_UPLIFT_MAX_ARMS; a++) m->cal[s][a][0] = 0, m->cal[s][a][1] = 1;
-    if (o->calibrate) calibrate(m, o->cal_prior);
+    if (o->calibrate && (rc = upl_calibrate(m, o->cal_prior, o->rank_hinge, err))) goto fail;
     if (o->learner != SG_UPLIFT_X) {
         /* the propensity model is needed at prediction time by X only */
         for (int a = 0; m->pm && a < A; a++) sg_linear_free(m->pm[a]);
@@ -2010,10 +2109,13 @@ int sg_uplift_save(const sg_uplift *m, const char *path, sg_error *err)
     sg_wbuf_init(&w);
     int rc = sg_schema_save(m->schema, &sb, &sn, err);
     if (rc) goto done;
-    int has_lin = 0;
+    int has_lin = 0, has_hinge = 0;
     for (int64_t k = 0; k < m->n_s1; k++) has_lin |= m->s1[k].lin != NULL;
+    for (int s = 0; s < 2; s++)
+        for (int a = 0; a < m->A; a++)
+            for (int j = 0; j < 3; j++) has_hinge |= m->hinge[s][a][j] != 0;
     sg_wbuf_u32(&w, UPL_MAGIC);
-    sg_wbuf_u32(&w, has_lin ? UPL_VERSION : UPL_VERSION_MIN);
+    sg_wbuf_u32(&w, has_hinge ? UPL_VERSION : has_lin ? 3u : UPL_VERSION_MIN);
     sg_wbuf_i32(&w, m->A);
     sg_wbuf_i32(&w, m->K);
     sg_wbuf_i32(&w, m->R);
@@ -2044,6 +2146,9 @@ int sg_uplift_save(const sg_uplift *m, const char *path, sg_error *err)
             sg_wbuf_f64(&w, m->cal[s][a][0]);
             sg_wbuf_f64(&w, m->cal[s][a][1]);
         }
+    for (int s = 0; has_hinge && s < 2; s++)
+        for (int a = 0; a < m->A; a++)
+            for (int j = 0; j < 3; j++) sg_wbuf_f64(&w, m->hinge[s][a][j]);
     sg_wbuf_i32(&w, m->pm ? 1 : 0);
     if (m->pm) {
         if ((rc = sg_schema_save(m->pschema, &sb, &sn, err))) goto done;
@@ -2179,6 +2284,16 @@ int sg_uplift_load(sg_uplift **out, const char *path, sg_error *err)
                 goto fail;
             }
         }
+    for (int s = 0; version >= 4 && s < 2; s++)
+        for (int a = 0; a < A; a++)
+            for (int j = 0; j < 3; j++) {
+                if ((rc = sg_rbuf_f64(&r, &m->hinge[s][a][j], "rank hinge", err))) goto fail;
+                if (!isfinite(m->hinge[s][a][j]) || (j == 0 && m->hinge[s][a][j] < -1)) {
+                    rc = sg_error_set(err, SG_EPARSE, "corrupt uplift model (rank hinge of arm "
+                                      "%d)", a);
+                    goto fail;
+                }
+            }
     if ((rc = sg_rbuf_i32(&r, &has_pm, "propensity flag", err))) goto fail;
     if (has_pm != (learner == SG_UPLIFT_X)) {
         rc = sg_error_set(err, SG_EPARSE, "corrupt uplift model (propensity model flag %d)",

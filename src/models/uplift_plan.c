@@ -409,6 +409,26 @@ static int solve_part(const sg_assign_problem *tmpl, const double *Gd, const uin
     return SG_OK;
 }
 
+/* The solver's gains (N, A) for effects u (N, A): with 'rank', each arm's rank
+ * score (the model's rank hinge, upl_rank), else u; plus the arm's cost for
+ * conversions, whose solver must see "gain - cost" as the effect alone.  An arm
+ * whose own expected net, u - cost (conversions: u), is not above min_gain keeps
+ * u, so the solver gives it to nobody: a plan picks only arms whose rank and
+ * expected effect both pass. */
+static void rank_gains(const sg_uplift *m, int target, int rank, const double *u, int64_t N,
+                       const double *arm_cost, double min_gain, double *G)
+{
+    int A = m->A, conv = target == SG_UPLIFT_CONV;
+    for (int64_t i = 0; i < N; i++) {
+        G[i * A] = 0;
+        for (int a = 1; a < A; a++) {
+            double e = u[i * A + a], add = conv ? arm_cost[a] : 0.0;
+            int pass = rank && e + add - arm_cost[a] > min_gain;
+            G[i * A + a] = (pass ? upl_rank(m, target, a, e) : e) + add;
+        }
+    }
+}
+
 /* Thompson draw: Gd = G plus N(0, se^2) noise on arms 1..A-1 (se (N, A); or,
  * with se NULL, the per-arm se_arm (A)). */
 static void draw_gains(const double *G, const double *se, const double *se_arm, int64_t N, int A,
@@ -518,9 +538,7 @@ int sg_uplift_plan(const sg_uplift *m, const double *gain, int64_t N,
     sg_rng_init(&rng, o->seed);
 
     /* the plan: for conversions the solver's "gain - cost" must be the effect alone */
-    for (int64_t i = 0; i < N; i++)
-        for (int a = 0; a < A; a++)
-            G[i * A + a] = a ? gain[i * A + a] + (conv ? arm_cost[a] : 0.0) : 0.0;
+    rank_gains(m, o->target, 1, gain, N, arm_cost, o->min_gain, G);
     sg_assign_problem p;
     sg_assign_problem_init(&p);
     p.N = N;
@@ -601,9 +619,7 @@ int sg_uplift_plan(const sg_uplift *m, const double *gain, int64_t N,
                       &r.plan.treated, count);
 
     /* the same rule on the log's out-of-fold effects, budget and caps scaled */
-    for (int64_t i = 0; i < L; i++)
-        for (int a = 0; a < A; a++)
-            GL[i * A + a] = a ? v.tau[i * A + a] + (conv ? arm_cost[a] : 0.0) : 0.0;
+    rank_gains(m, o->target, 1, v.tau, L, arm_cost, o->min_gain, GL);
     sg_assign_problem pl = p;
     pl.N = L;
     pl.gain = GL;
@@ -711,6 +727,8 @@ int sg_uplift_plan(const sg_uplift *m, const double *gain, int64_t N,
     if (o->baselines && N > 0 && A > 1) {
         int64_t cnt[SG_UPLIFT_MAX_ARMS];
         sg_assign_stats sb;
+        /* the baselines choose by the effects themselves, not the plan's ranking */
+        rank_gains(m, o->target, 0, gain, N, arm_cost, o->min_gain, G);
         sg_rng_split(&rng, 2, &sub);
         if ((rc = sg_assign_single_arm(&p, -1, &sub, arm_b, &sb, err))) goto done;
         assignment_totals(gain, arm_cost, N, A, arm_b, g, &r.single.naive_effect, &r.single.cost,

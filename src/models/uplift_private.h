@@ -5,6 +5,7 @@
 #include <stdint.h>
 
 #include "stratagem/encode.h"
+#include "stratagem/error.h"
 #include "stratagem/gbdt.h"
 #include "stratagem/linear.h"
 #include "stratagem/uplift.h"
@@ -36,6 +37,9 @@ struct sg_uplift {
     double prop_clip;
     int calibrated;        /* 1: effects are mapped through cal[s][a] = (alpha, beta) */
     double cal[2][SG_UPLIFT_MAX_ARMS][2];
+    /* rank hinges (uplift.h): (g, k, c) per store and arm, rank(u) = u + g max(u - k, 0) - c
+     * on the calibrated effect u; all 0 = the plan ranks by u itself */
+    double hinge[2][SG_UPLIFT_MAX_ARMS][3];
     char **labels;         /* (A) */
     char *treatment, *outcome, *propensity, *id;
     sg_schema *schema;
@@ -55,5 +59,13 @@ struct sg_uplift {
     float *tau[2];         /* (N, A) OOF predicted effect per arm (column 0 = 0) */
     int64_t *row;          /* (N) table rows; NULL after a load */
 };
+
+/* Calibrates the OOF effects of a trained model's log, each arm's line and, with
+ * 0 < hinge_q < 1, its rank hinge (uplift.h; uplift.c; tests call it on made-up
+ * logs).  SG_ENOMEM is the only error. */
+int upl_calibrate(sg_uplift *m, int prior, double hinge_q, sg_error *err);
+
+/* The score a plan ranks arm a's calibrated effect u by for 'target' (uplift.c). */
+double upl_rank(const sg_uplift *m, int target, int a, double u);
 
 #endif
