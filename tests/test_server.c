@@ -469,7 +469,9 @@ static void predict_response(void **state)
 }
 
 /* serve-1.3: an uplift model's effects and standard errors equal the library's;
- * with costs, the action is the arm of the largest positive net; cost errors */
+ * with costs, the action is the arm a plan without a budget gives the row (the
+ * model's rank scores, among arms of positive net), net its effect minus cost;
+ * cost errors */
 static void predict_uplift(void **state)
 {
     (void)state;
@@ -482,6 +484,13 @@ static void predict_uplift(void **state)
     assert_int_equal(sg_uplift_predict(g_upl, g_rows, NULL, RESP_ROWS, SG_UPLIFT_VALUE, NULL, eff,
                                        se, &err), SG_OK);
     double cost[3] = {0, 0.02, 0.05};
+    sg_uplift_plan_opts po;
+    sg_uplift_plan_opts_default(&po);
+    po.arm_cost = cost;
+    po.n_boot = 0;
+    po.baselines = 0;
+    int32_t planned[RESP_ROWS];
+    assert_int_equal(sg_uplift_plan(g_upl, eff, RESP_ROWS, &po, planned, NULL, &err), SG_OK);
     char extra[128];
     snprintf(extra, sizeof extra, "{\"cost\": {\"%s\": %g, \"%s\": %g}}", sg_uplift_arm_label(g_upl, 1),
              cost[1], sg_uplift_arm_label(g_upl, 2), cost[2]);
@@ -495,19 +504,15 @@ static void predict_uplift(void **state)
     int n_treated = 0;
     for (int i = 0; i < RESP_ROWS; i++) {
         json_t *row = json_array_get(p, (size_t)i);
-        int best = 0;
-        double best_net = 0;
         for (int a = 1; a < A; a++) {
             const char *arm = sg_uplift_arm_label(g_upl, a);
             double e = json_real_value(json_object_get(json_object_get(row, "effect"), arm));
             double v = json_real_value(json_object_get(json_object_get(row, "se"), arm));
             assert_true(fabs(e - eff[i * A + a]) < 1e-9);
             assert_true(fabs(v - se[i * A + a]) < 1e-9);
-            if (e - cost[a] > best_net) {
-                best = a;
-                best_net = e - cost[a];
-            }
         }
+        int best = planned[i];
+        double best_net = best ? eff[i * A + best] - cost[best] : 0.0;
         n_treated += best > 0;
         assert_string_equal(json_string_value(json_object_get(row, "action")),
                             sg_uplift_arm_label(g_upl, best));

@@ -427,12 +427,20 @@ static void predict_uplift(const srv_model *m, const sg_table *t, const json_t *
     double *c = sg_malloc_array((size_t)A, sizeof *c);
     double *eff = sg_malloc_array((size_t)n * (size_t)A, sizeof *eff);
     double *se = sg_malloc_array((size_t)n * (size_t)A, sizeof *se);
-    if (!c || !eff || !se) {
+    double *score = sg_malloc_array((size_t)n * (size_t)A, sizeof *score);
+    if (!c || !eff || !se || !score) {
         srv_error(r, MHD_HTTP_SERVICE_UNAVAILABLE, "out of memory");
         goto done;
     }
     if (cost && parse_costs(u, cost, c, r)) goto done;
     if (uplift_effects(u, t, target, eff, se, compute, r)) goto done;
+    /* the action: as a plan without a budget chooses, by the model's rank scores among
+     * the arms whose effect and score both beat their cost */
+    sg_error err;
+    if (sg_uplift_rank(u, target, eff, n, score, &err)) {
+        srv_error(r, srv_status_of(err.code), "%s", err.msg);
+        goto done;
+    }
     int id_col = id_column(t, sg_uplift_id(u));
     json_t *preds = json_array();
     for (int64_t i = 0; i < n; i++) {
@@ -440,13 +448,14 @@ static void predict_uplift(const srv_model *m, const sg_table *t, const json_t *
         json_t *idv = row_id(t, id_col, i);
         if (idv) json_object_set_new(p, "id", idv);
         int best = 0;
-        double best_net = 0.0;
+        double best_net = 0.0, best_score = 0.0;
         for (int a = 1; a < A; a++) {
-            double x = eff[(size_t)i * A + a];
+            double x = eff[(size_t)i * A + a], sc = score[(size_t)i * A + a];
             json_object_set_new(e, sg_uplift_arm_label(u, a), srv_real(x));
             json_object_set_new(s, sg_uplift_arm_label(u, a), srv_real(se[(size_t)i * A + a]));
-            if (cost && x - c[a] > best_net) {
+            if (cost && x - c[a] > 0 && sc - c[a] > best_score) {
                 best = a;
+                best_score = sc - c[a];
                 best_net = x - c[a];
             }
         }
@@ -466,6 +475,7 @@ done:
     sg_free(c);
     sg_free(eff);
     sg_free(se);
+    sg_free(score);
 }
 
 void srv_predict(const srv_model *m, const srv_body *b, int max_rows, pthread_mutex_t *compute,
