@@ -12,7 +12,9 @@
 # each plan's summed predicted effect over its true effect, for the hinge plan summed
 # both with the default model's effects (a line's calibration) and with its own, how
 # often each is within 10%, and the hinge plan's true effect over the default plan's.
-# bench/uplift_results.md section 23.  Outputs in bench/out/uplift_hinge/.
+# bench/uplift_results.md section 23.  Outputs in bench/out/uplift_hinge/.  Since the rank
+# hinge became the default (section 24) the "default" model here is a hinge-ranked one;
+# section 23's figures come from both builds at commit 022c2ec (bench/patches/README.md).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 SG=${SG:-build/stratagem}
