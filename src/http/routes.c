@@ -427,8 +427,9 @@ static void predict_uplift(const srv_model *m, const sg_table *t, const json_t *
     double *c = sg_malloc_array((size_t)A, sizeof *c);
     double *eff = sg_malloc_array((size_t)n * (size_t)A, sizeof *eff);
     double *se = sg_malloc_array((size_t)n * (size_t)A, sizeof *se);
-    double *score = sg_malloc_array((size_t)n * (size_t)A, sizeof *score);
-    if (!c || !eff || !se || !score) {
+    /* with costs, the rank scores the action is chosen by */
+    double *score = cost ? sg_malloc_array((size_t)n * (size_t)A, sizeof *score) : NULL;
+    if (!c || !eff || !se || (cost && !score)) {
         srv_error(r, MHD_HTTP_SERVICE_UNAVAILABLE, "out of memory");
         goto done;
     }
@@ -437,7 +438,7 @@ static void predict_uplift(const srv_model *m, const sg_table *t, const json_t *
     /* the action: as a plan without a budget chooses, by the model's rank scores among
      * the arms whose effect and score both beat their cost */
     sg_error err;
-    if (sg_uplift_rank(u, target, eff, n, score, &err)) {
+    if (cost && sg_uplift_rank(u, target, eff, n, score, &err)) {
         srv_error(r, srv_status_of(err.code), "%s", err.msg);
         goto done;
     }
@@ -450,12 +451,12 @@ static void predict_uplift(const srv_model *m, const sg_table *t, const json_t *
         int best = 0;
         double best_net = 0.0, best_score = 0.0;
         for (int a = 1; a < A; a++) {
-            double x = eff[(size_t)i * A + a], sc = score[(size_t)i * A + a];
+            double x = eff[(size_t)i * A + a];
             json_object_set_new(e, sg_uplift_arm_label(u, a), srv_real(x));
             json_object_set_new(s, sg_uplift_arm_label(u, a), srv_real(se[(size_t)i * A + a]));
-            if (cost && x - c[a] > 0 && sc - c[a] > best_score) {
+            if (cost && x - c[a] > 0 && score[(size_t)i * A + a] - c[a] > best_score) {
                 best = a;
-                best_score = sc - c[a];
+                best_score = score[(size_t)i * A + a] - c[a];
                 best_net = x - c[a];
             }
         }
