@@ -4,7 +4,7 @@ causal forests, y = mu(x) + tau_arm(x), here as gradient boosting) rank campaign
 than one shared model with the arm as a feature?
 
 Usage:
-    /usr/bin/python3 bench/uplift_bcf_proto.py shared|bcf [eta_t=0.01] [depth_t=2] [R=300] DIR...
+    /usr/bin/python3 bench/uplift_bcf_proto.py shared|bcf|twostage [eta_t=0.01] [depth_t=2] [R=300] DIR...
 
 DIR is a bench/uplift.sh seed folder (log.csv, customers.csv, truth.csv). Both variants are
 xgboost hurdle models fitted on the whole log (P(margin > 0) by logistic loss, E[margin |
@@ -12,7 +12,10 @@ margin > 0] by squared error; depth-3 trees, learning rate 0.05, 300 rounds):
   shared  one model per part, the arm as three dummy columns (what `train uplift` does);
   bcf     per round, one tree on all rows (mu), then per treated arm one tree on that arm's
           rows (tau_arm, learning rate eta_t, depth depth_t), each boosting from the current
-          margins.
+          margins;
+  twostage  first a model without the arm (the baseline; the log's rows get its 5-fold
+          out-of-fold margins, the customers the margin of a fit on all rows), then the
+          shared model boosted from that margin, so its rounds are left to the arm's terms.
 Each set of effects buys the plan of equal contact costs (0.10) at budgets 50 and 200 (the
 customers with the largest positive best-arm gain), scored as a share of the best plan by
 truth.csv; the last column is the correlation of predicted with true effects (mean of arms).
@@ -54,6 +57,18 @@ def fit_part(X, a, y, obj, Xc, mode, R=300, eta_t=0.05, depth_t=3):
         b = xgb.train(p, dmat(np.hstack([X, np.eye(A)[a][:, 1:]]), y, np.full(n, base)), R)
         return np.column_stack([b.predict(dmat(np.hstack([Xc, np.tile(np.eye(A)[k][1:], (len(Xc), 1))]),
                                                margin=np.full(len(Xc), base)), output_margin=True)
+                                for k in range(A)])
+    if mode == "twostage":
+        oof, r = np.zeros(n), np.random.default_rng(0).integers(0, 5, n)
+        for k in range(5):
+            bk = xgb.train(p, dmat(X[r != k], y[r != k], np.full((r != k).sum(), base)), R)
+            oof[r == k] = bk.predict(dmat(X[r == k], margin=np.full((r == k).sum(), base)),
+                                     output_margin=True)
+        b0 = xgb.train(p, dmat(X, y, np.full(n, base)), R)
+        m0 = b0.predict(dmat(Xc, margin=np.full(len(Xc), base)), output_margin=True)
+        b = xgb.train(p, dmat(np.hstack([X, np.eye(A)[a][:, 1:]]), y, oof), R)
+        return np.column_stack([b.predict(dmat(np.hstack([Xc, np.tile(np.eye(A)[k][1:], (len(Xc), 1))]),
+                                               margin=m0), output_margin=True)
                                 for k in range(A)])
     m, mc = np.full(n, base), np.full((len(Xc), A), base)
     pt = dict(p, eta=eta_t, max_depth=depth_t)

@@ -10,7 +10,12 @@ Reads DIR/ours.sgm, DIR/ours_plan.csv, DIR/customers.csv and DIR/truth.csv; runs
   - per arm we chose: mean predicted and true effect of the customers we gave it;
   - the best plan's customers we left out: how many, their true and predicted effects;
   - the email effect by the generator's email terms (age band <= 1, share of singles >= 4,
-    4 or more policies): mean true and predicted effect per group.
+    4 or more policies): mean true and predicted effect per group;
+  - what the log itself shows of the email terms: a logistic model of the log's conversions
+    given exactly the generator's terms (its baseline terms, and per treatment arm an
+    intercept and each arm's terms), its email coefficients beside the truth's. Where they
+    are near the truth and the trees' effects are not, the log holds the effect and the
+    learner misses it.
 Effects are in margin (E[margin | arm] - E[margin | control]), before any cost.
 """
 import os
@@ -19,6 +24,7 @@ import sys
 
 import numpy as np
 import pandas as pd
+from sklearn.linear_model import LogisticRegression
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import uplift_gen  # noqa: E402
@@ -70,3 +76,17 @@ g = (x.groupby(["young", "single4", "npol4"])
           predicted=("effect_email", "mean")))
 print("email effect by the generator's email terms:")
 print(g.round(3).to_string())
+
+log = pd.read_csv(os.path.join(d, "log.csv"))
+f = uplift_gen.features(log)
+treat = log["treatment"].to_numpy()
+terms = np.column_stack([np.ones(len(log)), f["age"] <= 1, f["single"] >= 4, f["fire"] - 2,
+                         f["npol"] >= 4, f["inc"] <= 3, f["car"] == 0, f["npol"] >= 5,
+                         f["pp"] <= 3, f["inc"] >= 6]).astype(float)
+design = np.hstack([np.column_stack([f["pp"] - 4, f["car"] >= 6, f["fire"] - 2, f["inc"] - 4])]
+                   + [(treat == a)[:, None] * terms for a in arms]).astype(float)
+fit = LogisticRegression(C=1e4, max_iter=5000).fit(design, log["converted"].to_numpy())
+print("email terms on the log's conversions (logit), given the generator's terms:")
+print("  term:        1      age<=1  single>=4  fire-2  npol>=4")
+print("  fitted: " + "  ".join("%7.2f" % v for v in fit.coef_[0][4:9]))
+print("  truth:     0.10    0.80     0.40     0.05    -1.20")
