@@ -53,22 +53,20 @@ def fit_part(X, a, y, obj, Xc, mode, R=300, eta_t=0.05, depth_t=3):
     n, A = len(y), len(ARMS)
     base = np.log(y.mean() / (1 - y.mean())) if obj == "binary:logistic" else y.mean()
     p = dict(P, objective=obj)
-    if mode == "shared":
-        b = xgb.train(p, dmat(np.hstack([X, np.eye(A)[a][:, 1:]]), y, np.full(n, base)), R)
+    if mode in ("shared", "twostage"):
+        # the shared model boosts from a constant, or (twostage) from a baseline without the arm
+        start, start_c = np.full(n, base), np.full(len(Xc), base)
+        if mode == "twostage":
+            fold = np.random.default_rng(0).integers(0, 5, n)
+            for k in range(5):
+                bk = xgb.train(p, dmat(X[fold != k], y[fold != k], np.full((fold != k).sum(), base)), R)
+                start[fold == k] = bk.predict(dmat(X[fold == k], margin=np.full((fold == k).sum(), base)),
+                                              output_margin=True)
+            b0 = xgb.train(p, dmat(X, y, np.full(n, base)), R)
+            start_c = b0.predict(dmat(Xc, margin=start_c), output_margin=True)
+        b = xgb.train(p, dmat(np.hstack([X, np.eye(A)[a][:, 1:]]), y, start), R)
         return np.column_stack([b.predict(dmat(np.hstack([Xc, np.tile(np.eye(A)[k][1:], (len(Xc), 1))]),
-                                               margin=np.full(len(Xc), base)), output_margin=True)
-                                for k in range(A)])
-    if mode == "twostage":
-        oof, r = np.zeros(n), np.random.default_rng(0).integers(0, 5, n)
-        for k in range(5):
-            bk = xgb.train(p, dmat(X[r != k], y[r != k], np.full((r != k).sum(), base)), R)
-            oof[r == k] = bk.predict(dmat(X[r == k], margin=np.full((r == k).sum(), base)),
-                                     output_margin=True)
-        b0 = xgb.train(p, dmat(X, y, np.full(n, base)), R)
-        m0 = b0.predict(dmat(Xc, margin=np.full(len(Xc), base)), output_margin=True)
-        b = xgb.train(p, dmat(np.hstack([X, np.eye(A)[a][:, 1:]]), y, oof), R)
-        return np.column_stack([b.predict(dmat(np.hstack([Xc, np.tile(np.eye(A)[k][1:], (len(Xc), 1))]),
-                                               margin=m0), output_margin=True)
+                                               margin=start_c), output_margin=True)
                                 for k in range(A)])
     m, mc = np.full(n, base), np.full((len(Xc), A), base)
     pt = dict(p, eta=eta_t, max_depth=depth_t)

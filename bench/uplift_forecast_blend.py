@@ -13,13 +13,15 @@ Usage: BUDGET=50 SEEDS="$(seq 1 60)" bench/uplift.sh
        /usr/bin/python3 bench/uplift_forecast_blend.py $(seq 1 60)
 """
 import json
+import os
 import sys
 
 import numpy as np
 
+OUT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "out")
 rows = []
 for seed in sys.argv[1:]:
-    d = "bench/out/uplift_s%s/" % seed
+    d = os.path.join(OUT, "uplift_s%s" % seed, "")
     f = json.load(open(d + "ours_plan.json"))["forecast"]
     s = json.load(open(d + "ours_score.json"))
     se_log = (f["log_effect_hi"] - f["log_effect_lo"]) / (2 * 1.645)
