@@ -659,6 +659,8 @@ static void bad_inputs(void **state)
     BAD(p.early_stopping = -1, "early_stopping");
     BAD(p.early_stopping = 5, "validation set");
     BAD(p.n_threads = -2, "n_threads");
+    BAD(p.free_feature = 3, "free_feature");
+    BAD(p.free_feature = -2, "free_feature");
 #undef BAD
     p = p0;
     p.max_bins = 0;   /* without an error struct the code is still returned */
@@ -961,6 +963,80 @@ static void training_log(void **state)
     data_free(&v);
 }
 
+/* Distinct features other than 'free' on the path from node k of tree tr to
+ * its deepest leaf, at most: returns the worst count below k given 'seen'. */
+static int path_features(const gbdt_node *tr, int k, int free, int seen)
+{
+    const gbdt_node *nd = &tr[k];
+    if (nd->feature < 0) return seen < 0 ? 0 : 1;
+    int f = nd->feature, s = seen;
+    int extra = 0;
+    if (f != free) {
+        if (seen < 0) s = f;
+        else if (seen != f) extra = 1;   /* a second feature on this path */
+    }
+    int l = path_features(tr, nd->left, free, s), r = path_features(tr, nd->right, free, s);
+    return extra ? 2 : (l > r ? l : r);
+}
+
+/* free_feature: every path splits on the free feature and at most one other,
+ * so for a fixed value of the free feature the model is additive in the others:
+ * the interaction contrast f(u,v) - f(u,v') - f(u',v) + f(u',v') is zero.  The
+ * data hold a strong x1 x2 interaction, which unconstrained trees do learn, and
+ * effects of x0 that depend on the free feature x3, which the constrained trees
+ * still learn. */
+static void free_feature_additive(void **state)
+{
+    (void)state;
+    const int64_t N = 4000;
+    const int D = 4;
+    data d = {N, D, malloc((size_t)N * D * sizeof(float)), malloc((size_t)N * sizeof(float))};
+    sg_rng r;
+    sg_rng_init(&r, 31);
+    for (int64_t i = 0; i < N; i++) {
+        float *x = d.X + i * D;
+        for (int f = 0; f < 3; f++) x[f] = (float)sg_rng_normal(&r);
+        x[3] = (float)(sg_rng_uniform(&r) < 0.5);
+        double z = 1.5 * (double)x[1] * (double)x[2] + (x[3] > 0.5f ? 2.0 : -2.0) * (x[0] > 0);
+        d.y[i] = sg_rng_uniform(&r) < sigmoid(z) ? 1.0f : 0.0f;
+    }
+    sg_gbdt_params p = small_params();
+    p.max_depth = 3;
+    p.max_leaves = 8;
+    float Q[4][4] = {{0.5f, 1.0f, 1.0f, 0}, {0.5f, 1.0f, -1.0f, 0}, {0.5f, -1.0f, 1.0f, 0},
+                     {0.5f, -1.0f, -1.0f, 0}};
+    for (int c = 0; c < 2; c++) {
+        p.free_feature = c ? 3 : -1;
+        sg_gbdt *m = train_ok(&d, NULL, NULL, NULL, &p);
+        int worst = 0;
+        for (int t = 0; t < m->n_trees; t++) {
+            int w = path_features(m->nodes + m->tree_off[t], 0, 3, -1);
+            if (w > worst) worst = w;
+        }
+        double out[4], ia[2], lift[2];
+        for (int a = 0; a < 2; a++) {
+            for (int q = 0; q < 4; q++) Q[q][3] = (float)a;
+            assert_int_equal(sg_gbdt_predict(m, &Q[0][0], 4, 1, out, NULL), SG_OK);
+            ia[a] = out[0] - out[1] - out[2] + out[3];
+        }
+        /* x0's effect given the free feature: +2 at x3 = 1, -2 at x3 = 0 */
+        float P[4][4] = {{1, 0, 0, 1}, {-1, 0, 0, 1}, {1, 0, 0, 0}, {-1, 0, 0, 0}};
+        assert_int_equal(sg_gbdt_predict(m, &P[0][0], 4, 1, out, NULL), SG_OK);
+        lift[1] = out[0] - out[1];
+        lift[0] = out[2] - out[3];
+        if (c) {
+            assert_true(worst <= 1);
+            assert_true(fabs(ia[0]) < 1e-9 && fabs(ia[1]) < 1e-9);
+            assert_true(lift[1] > 1.0 && lift[0] < -1.0);
+        } else {
+            assert_true(worst == 2);
+            assert_true(ia[0] > 1.0 && ia[1] > 1.0);   /* 4 x 1.5 = 6 on the logit */
+        }
+        sg_gbdt_free(m);
+    }
+    data_free(&d);
+}
+
 int main(void)
 {
     sg_log_set_level(SG_LOG_NONE);
@@ -975,7 +1051,7 @@ int main(void)
         cmocka_unit_test(numeric_failure),   cmocka_unit_test(early_stopping),
         cmocka_unit_test(weights),           cmocka_unit_test(offsets),
         cmocka_unit_test(alloc_failures),
-        cmocka_unit_test(training_log),
+        cmocka_unit_test(training_log),      cmocka_unit_test(free_feature_additive),
     };
     return cmocka_run_group_tests_name("gbdt", tests, NULL, NULL);
 }

@@ -285,7 +285,7 @@ static double true_ate(const double *mu, int n, int a)
 /* Train on a log with known effects; check the AIPW ATE of both arms (within
  * 3.5 standard errors, the standard error itself below 'max_se') and the
  * predicted effect of arm a where it works (x2 > 0) and where it does not. */
-static void check_recovery(int learner, int kind, double max_se, double tol_het)
+static void check_recovery(int learner, int kind, int additive, double max_se, double tol_het)
 {
     int n = kind ? 5000 : 3000;
     gen_opts g = gen_default(n, kind, 11);
@@ -299,6 +299,7 @@ static void check_recovery(int learner, int kind, double max_se, double tol_het)
      * flattens the value contrast further (T-learner 0.09 instead of 0.13 of a
      * true 0.32); uplift-2.11 checks that prior. */
     o.cal_prior = SG_UPLIFT_CAL_ONE;
+    o.additive = additive;
     sg_uplift *m = NULL;
     sg_uplift_report rep;
     sg_error err;
@@ -356,31 +357,38 @@ static void check_recovery(int learner, int kind, double max_se, double tol_het)
 static void recover_t_binary(void **state)
 {
     (void)state;
-    check_recovery(SG_UPLIFT_T, 0, 0.03, 0.04);
+    check_recovery(SG_UPLIFT_T, 0, 0, 0.03, 0.04);
 }
 /* uplift-2.2: X-learner, binary outcome */
 static void recover_x_binary(void **state)
 {
     (void)state;
-    check_recovery(SG_UPLIFT_X, 0, 0.03, 0.05);
+    check_recovery(SG_UPLIFT_X, 0, 0, 0.03, 0.05);
 }
 /* uplift-2.3: DR-learner, binary outcome */
 static void recover_dr_binary(void **state)
 {
     (void)state;
-    check_recovery(SG_UPLIFT_DR, 0, 0.03, 0.05);
+    check_recovery(SG_UPLIFT_DR, 0, 0, 0.03, 0.05);
 }
 /* uplift-2.4: T-learner, money outcome (hurdle): effects in value units */
 static void recover_t_hurdle(void **state)
 {
     (void)state;
-    check_recovery(SG_UPLIFT_T, 1, 0.08, 0.2);
+    check_recovery(SG_UPLIFT_T, 1, 0, 0.08, 0.2);
+}
+/* uplift-2.12: additive trees (--interactions arm), binary outcome: the arm's
+ * effect turns on x2 alone, which trees of the arm and one feature express */
+static void recover_t_additive(void **state)
+{
+    (void)state;
+    check_recovery(SG_UPLIFT_T, 0, 1, 0.03, 0.04);
 }
 /* uplift-2.5: DR-learner, money outcome */
 static void recover_dr_hurdle(void **state)
 {
     (void)state;
-    check_recovery(SG_UPLIFT_DR, 1, 0.08, 0.25);
+    check_recovery(SG_UPLIFT_DR, 1, 0, 0.08, 0.25);
 }
 
 /* uplift-2.6: no propensity column: estimated (and said so); a randomised
@@ -1709,6 +1717,7 @@ int main(void)
         cmocka_unit_test(recover_x_binary),
         cmocka_unit_test(recover_dr_binary),
         cmocka_unit_test(recover_t_hurdle),
+        cmocka_unit_test(recover_t_additive),
         cmocka_unit_test(recover_dr_hurdle),
         cmocka_unit_test(estimated_propensity),
         cmocka_unit_test(linear_value_clamped),

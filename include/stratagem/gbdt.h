@@ -41,6 +41,11 @@ typedef struct sg_gbdt_params {
     uint64_t seed;          /* default SG_DEFAULT_SEED */
     int n_threads;          /* 0 = all cores; training uses fewer on small data */
     int verbose;            /* log a line every this many trees (0 = only a summary) */
+    int free_feature;       /* >= 0: every root-to-leaf path splits on this feature and at
+                               most one other, so the model is a sum of functions of one
+                               feature and this one (for uplift: of one feature and the
+                               arm); -1 = no constraint (default).  Training only: not
+                               saved with the model */
 } sg_gbdt_params;
 
 void sg_gbdt_params_default(sg_gbdt_params *p);

@@ -71,6 +71,16 @@
  * hinge's effects made forecasts scatter more (bench/uplift_results.md,
  * sections 23-24).
  *
+ * Additive trees ('additive', off by default; `--interactions arm`).  The
+ * shared GBDT's trees may split on the arm and on at most one feature each, so
+ * every arm's conversion logit (and log value) is a sum of one-feature curves:
+ * a tree cannot spend its splits on feature x feature combinations, and an
+ * effect that turns on a sum of columns (an additive index) is learned
+ * directly.  Plans gained about 0.015 of the best plan's value on two campaign
+ * benchmarks whose effects are additive on the logit, but the forecasts'
+ * spread grew on one of them, and an effect that turns on a pair of features
+ * cannot be expressed (bench/uplift_results.md, section 26).
+ *
  * Propensities.  Given by a column (checked to lie in (0, 1]) or estimated:
  * one-vs-rest L2 logistic regression per arm on the standardised features
  * (penalty max(linear.l2, sqrt(N))), normalised to sum to 1, clipped below at
@@ -170,6 +180,10 @@ typedef struct sg_uplift_opts {
                                  * or P(y > 0) of a hurdle) boosts from a penalised logistic
                                  * model with arm x feature terms, this its L2 penalty (on
                                  * standardised features); 0: off */
+    int additive;               /* 1: the pooled GBDT's trees split on the arm and on at most
+                                 * one feature each, so every arm's effect is a sum of
+                                 * one-feature curves (see above); 0: trees combine any
+                                 * features */
     double rank_hinge;          /* in (0, 1): with calibration, each arm's plans rank its
                                  * effects through a hinge at this quantile (see above);
                                  * default 0.8; 0: the calibrated effects themselves */

@@ -182,6 +182,7 @@ int cli_train_uplift(int argc, char **argv)
     const char *propensity = NULL, *id = NULL, *ignore = NULL, *cat = NULL, *num = NULL;
     const char *dedup = "error", *learner = "t", *base = "gbdt", *hurdle = "auto";
     const char *segment = NULL, *out = NULL, *sums = NULL, *cal_prior = "conv";
+    const char *inter = NULL;
     int cv = 5, repeats = 3, per_arm = 0, calibrate = 1, threads = 0;
     int trees = -1, depth = -1, leaves = -1, es = -1, bins = -1;
     int help = 0, n_pos, min_rows = 30;
@@ -207,6 +208,7 @@ int cli_train_uplift(int argc, char **argv)
         {"early-stopping", 0, OPT_INT, &es, 0},      {"out", 'o', OPT_STR, &out, 0},
         {"linear-start", 0, OPT_DOUBLE, &lin_start, 0}, {"sum", 0, OPT_STR, &sums, 0},
         {"cal-prior", 0, OPT_STR, &cal_prior, 0},   {"rank-hinge", 0, OPT_DOUBLE, &rank_hinge, 0},
+        {"interactions", 0, OPT_STR, &inter, 0},
         {NULL, 0, 0, NULL, 0},
     };
     char *pos[1];
@@ -250,6 +252,13 @@ int cli_train_uplift(int argc, char **argv)
     if (!strcmp(cal_prior, "conv")) o.cal_prior = SG_UPLIFT_CAL_CONV;
     else if (!strcmp(cal_prior, "one")) o.cal_prior = SG_UPLIFT_CAL_ONE;
     else return cli_usage_error("train", "--cal-prior must be conv or one (got '%s')", cal_prior);
+    if (inter && !strcmp(inter, "arm") && (per_arm || o.base != SG_LEARNER_GBDT))
+        return cli_usage_error("train", "--interactions arm shapes the trees of the shared GBDT "
+                               "model: not with --per-arm or --base linear");
+    if (inter && !strcmp(inter, "arm")) o.additive = 1;
+    else if (inter && !strcmp(inter, "all")) o.additive = 0;
+    else if (inter)
+        return cli_usage_error("train", "--interactions must be arm or all (got '%s')", inter);
     if (repeats < 1 || repeats > 16)
         return cli_usage_error("train", "--repeats must be 1..16 (got %d)", repeats);
     if (min_rows < 1) return cli_usage_error("train", "--min-arm-rows must be >= 1");
@@ -298,9 +307,12 @@ int cli_train_uplift(int argc, char **argv)
         if (sg_table_find(t, *p) < 0)
             fprintf(stderr, "stratagem: warning: --ignore: no column '%s' in %s\n", *p, data);
     if (!cli_quiet)
-        fprintf(stderr, "stratagem: train uplift: learner %s over %s (%s), %d-fold cross-fitting "
-                "x %d repeats, seed %llu\n", learner, o.base == SG_LEARNER_GBDT ? "gbdt" : "linear",
+        fprintf(stderr, "stratagem: train uplift: learner %s over %s (%s%s), %d-fold "
+                "cross-fitting x %d repeats, seed %llu\n", learner,
+                o.base == SG_LEARNER_GBDT ? "gbdt" : "linear",
                 o.pooled ? "one outcome model shared by the arms" : "one outcome model per arm",
+                o.pooled && o.base == SG_LEARNER_GBDT && o.additive
+                    ? "; additive trees: the arm and one feature each" : "",
                 cv, repeats, (unsigned long long)seed);
     if (!cli_quiet) o.on_progress = cli_progress_steps;
     sg_error err;
@@ -979,6 +991,10 @@ static const char HELP_TRAIN_UPLIFT[] =
     "  --linear-start X       the shared model's conversion trees boost from a logistic model\n"
     "                         with arm x feature terms, L2 penalty X on standardised features\n"
     "                         (default 0: trees alone; 20000 measured in bench/)\n"
+    "  --interactions arm|all the shared GBDT's trees: arm (each tree splits on the arm and\n"
+    "                         at most one feature, so an arm's effect is a sum of one-feature\n"
+    "                         curves; measured in bench/) or all (default: trees combine\n"
+    "                         any features)\n"
     "  --rank-hinge Q         plans rank each arm's calibrated effects through a hinge at the\n"
     "                         arm's quantile Q of the log's out-of-fold effects: a slope\n"
     "                         change above it fitted to the pseudo-outcomes, shrunk toward\n"

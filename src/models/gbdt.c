@@ -277,6 +277,7 @@ void sg_gbdt_params_default(sg_gbdt_params *p)
     p->seed = SG_DEFAULT_SEED;
     p->n_threads = 0;
     p->verbose = 0;
+    p->free_feature = -1;
 }
 
 /* SG_OK or 'code' (SG_EINVAL when training, SG_EPARSE when loading). */
@@ -342,6 +343,7 @@ typedef struct leaf {
     int hist;              /* histogram buffer in the pool, -1 = none */
     int64_t begin, end;    /* its rows are idx[begin..end) */
     double G, H;           /* gradient and hessian sums */
+    int path_feat;         /* with free_feature: the other feature on its path, -1 none */
     split best;
 } leaf;
 
@@ -912,6 +914,11 @@ static void find_splits(trainer *t, leaf *const *lv, int n)
         const leaf *lf = lv[q / nf];
         int k = q % nf, f = t->feats[k];
         split *s = &t->fbest[q];
+        if (t->p->free_feature >= 0 && f != t->p->free_feature && lf->path_feat >= 0 &&
+            f != lf->path_feat) {
+            s->feature = -1;
+            continue;
+        }
         const double *h = hist_at(t, lf->hist) + 2 * (size_t)t->foff[k];
         if (t->m->is_cat[f])
             find_categorical(h, t->nb[f], lf->G, lf->H, (double)(lf->end - lf->begin) / lf->H,
@@ -1054,10 +1061,11 @@ static void split_leaf(trainer *t, int li, gbdt_node *tn, int *n_tn)
 
     int64_t b = lf->begin, e = lf->end;
     int64_t nl = partition(t, b, e, f, lut);
+    int pf = f == t->p->free_feature ? lf->path_feat : f;
     leaf L = {.node = ln, .depth = lf->depth + 1, .hist = -1, .begin = b, .end = b + nl,
-              .G = s.GL, .H = s.HL};
+              .G = s.GL, .H = s.HL, .path_feat = pf};
     leaf R = {.node = rn, .depth = lf->depth + 1, .hist = -1, .begin = b + nl, .end = e,
-              .G = lf->G - s.GL, .H = lf->H - s.HL};
+              .G = lf->G - s.GL, .H = lf->H - s.HL, .path_feat = pf};
     L.best.feature = R.best.feature = -1;
     L.best.gain = R.best.gain = -INFINITY;
     int ri = t->n_leaves++;
@@ -1119,6 +1127,7 @@ static void grow_tree(trainer *t)
     root->hist = -1;
     root->begin = 0;
     root->end = t->n_bag;
+    root->path_feat = -1;
     root->best.feature = -1;
     root->best.gain = -INFINITY;
     root->H = INFINITY;   /* provisional, so that leaf_splittable looks at the other limits */
@@ -1243,6 +1252,9 @@ static int check_inputs(sg_gbdt **out, const float *X, const float *y, const flo
                             (long long)N, (long long)UINT32_MAX - 1);
     if (D < 1 || D > MAX_FEATURES)
         return sg_error_set(err, SG_EINVAL, "gbdt: %d features; need 1..%d", D, MAX_FEATURES);
+    if (p->free_feature < -1 || p->free_feature >= D)
+        return sg_error_set(err, SG_EINVAL, "gbdt: free_feature is %d; it must be a feature "
+                            "0..%d, or -1 for trees without constraint", p->free_feature, D - 1);
     if (Nv < 0 || (Nv > 0 && (!Xv || !yv)))
         return sg_error_set(err, SG_EINVAL, "gbdt: validation set of %lld rows needs Xv and yv",
                             (long long)Nv);

@@ -81,6 +81,11 @@ void sg_uplift_opts_default(sg_uplift_opts *o)
      * forecasts (the line's sums) as before; -0.002 to -0.005 on 5,000-row logs
      * (bench/uplift_results.md, section 24). */
     o->rank_hinge = 0.8;
+    /* Trees that combine any features (0): additive trees (--interactions arm)
+     * raised the plans' share of the best by about 0.015 on bench/uplift.sh's 60
+     * campaigns and the world's, but made the forecasts scatter more on the
+     * world's (bench/uplift_results.md, section 26). */
+    o->additive = 0;
     /* Shallow trees and a fixed number of rounds: early stopping on the
      * outcome's loss stops before the (smaller) differences between arms are
      * learned; on bench/uplift.sh these settings gave the best plans. */
@@ -539,6 +544,8 @@ typedef struct fit_spec {
     int lin_A;            /* > 0: a pooled GBDT (arm in column W - 1 of A arms) boosts
                            * from a linear start with penalty lin_l2 */
     double lin_l2;
+    int additive;         /* a pooled GBDT (arm in column W - 1) of additive trees: each
+                           * path splits on the arm and at most one feature */
 } fit_spec;
 
 /* A value-given-conversion prediction (log scale) clamped to the range fitted. */
@@ -704,6 +711,7 @@ static int fit_unit(upl_unit *u, const fit_spec *f, const float *Z, const float 
         sg_gbdt_params p = f->o->gbdt;
         p.objective = f->loss == 0 ? SG_GBDT_LOGLOSS : SG_GBDT_SQUARED;
         p.seed = f->seed;
+        if (f->additive) p.free_feature = f->W - 1;
         if (f->lin_A > 0) {
             off = sg_malloc_array((size_t)n, sizeof *off);
             if (!off) goto oom;
@@ -998,7 +1006,8 @@ static int train_stage1(trainer *tr, int *trees_out, sg_error *err)
                 fit_spec fs = {o, m->base, pk == PART_CONV ? 0 : 1, W, is_cat,
                                k < 0 ? -1 : best, o->seed + 1000u * (uint64_t)(p * m->M + slot)
                                                   + (uint64_t)fk, what,
-                               lin_start && pk == PART_CONV ? A : 0, o->linear_start};
+                               lin_start && pk == PART_CONV ? A : 0, o->linear_start,
+                               m->pooled && m->base == SG_LEARNER_GBDT && o->additive};
                 upl_unit tmp, *u = k < 0 ? &tmp : s1_unit(m, k, p, slot);
                 rc = fit_unit(u, &fs, Z, lab, n, pk == PART_POS, k < 0 ? &best : NULL, err);
                 if (rc) goto fail;
@@ -1284,7 +1293,7 @@ static int train_stage2(trainer *tr, sg_error *err)
                              fk % K + 1, K, fk / K + 1);
                     fit_spec fs = {o, m->base, 1, D, is_cat, k < 0 ? -1 : best,
                                    o->seed + 7919u * (uint64_t)(1 + (s * A + a) * m->S + j)
-                                       + (uint64_t)fk, what, 0, 0.0};
+                                       + (uint64_t)fk, what, 0, 0.0, 0};
                     upl_unit tmp, *u = k < 0 ? &tmp : s2_unit(m, s, a, k, j);
                     rc = fit_unit(u, &fs, Z, lab, n, 0, k < 0 ? &best : NULL, err);
                     if (rc) goto done;
@@ -1583,7 +1592,11 @@ int sg_uplift_train(sg_uplift **out, const sg_table *t, const sg_uplift_opts *o,
         kind != SG_UPLIFT_NUMERIC)
         SG_LOG(SG_LOG_INFO, "uplift", "the conversion model's trees start from a logistic model "
                "with arm x feature terms (L2 penalty %g)", o->linear_start);
-    else if (o->linear_start > 0)
+    if (o->additive && o->base == SG_LEARNER_GBDT && m->pooled)
+        SG_LOG(SG_LOG_INFO, "uplift", "additive trees: each splits on the arm and at most one "
+               "feature");
+    if (o->linear_start > 0 && !(o->base == SG_LEARNER_GBDT && m->pooled &&
+                                 kind != SG_UPLIFT_NUMERIC))
         SG_LOG(SG_LOG_DEBUG, "uplift", "no linear start: it applies to the conversion part of a "
                "shared GBDT outcome model (not --per-arm, --base linear or a numeric outcome)");
 

@@ -215,4 +215,27 @@ fi
 expect 9.4 2 "--rank-hinge must be a quantile in (0, 1)" -- "$SG" train uplift \
     --data "$T/log.csv" $U --rank-hinge 1 --out "$T/x.sgm"
 
+# 10. --interactions arm: additive trees (logged with -v), other effects than the default's
+# (with leaves small enough for trees deeper than one split, which no constraint changes);
+# a bad value, or arm with one model per arm, is a usage error
+# shellcheck disable=SC2086
+expect 10.1 0 "additive trees: each splits on the arm and at most one feature" -- "$SG" -v \
+    train uplift --data "$T/log.csv" $U --mcw 1 --interactions arm --out "$T/ia.sgm"
+# shellcheck disable=SC2086
+"$SG" -q train uplift --data "$T/log.csv" $U --mcw 1 --out "$T/ia0.sgm" > /dev/null
+for v in ia ia0; do
+    "$SG" -q predict --model "$T/$v.sgm" --data "$T/cust.csv" --out "$T/pred_$v.csv"
+done
+if [ -s "$T/pred_ia.csv" ] && ! cmp -s "$T/pred_ia.csv" "$T/pred_ia0.csv"; then
+    ok 10.2
+else
+    bad 10.2 "--interactions arm gave the default model's effects (or none)"
+fi
+# shellcheck disable=SC2086
+expect 10.3 2 "--interactions must be arm or all" -- "$SG" train uplift --data "$T/log.csv" $U \
+    --interactions some --out "$T/x.sgm"
+# shellcheck disable=SC2086
+expect 10.4 2 "not with --per-arm" -- "$SG" train uplift --data "$T/log.csv" $U --per-arm \
+    --interactions arm --out "$T/x.sgm"
+
 finish
