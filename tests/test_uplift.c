@@ -299,7 +299,7 @@ static void check_recovery(int learner, int kind, int additive, double max_se, d
      * flattens the value contrast further (T-learner 0.09 instead of 0.13 of a
      * true 0.32); uplift-2.11 checks that prior. */
     o.cal_prior = SG_UPLIFT_CAL_ONE;
-    o.additive = additive;
+    o.additive = additive ? SG_UPLIFT_TREES_ARM : SG_UPLIFT_TREES_ALL;
     sg_uplift *m = NULL;
     sg_uplift_report rep;
     sg_error err;
@@ -384,6 +384,53 @@ static void recover_t_additive(void **state)
     (void)state;
     check_recovery(SG_UPLIFT_T, 0, 1, 0.03, 0.04);
 }
+/* uplift-2.13: --interactions auto trains both kinds of trees and keeps the one
+ * whose top-fifth rule the log values higher: the kept model is the one that
+ * setting alone trains (the same effects), and the report says which and why */
+static void trees_auto(void **state)
+{
+    (void)state;
+    gen_opts g = gen_default(3000, 1, 23);
+    sg_table *t = gen_table(&g, NULL);
+    sg_uplift *m[3] = {NULL, NULL, NULL};
+    sg_uplift_report rep[3];
+    sg_error err;
+    const int how[3] = {SG_UPLIFT_TREES_ALL, SG_UPLIFT_TREES_ARM, SG_UPLIFT_TREES_AUTO};
+    for (int k = 0; k < 3; k++) {
+        sg_uplift_opts o;
+        fast_opts(&o, SG_UPLIFT_T);
+        o.additive = how[k];
+        assert_int_equal(sg_uplift_train(&m[k], t, &o, &rep[k], &err), SG_OK);
+    }
+    assert_int_equal(rep[0].trees_chosen, SG_UPLIFT_TREES_ALL);
+    assert_int_equal(rep[1].trees_chosen, SG_UPLIFT_TREES_ARM);
+    int w = rep[2].trees_chosen;
+    assert_true(w == SG_UPLIFT_TREES_ALL || w == SG_UPLIFT_TREES_ARM);
+    assert_true(rep[2].rule_value[0] != 0 && rep[2].rule_value[1] != 0);
+    assert_int_equal(w == SG_UPLIFT_TREES_ARM, rep[2].rule_value[1] > rep[2].rule_value[0]);
+    double *e[3];
+    for (int k = 0; k < 3; k++) {
+        e[k] = malloc(sizeof *e[k] * 3000 * 3);
+        assert_int_equal(sg_uplift_predict(m[k], t, NULL, 0, SG_UPLIFT_VALUE, NULL, e[k], NULL,
+                                           &err), SG_OK);
+    }
+    assert_memory_equal(e[2], e[w], sizeof *e[2] * 3000 * 3);
+    assert_memory_not_equal(e[0], e[1], sizeof *e[0] * 3000 * 3);
+    for (int k = 0; k < 3; k++) {
+        free(e[k]);
+        sg_uplift_report_deinit(&rep[k]);
+        sg_uplift_free(m[k]);
+    }
+    /* a bad setting is an error */
+    sg_uplift_opts o;
+    fast_opts(&o, SG_UPLIFT_T);
+    o.additive = 3;
+    sg_uplift *x = NULL;
+    assert_int_equal(sg_uplift_train(&x, t, &o, NULL, &err), SG_EINVAL);
+    assert_null(x);
+    sg_table_free(t);
+}
+
 /* uplift-2.5: DR-learner, money outcome */
 static void recover_dr_hurdle(void **state)
 {
@@ -1718,6 +1765,7 @@ int main(void)
         cmocka_unit_test(recover_dr_binary),
         cmocka_unit_test(recover_t_hurdle),
         cmocka_unit_test(recover_t_additive),
+        cmocka_unit_test(trees_auto),
         cmocka_unit_test(recover_dr_hurdle),
         cmocka_unit_test(estimated_propensity),
         cmocka_unit_test(linear_value_clamped),

@@ -71,7 +71,7 @@
  * hinge's effects made forecasts scatter more (bench/uplift_results.md,
  * sections 23-24).
  *
- * Additive trees ('additive', off by default; `--interactions arm`).  The
+ * Additive trees ('additive' SG_UPLIFT_TREES_ARM; `--interactions arm`).  The
  * shared GBDT's trees may split on the arm and on at most one feature each, so
  * every arm's conversion logit (and log value) is a sum of one-feature curves:
  * a tree cannot spend its splits on feature x feature combinations, and an
@@ -79,7 +79,13 @@
  * directly.  Plans gained about 0.015 of the best plan's value on two campaign
  * benchmarks whose effects are additive on the logit, but the forecasts'
  * spread grew on one of them, and an effect that turns on a pair of features
- * cannot be expressed (bench/uplift_results.md, section 26).
+ * cannot be expressed (bench/uplift_results.md, section 26).  With
+ * SG_UPLIFT_TREES_AUTO both models are trained and the log chooses: each
+ * model's out-of-fold effects make a rule (each row's best arm by rank score,
+ * the top fifth of positive scores treated), the rule is valued on the log by
+ * the doubly robust pseudo-outcomes of that model's own cross-fitted outcome
+ * predictions, and the higher value wins.  The default is trees that combine
+ * any features (SG_UPLIFT_TREES_ALL).
  *
  * Propensities.  Given by a column (checked to lie in (0, 1]) or estimated:
  * one-vs-rest L2 logistic regression per arm on the standardised features
@@ -118,6 +124,8 @@ enum { SG_UPLIFT_VALUE = 0, SG_UPLIFT_CONV = 1 };
 enum { SG_HURDLE_AUTO = 0, SG_HURDLE_ON = 1, SG_HURDLE_OFF = 2 };
 /* Where the prior of a calibration slope is centred (see "Calibration"). */
 enum { SG_UPLIFT_CAL_CONV = 0, SG_UPLIFT_CAL_ONE = 1 };
+/* 'additive': the shared GBDT's trees */
+enum { SG_UPLIFT_TREES_ALL = 0, SG_UPLIFT_TREES_ARM = 1, SG_UPLIFT_TREES_AUTO = 2 };
 /* outcome kinds (sg_uplift_kind) */
 enum { SG_UPLIFT_BINARY = 0, SG_UPLIFT_HURDLE = 1, SG_UPLIFT_NUMERIC = 2 };
 
@@ -180,10 +188,11 @@ typedef struct sg_uplift_opts {
                                  * or P(y > 0) of a hurdle) boosts from a penalised logistic
                                  * model with arm x feature terms, this its L2 penalty (on
                                  * standardised features); 0: off */
-    int additive;               /* 1: the pooled GBDT's trees split on the arm and on at most
-                                 * one feature each, so every arm's effect is a sum of
-                                 * one-feature curves (see above); 0: trees combine any
-                                 * features */
+    int additive;               /* SG_UPLIFT_TREES_ALL (default): the pooled GBDT's trees
+                                 * combine any features; _ARM: each splits on the arm and at
+                                 * most one feature, so every arm's effect is a sum of
+                                 * one-feature curves; _AUTO: both trained, the log chooses
+                                 * (see above) */
     double rank_hinge;          /* in (0, 1): with calibration, each arm's plans rank its
                                  * effects through a hinge at this quantile (see above);
                                  * default 0.8; 0: the calibrated effects themselves */
@@ -227,6 +236,9 @@ typedef struct sg_uplift_report {
     double prop_min, prop_max;  /* of the propensities used */
     int n_features;             /* encoded features (before the arm) */
     int trees[2];               /* GBDT rounds of the outcome parts (conversion / value) */
+    int trees_chosen;           /* SG_UPLIFT_TREES_ALL or _ARM: the trees the model has */
+    double rule_value[2];       /* with _AUTO: the log's value per row of the top fifth's
+                                 * rule, trees of any features [0] and additive [1] */
 } sg_uplift_report;
 
 void sg_uplift_report_deinit(sg_uplift_report *r);

@@ -255,10 +255,12 @@ int cli_train_uplift(int argc, char **argv)
     if (inter && !strcmp(inter, "arm") && (per_arm || o.base != SG_LEARNER_GBDT))
         return cli_usage_error("train", "--interactions arm shapes the trees of the shared GBDT "
                                "model: not with --per-arm or --base linear");
-    if (inter && !strcmp(inter, "arm")) o.additive = 1;
-    else if (inter && !strcmp(inter, "all")) o.additive = 0;
+    if (inter && !strcmp(inter, "arm")) o.additive = SG_UPLIFT_TREES_ARM;
+    else if (inter && !strcmp(inter, "all")) o.additive = SG_UPLIFT_TREES_ALL;
+    else if (inter && !strcmp(inter, "auto")) o.additive = SG_UPLIFT_TREES_AUTO;
     else if (inter)
-        return cli_usage_error("train", "--interactions must be arm or all (got '%s')", inter);
+        return cli_usage_error("train", "--interactions must be arm, all or auto (got '%s')",
+                               inter);
     if (repeats < 1 || repeats > 16)
         return cli_usage_error("train", "--repeats must be 1..16 (got %d)", repeats);
     if (min_rows < 1) return cli_usage_error("train", "--min-arm-rows must be >= 1");
@@ -311,8 +313,10 @@ int cli_train_uplift(int argc, char **argv)
                 "cross-fitting x %d repeats, seed %llu\n", learner,
                 o.base == SG_LEARNER_GBDT ? "gbdt" : "linear",
                 o.pooled ? "one outcome model shared by the arms" : "one outcome model per arm",
-                o.pooled && o.base == SG_LEARNER_GBDT && o.additive
-                    ? "; additive trees: the arm and one feature each" : "",
+                !o.pooled || o.base != SG_LEARNER_GBDT ? ""
+                : o.additive == SG_UPLIFT_TREES_ARM ? "; additive trees: the arm and one feature each"
+                : o.additive == SG_UPLIFT_TREES_AUTO ? "; additive trees or not, as the log shows"
+                                                     : "",
                 cv, repeats, (unsigned long long)seed);
     if (!cli_quiet) o.on_progress = cli_progress_steps;
     sg_error err;
@@ -335,6 +339,12 @@ int cli_train_uplift(int argc, char **argv)
                                              "E[outcome | outcome > 0]"
                                            : "numeric",
             (long long)rep.n_used, (long long)rep.n_missing_outcome);
+    if (!cli_quiet && o.additive == SG_UPLIFT_TREES_AUTO && o.pooled &&
+        o.base == SG_LEARNER_GBDT)
+        fprintf(stderr, "stratagem: --interactions auto: kept %s trees (the log's doubly robust "
+                "value of each model's top-fifth rule, per row: %.6g additive, %.6g any features)\n",
+                rep.trees_chosen == SG_UPLIFT_TREES_ARM ? "additive" : "any-feature",
+                rep.rule_value[1], rep.rule_value[0]);
     if (rep.propensity_estimated)
         fprintf(stderr, "stratagem: no --propensity column: propensities ESTIMATED by one-vs-rest "
                 "logistic regression per arm (range %.4f to %.4f)\n", rep.prop_min, rep.prop_max);
@@ -991,10 +1001,11 @@ static const char HELP_TRAIN_UPLIFT[] =
     "  --linear-start X       the shared model's conversion trees boost from a logistic model\n"
     "                         with arm x feature terms, L2 penalty X on standardised features\n"
     "                         (default 0: trees alone; 20000 measured in bench/)\n"
-    "  --interactions arm|all the shared GBDT's trees: arm (each tree splits on the arm and\n"
-    "                         at most one feature, so an arm's effect is a sum of one-feature\n"
-    "                         curves; measured in bench/) or all (default: trees combine\n"
-    "                         any features)\n"
+    "  --interactions arm|all|auto  the shared GBDT's trees: arm (each tree splits on the\n"
+    "                         arm and at most one feature, so an arm's effect is a sum of\n"
+    "                         one-feature curves), all (default: trees combine any features)\n"
+    "                         or auto (both trained, twice the time; the one whose top-fifth\n"
+    "                         rule the log values higher is kept); measured in bench/\n"
     "  --rank-hinge Q         plans rank each arm's calibrated effects through a hinge at the\n"
     "                         arm's quantile Q of the log's out-of-fold effects: a slope\n"
     "                         change above it fitted to the pseudo-outcomes, shrunk toward\n"

@@ -81,11 +81,11 @@ void sg_uplift_opts_default(sg_uplift_opts *o)
      * forecasts (the line's sums) as before; -0.002 to -0.005 on 5,000-row logs
      * (bench/uplift_results.md, section 24). */
     o->rank_hinge = 0.8;
-    /* Trees that combine any features (0): additive trees (--interactions arm)
+    /* Trees that combine any features: additive trees (--interactions arm)
      * raised the plans' share of the best by about 0.015 on bench/uplift.sh's 60
      * campaigns and the world's, but made the forecasts scatter more on the
      * world's (bench/uplift_results.md, section 26). */
-    o->additive = 0;
+    o->additive = SG_UPLIFT_TREES_ALL;
     /* Shallow trees and a fixed number of rounds: early stopping on the
      * outcome's loss stops before the (smaller) differences between arms are
      * learned; on bench/uplift.sh these settings gave the best plans. */
@@ -1007,7 +1007,8 @@ static int train_stage1(trainer *tr, int *trees_out, sg_error *err)
                                k < 0 ? -1 : best, o->seed + 1000u * (uint64_t)(p * m->M + slot)
                                                   + (uint64_t)fk, what,
                                lin_start && pk == PART_CONV ? A : 0, o->linear_start,
-                               m->pooled && m->base == SG_LEARNER_GBDT && o->additive};
+                               m->pooled && m->base == SG_LEARNER_GBDT &&
+                                   o->additive == SG_UPLIFT_TREES_ARM};
                 upl_unit tmp, *u = k < 0 ? &tmp : s1_unit(m, k, p, slot);
                 rc = fit_unit(u, &fs, Z, lab, n, pk == PART_POS, k < 0 ? &best : NULL, err);
                 if (rc) goto fail;
@@ -1427,8 +1428,8 @@ static char *dup_or_null(const char *s, int *oom)
     return d;
 }
 
-int sg_uplift_train(sg_uplift **out, const sg_table *t, const sg_uplift_opts *o,
-                    sg_uplift_report *rep, sg_error *err)
+static int train_one(sg_uplift **out, const sg_table *t, const sg_uplift_opts *o,
+                     sg_uplift_report *rep, sg_error *err)
 {
     if (rep) memset(rep, 0, sizeof *rep);
     if (o->learner != SG_UPLIFT_T && o->learner != SG_UPLIFT_X && o->learner != SG_UPLIFT_DR)
@@ -1455,6 +1456,10 @@ int sg_uplift_train(sg_uplift **out, const sg_table *t, const sg_uplift_opts *o,
     if (!(o->linear_start >= 0) || !isfinite(o->linear_start))
         return sg_error_set(err, SG_EINVAL, "uplift: the linear start's penalty is %g; need a "
                             "finite number >= 0 (0: off)", o->linear_start);
+    if (o->additive != SG_UPLIFT_TREES_ALL && o->additive != SG_UPLIFT_TREES_ARM &&
+        o->additive != SG_UPLIFT_TREES_AUTO)
+        return sg_error_set(err, SG_EINVAL, "uplift: bad tree interactions setting %d",
+                            o->additive);
 
     sg_uplift_log g;
     sg_uplift *m = NULL;
@@ -1592,7 +1597,7 @@ int sg_uplift_train(sg_uplift **out, const sg_table *t, const sg_uplift_opts *o,
         kind != SG_UPLIFT_NUMERIC)
         SG_LOG(SG_LOG_INFO, "uplift", "the conversion model's trees start from a logistic model "
                "with arm x feature terms (L2 penalty %g)", o->linear_start);
-    if (o->additive && o->base == SG_LEARNER_GBDT && m->pooled)
+    if (o->additive == SG_UPLIFT_TREES_ARM && o->base == SG_LEARNER_GBDT && m->pooled)
         SG_LOG(SG_LOG_INFO, "uplift", "additive trees: each splits on the arm and at most one "
                "feature");
     if (o->linear_start > 0 && !(o->base == SG_LEARNER_GBDT && m->pooled &&
@@ -1703,6 +1708,93 @@ done:
 }
 
 /* ---------------------------------------------------------------- effects on the log */
+
+/* Pairs (score, value) by score, largest first. */
+static int cmp_pair_desc(const void *x, const void *y)
+{
+    double a = ((const double *)x)[0], b = ((const double *)y)[0];
+    return (a < b) - (a > b);
+}
+
+/* The doubly robust value, per log row, of the rule the out-of-fold effects
+ * make: each row's best arm by its rank score, the rows with the largest
+ * positive scores first, the top fifth treated.  Each model's own cross-fitted
+ * outcome predictions correct its own rule, so two models' values are both
+ * unbiased for their rules and can be compared (SG_UPLIFT_TREES_AUTO). */
+static int rule_value(const sg_uplift *m, double *value, sg_error *err)
+{
+    int A = m->A, s = store_of(m, SG_UPLIFT_VALUE);
+    int64_t N = m->N;
+    double *pr = sg_malloc_array((size_t)(N ? N : 1), 2 * sizeof *pr);
+    if (!pr) return sg_error_set(err, SG_ENOMEM, "uplift: out of memory valuing a rule on %lld "
+                                 "rows", (long long)N);
+    for (int64_t i = 0; i < N; i++) {
+        int best = 0;
+        double bs = 0;
+        for (int a = 1; a < A; a++) {
+            double r = upl_rank(m, SG_UPLIFT_VALUE, a, (double)m->tau[s][i * A + a]);
+            if (r > bs) bs = r, best = a;
+        }
+        pr[2 * i] = bs;
+        pr[2 * i + 1] = best ? dr_pseudo(m, s, best, i) : 0;
+    }
+    qsort(pr, (size_t)N, 2 * sizeof *pr, cmp_pair_desc);
+    double v = 0;
+    for (int64_t k = 0; k < N / 5 && pr[2 * k] > 0; k++) v += pr[2 * k + 1];
+    sg_free(pr);
+    *value = N ? v / (double)N : 0;
+    return SG_OK;
+}
+
+int sg_uplift_train(sg_uplift **out, const sg_table *t, const sg_uplift_opts *o,
+                    sg_uplift_report *rep, sg_error *err)
+{
+    if (o->additive != SG_UPLIFT_TREES_AUTO || o->base != SG_LEARNER_GBDT || !o->pooled) {
+        sg_uplift_opts one = *o;
+        if (one.additive == SG_UPLIFT_TREES_AUTO) one.additive = SG_UPLIFT_TREES_ALL;
+        int rc = train_one(out, t, &one, rep, err);
+        if (rep && !rc)
+            rep->trees_chosen = one.additive == SG_UPLIFT_TREES_ARM &&
+                                        one.base == SG_LEARNER_GBDT && one.pooled
+                                    ? SG_UPLIFT_TREES_ARM : SG_UPLIFT_TREES_ALL;
+        return rc;
+    }
+    /* both kinds of trees, the log's doubly robust value of each one's rule decides */
+    sg_uplift *m[2] = {NULL, NULL};
+    sg_uplift_report r[2];
+    double v[2] = {0, 0};
+    int rc = SG_OK, k = 0;
+    memset(r, 0, sizeof r);
+    for (k = 0; k < 2; k++) {
+        sg_uplift_opts one = *o;
+        one.additive = k ? SG_UPLIFT_TREES_ARM : SG_UPLIFT_TREES_ALL;
+        if ((rc = train_one(&m[k], t, &one, &r[k], err)) || (rc = rule_value(m[k], &v[k], err)))
+            break;
+    }
+    /* on success the chosen model and its report; on failure the failed run's report */
+    int w = rc ? k : v[1] > v[0];
+    if (!rc) {
+        SG_LOG(SG_LOG_INFO, "uplift", "tree interactions: %s (the log's doubly robust value of "
+               "the top fifth's rule %.6g per row with additive trees, %.6g with trees of any "
+               "features)", w ? "arm" : "all", v[1], v[0]);
+        *out = m[w];
+        m[w] = NULL;
+    }
+    if (rep) {
+        *rep = r[w];
+        memset(&r[w], 0, sizeof r[w]);
+        if (!rc) {
+            rep->trees_chosen = w ? SG_UPLIFT_TREES_ARM : SG_UPLIFT_TREES_ALL;
+            rep->rule_value[0] = v[0];
+            rep->rule_value[1] = v[1];
+        }
+    }
+    for (int j = 0; j < 2; j++) {
+        sg_uplift_free(m[j]);
+        sg_uplift_report_deinit(&r[j]);
+    }
+    return rc;
+}
 
 int sg_uplift_ate(const sg_uplift *m, int target, int arm, const uint8_t *mask, double *ate,
                   double *se, sg_error *err)

@@ -232,10 +232,14 @@ else
     bad 10.2 "--interactions arm gave the default model's effects (or none)"
 fi
 # shellcheck disable=SC2086
-expect 10.3 2 "--interactions must be arm or all" -- "$SG" train uplift --data "$T/log.csv" $U \
-    --interactions some --out "$T/x.sgm"
+expect 10.3 2 "--interactions must be arm, all or auto" -- "$SG" train uplift \
+    --data "$T/log.csv" $U --interactions some --out "$T/x.sgm"
 # shellcheck disable=SC2086
 expect 10.4 2 "not with --per-arm" -- "$SG" train uplift --data "$T/log.csv" $U --per-arm \
     --interactions arm --out "$T/x.sgm"
+# auto: both trained, the log's choice said
+# shellcheck disable=SC2086
+expect 10.5 0 "--interactions auto: kept [a-z-]* trees (the log's doubly robust value" -- \
+    "$SG" train uplift --data "$T/log.csv" $U --mcw 1 --interactions auto --out "$T/iauto.sgm"
 
 finish
