@@ -18,7 +18,9 @@
 #        DERIVE (npol, linidx, pca or nnz: both sides get that derived column; see
 #        bench/uplift_derive.py; outputs in bench/out/uplift_sSEED_DERIVE),
 #        PLAN_ON (customers, the default: new customers; log: the log's own rows,
-#        scored by logtruth.csv, as a shop planning for the customers it logged).
+#        scored by logtruth.csv, as a shop planning for the customers it logged),
+#        EFFECTS (additive, the default, or interact: effects that turn on pairs of
+#        features, bench/uplift_gen.py --effects; outputs in bench/out/uplift_sSEED_interact).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 SEEDS=${SEEDS:-"1 2 3"}
@@ -30,6 +32,8 @@ PEER_BOOT=${PEER_BOOT:-0}
 TRAIN_OPTS=${TRAIN_OPTS:-}
 DERIVE=${DERIVE:-}
 PLAN_ON=${PLAN_ON:-customers}
+EFFECTS=${EFFECTS:-additive}
+case "$EFFECTS" in additive|interact) ;; *) echo "uplift.sh: EFFECTS must be additive or interact" >&2; exit 2;; esac
 case "$PLAN_ON" in customers|log) ;; *) echo "uplift.sh: PLAN_ON must be customers or log" >&2; exit 2;; esac
 S=${STRATAGEM:-build/stratagem}
 PY=/usr/bin/python3
@@ -45,8 +49,10 @@ printf "seed\tour_share\tour_true\tour_forecast\tour_ratio\tour_lo\tour_hi\tour_
 for seed in $SEEDS; do
     D=bench/out/uplift_s$seed
     [ "$ROWS" = 20000 ] && [ "$CUSTOMERS" = 10000 ] || D=bench/out/uplift_s${seed}_${ROWS}_${CUSTOMERS}
+    [ "$EFFECTS" = additive ] || D=${D}_$EFFECTS
     if [ ! -f "$D/truth.csv" ] || [ ! -f "$D/logtruth.csv" ]; then
-        $PY bench/uplift_gen.py --seed "$seed" --rows "$ROWS" --customers "$CUSTOMERS" --out-dir "$D" > /dev/null
+        $PY bench/uplift_gen.py --seed "$seed" --rows "$ROWS" --customers "$CUSTOMERS" \
+            --effects "$EFFECTS" --out-dir "$D" > /dev/null
     fi
     if [ -n "$DERIVE" ]; then
         $PY bench/uplift_derive.py --in-dir "$D" --out-dir "${D}_$DERIVE" --add "$DERIVE"

@@ -4,7 +4,7 @@ causal forests, y = mu(x) + tau_arm(x), here as gradient boosting) rank campaign
 than one shared model with the arm as a feature?
 
 Usage:
-    /usr/bin/python3 bench/uplift_bcf_proto.py shared|bcf|twostage [eta_t=0.01] [depth_t=2] [R=300] DIR...
+    /usr/bin/python3 bench/uplift_bcf_proto.py shared|bcf|twostage|gam|gam2 [eta_t=0.01] [depth_t=2] [R=300] DIR...
 
 DIR is a bench/uplift.sh seed folder (log.csv, customers.csv, truth.csv). Both variants are
 xgboost hurdle models fitted on the whole log (P(margin > 0) by logistic loss, E[margin |
@@ -15,7 +15,11 @@ margin > 0] by squared error; depth-3 trees, learning rate 0.05, 300 rounds):
           margins;
   twostage  first a model without the arm (the baseline; the log's rows get its 5-fold
           out-of-fold margins, the customers the margin of a fit on all rows), then the
-          shared model boosted from that margin, so its rounds are left to the arm's terms.
+          shared model boosted from that margin, so its rounds are left to the arm's terms;
+  gam     the shared model with xgboost's interaction constraints: a tree may split on the arm
+          dummies and on one feature only, so each arm's margin is an additive function of the
+          features (arm x feature interactions, no feature x feature);
+  gam2    the same, plus trees without the arm that may combine any features (the baseline).
 Each set of effects buys the plan of equal contact costs (0.10) at budgets 50 and 200 (the
 customers with the largest positive best-arm gain), scored as a share of the best plan by
 truth.csv; the last column is the correlation of predicted with true effects (mean of arms).
@@ -53,7 +57,16 @@ def fit_part(X, a, y, obj, Xc, mode, R=300, eta_t=0.05, depth_t=3):
     n, A = len(y), len(ARMS)
     base = np.log(y.mean() / (1 - y.mean())) if obj == "binary:logistic" else y.mean()
     p = dict(P, objective=obj)
-    if mode in ("shared", "twostage"):
+    if mode in ("gam", "gam2"):
+        # every tree may split on the arm dummies and on one feature only: per arm, an
+        # additive function of the features (arm x feature interactions, no feature x feature)
+        D = X.shape[1]
+        sets = [[j] + list(range(D, D + A - 1)) for j in range(D)]
+        if mode == "gam2":  # and trees without the arm free to combine features (the baseline)
+            sets.append(list(range(D)))
+        p = dict(p, interaction_constraints=str(sets))
+        start, start_c = np.full(n, base), np.full(len(Xc), base)
+    if mode in ("shared", "twostage", "gam", "gam2"):
         # the shared model boosts from a constant, or (twostage) from a baseline without the arm
         start, start_c = np.full(n, base), np.full(len(Xc), base)
         if mode == "twostage":

@@ -37,6 +37,13 @@ Truth:
     (mean mu_control ~ 0.375; with a cost of 0.10 per contact about 78% of customers have a
     positive best net gain, and email has a net loss for ~11%: those with npol >= 4.)
 
+    --effects interact replaces the arm effects by ones that turn on pairs of features, which
+    no sum of one-feature terms can express (a check of `train uplift --interactions arm`):
+      tau_email    = 0.10 + 1.20 [age <= 1 and single >= 3] + 0.60 [age >= 3 and fire >= 3]
+                      - 1.20 [npol >= 4]
+      tau_coupon10 = 0.35 + 1.00 [inc <= 3 and car == 0] - 0.80 [npol >= 5]
+      tau_coupon20 = 0.60 + 1.60 [inc <= 3 and pp <= 3] - 0.60 [inc >= 6] - 0.80 [npol >= 5]
+
 Logging policy (known, NOT uniform): scores
       s_control = 0.5,  s_email = 0.3 + 0.3 [age <= 1],  s_coupon10 = 0.1 (inc - 4) - 0.2,
       s_coupon20 = 0.35 (inc - 4) - 0.4 + 0.3 [pp >= 6]  (an old rule favouring high income)
@@ -93,9 +100,22 @@ def sigmoid(z):
     return 1.0 / (1.0 + np.exp(-z))
 
 
+EFFECTS = "additive"      # or "interact" (--effects): see the module's docstring
+
+
 def truth_logits(f):
     z0 = (-2.60 + 0.15 * (f["pp"] - 4) + 0.30 * (f["car"] >= 6) + 0.08 * (f["fire"] - 2)
           + 0.06 * (f["inc"] - 4))
+    if EFFECTS == "interact":
+        tau = {
+            "control": np.zeros_like(z0),
+            "email": (0.10 + 1.20 * ((f["age"] <= 1) & (f["single"] >= 3))
+                      + 0.60 * ((f["age"] >= 3) & (f["fire"] >= 3)) - 1.20 * (f["npol"] >= 4)),
+            "coupon10": 0.35 + 1.00 * ((f["inc"] <= 3) & (f["car"] == 0)) - 0.80 * (f["npol"] >= 5),
+            "coupon20": (0.60 + 1.60 * ((f["inc"] <= 3) & (f["pp"] <= 3)) - 0.60 * (f["inc"] >= 6)
+                         - 0.80 * (f["npol"] >= 5)),
+        }
+        return {a: z0 + tau[a] for a in ARMS}
     tau = {
         "control": np.zeros_like(z0),
         "email": (0.10 + 0.80 * (f["age"] <= 1) + 0.40 * (f["single"] >= 4)
@@ -185,7 +205,13 @@ def main(argv=None):
     ap.add_argument("--rows", type=int, default=20000, help="rows of the campaign log")
     ap.add_argument("--customers", type=int, default=10000, help="customers to plan for")
     ap.add_argument("--out-dir", required=True)
+    ap.add_argument("--effects", choices=["additive", "interact"], default="additive",
+                    help="the arms' effects on the logit: additive in the features (the "
+                         "default), or turning on pairs of features (a check of models "
+                         "that assume the first)")
     args = ap.parse_args(argv)
+    global EFFECTS
+    EFFECTS = args.effects
     if args.rows < 1 or args.customers < 1:
         sys.exit("uplift_gen: --rows and --customers must be >= 1")
 
