@@ -28,19 +28,11 @@ import pandas as pd
 import xgboost as xgb
 from sklearn.linear_model import LogisticRegression
 
+from uplift_bcf_proto import share   # the plan of equal contact costs, scored by truth.csv
+
 ARMS = ["control", "coupon10", "coupon20", "email"]
 P = dict(max_depth=3, eta=0.05, min_child_weight=20, tree_method="hist", nthread=2, max_bin=64)
 R = 300
-
-
-def share(truth, eff, k):
-    treat = ARMS[1:]
-    tg = np.column_stack([truth["mu_" + a] - truth["mu_control"] - 0.10 for a in treat])
-    pg = eff - 0.10
-    best_arm, pbest = pg.argmax(1), pg.max(1)
-    chosen = [i for i in np.argsort(-pbest)[:k] if pbest[i] > 0]
-    got = sum(tg[i, best_arm[i]] for i in chosen)
-    return got / np.sort(np.maximum(tg.max(1), 0))[::-1][:k].sum()
 
 
 def arm_rows(X, k):
@@ -53,13 +45,12 @@ def tree_mu(X, a, y, Xs, gam=False):
     with gam, every tree may split on the arm dummies and one feature only."""
     A, D = len(ARMS), X.shape[1]
     pos = y > 0
-    P = dict(globals()["P"])
-    if gam:
-        P["interaction_constraints"] = str([[j] + list(range(D, D + A - 1)) for j in range(D)])
+    p = dict(P, interaction_constraints=str([[j] + list(range(D, D + A - 1)) for j in range(D)])) \
+        if gam else P
     d = xgb.DMatrix(np.hstack([X, np.eye(A)[a][:, 1:]]), label=pos.astype(float))
-    bp = xgb.train(dict(P, objective="binary:logistic"), d, R)
+    bp = xgb.train(dict(p, objective="binary:logistic"), d, R)
     dv = xgb.DMatrix(np.hstack([X[pos], np.eye(A)[a[pos]][:, 1:]]), label=y[pos])
-    bv = xgb.train(dict(P, objective="reg:squarederror"), dv, R)
+    bv = xgb.train(dict(p, objective="reg:squarederror"), dv, R)
     out = []
     for Z in Xs:
         p = np.column_stack([bp.predict(xgb.DMatrix(arm_rows(Z, k))) for k in range(A)])
@@ -123,7 +114,8 @@ def run(d, C, gam):
             eff[:, j - 1] = np.column_stack([np.ones(len(Xc))] + G) @ w
             if name == "stack":
                 res.setdefault("w", []).append(w[1:])
-        res[name] = (share(truth, eff, 500), share(truth, eff, 2000))
+        e = {a: eff[:, j] for j, a in enumerate(ARMS[1:])}
+        res[name] = (share(truth, e, 500), share(truth, e, 2000))
     return res
 
 
