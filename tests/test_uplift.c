@@ -747,6 +747,117 @@ static void linear_start_and_sums(void **state)
     sg_table_free(c);
 }
 
+/* uplift-2.14: --interactions auto keeping the additive trees keeps the other
+ * model as its forecaster.  On the sum log (an additive index, where auto
+ * picks the additive trees) the forecaster predicts what the any-feature model
+ * trained alone predicts; a plan needs its effects, ranks by the model's own
+ * (the same arms whatever sums them) and sums by the forecaster's, and so does
+ * the model interval; the file keeps the forecaster (identical predictions
+ * after a reload, clean errors on truncation).  A model without one is its own. */
+static void forecaster(void **state)
+{
+    (void)state;
+    int n = 4000, nt = 1000, A = 2;
+    sg_table *t = gen_sum_log(n, 71, NULL);
+    sg_table *c = gen_sum_log(nt, 74, NULL);
+    sg_uplift *m[2] = {NULL, NULL};
+    sg_uplift_report rep;
+    sg_error err;
+    for (int k = 0; k < 2; k++) {   /* trees of any features alone; auto */
+        sg_uplift_opts o;
+        fast_opts(&o, SG_UPLIFT_T);
+        o.additive = k ? SG_UPLIFT_TREES_AUTO : SG_UPLIFT_TREES_ALL;
+        assert_int_equal(sg_uplift_train(&m[k], t, &o, &rep, &err), SG_OK);
+        if (k) assert_int_equal(rep.trees_chosen, SG_UPLIFT_TREES_ARM);
+        sg_uplift_report_deinit(&rep);
+    }
+    assert_ptr_equal(sg_uplift_forecaster(m[0]), m[0]);
+    const sg_uplift *f = sg_uplift_forecaster(m[1]);
+    assert_true(f != m[1]);
+    double *e[3];   /* all alone, auto, auto's forecaster */
+    for (int k = 0; k < 3; k++) {
+        e[k] = malloc(sizeof *e[k] * (size_t)nt * A);
+        const sg_uplift *p = k == 2 ? f : m[k];
+        assert_int_equal(sg_uplift_predict(p, c, NULL, nt, SG_UPLIFT_VALUE, NULL, e[k], NULL,
+                                           &err), SG_OK);
+    }
+    assert_memory_equal(e[2], e[0], sizeof *e[0] * (size_t)nt * A);
+    assert_memory_not_equal(e[1], e[0], sizeof *e[0] * (size_t)nt * A);
+
+    /* plans: the forecaster's effects are required; they sum, the model's own rank */
+    sg_uplift_plan_opts po;
+    sg_uplift_plan_opts_default(&po);
+    double cost[2] = {0, 0.01};
+    po.arm_cost = cost;
+    po.budget = 2.0;   /* 200 of the 1000 customers */
+    po.n_boot = 50;
+    int32_t *arm = malloc(sizeof *arm * (size_t)nt), *arm2 = malloc(sizeof *arm2 * (size_t)nt);
+    sg_uplift_plan_result res, res2;
+    memset(&res, 0, sizeof res);
+    memset(&res2, 0, sizeof res2);
+    assert_int_equal(sg_uplift_plan(m[1], e[1], nt, &po, arm, &res, &err), SG_EINVAL);
+    assert_non_null(strstr(err.msg, "forecaster"));
+    po.sum_gain = e[1];
+    assert_int_equal(sg_uplift_plan(m[1], e[1], nt, &po, arm2, &res2, &err), SG_OK);
+    po.sum_gain = e[2];
+    assert_int_equal(sg_uplift_plan(m[1], e[1], nt, &po, arm, &res, &err), SG_OK);
+    assert_memory_equal(arm, arm2, sizeof *arm * (size_t)nt);
+    double own = 0, other = 0;
+    int64_t nr = 0;
+    int64_t *rows = malloc(sizeof *rows * (size_t)nt);
+    int32_t *at = malloc(sizeof *at * (size_t)nt);
+    for (int i = 0; i < nt; i++)
+        if (arm[i]) {
+            own += e[1][i * A + arm[i]];
+            other += e[2][i * A + arm[i]];
+            rows[nr] = i;
+            at[nr++] = arm[i];
+        }
+    assert_true(nr > 100 && nr <= 200);
+    assert_true(fabs(res2.plan.naive_effect - own) < 1e-9 * (1 + fabs(own)));
+    assert_true(fabs(res.plan.naive_effect - other) < 1e-9 * (1 + fabs(other)));
+    assert_true(fabs(own - other) > 1e-6);
+    if (res.plan.basis == SG_FORECAST_MODEL) {
+        double se;
+        assert_int_equal(sg_uplift_plan_model_interval(m[1], c, NULL, nt, arm, &po, &res, &err),
+                         SG_OK);
+        assert_int_equal(sg_uplift_sum_se(f, c, rows, nr, SG_UPLIFT_VALUE, at, &se, &err), SG_OK);
+        assert_true(fabs(res.plan.model_se - se) < 1e-12 * (1 + se));
+    }
+
+    /* the file keeps the forecaster */
+    char path[256];
+    snprintf(path, sizeof path, "%s", tmp_path("fc.sgm"));
+    sg_uplift *m2 = NULL;
+    assert_int_equal(sg_uplift_save(m[1], path, &err), SG_OK);
+    assert_int_equal(sg_uplift_load(&m2, path, &err), SG_OK);
+    const sg_uplift *f2 = sg_uplift_forecaster(m2);
+    assert_true(f2 != m2);
+    double *e2 = malloc(sizeof *e2 * (size_t)nt * A);
+    assert_int_equal(sg_uplift_predict(f2, c, NULL, nt, SG_UPLIFT_VALUE, NULL, e2, NULL, &err),
+                     SG_OK);
+    assert_memory_equal(e2, e[2], sizeof *e2 * (size_t)nt * A);
+    assert_int_equal(sg_uplift_predict(m2, c, NULL, nt, SG_UPLIFT_VALUE, NULL, e2, NULL, &err),
+                     SG_OK);
+    assert_memory_equal(e2, e[1], sizeof *e2 * (size_t)nt * A);
+    long len;
+    unsigned char *b = slurp(path, &len);
+    truncations_fail(path, b, len, len / 3, len / 41 + 1);
+    free(b);
+    unlink(path);
+    sg_uplift_free(m2);
+
+    free(e2);
+    free(rows);
+    free(at);
+    free(arm);
+    free(arm2);
+    for (int k = 0; k < 3; k++) free(e[k]);
+    for (int k = 0; k < 2; k++) sg_uplift_free(m[k]);
+    sg_table_free(t);
+    sg_table_free(c);
+}
+
 /* uplift-2.11: the calibration prior's centre.  On a money log (hurdle) the
  * value slope of each arm is shrunk toward the arm's conversion slope
  * (SG_UPLIFT_CAL_CONV, the default) or toward 1 (SG_UPLIFT_CAL_ONE): the
@@ -1771,6 +1882,7 @@ int main(void)
         cmocka_unit_test(linear_value_clamped),
         cmocka_unit_test(model_file_roundtrip),
         cmocka_unit_test(linear_start_and_sums),
+        cmocka_unit_test(forecaster),
         cmocka_unit_test(calibration_prior),
         cmocka_unit_test(rank_hinge),
         cmocka_unit_test(gates),

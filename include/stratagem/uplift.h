@@ -326,6 +326,15 @@ int sg_uplift_n_arms(const sg_uplift *m);
 const char *sg_uplift_arm_label(const sg_uplift *m, int a);   /* borrowed; NULL out of range */
 int sg_uplift_find_arm(const sg_uplift *m, const char *label);  /* index or -1 */
 int sg_uplift_kind(const sg_uplift *m);
+/* The model whose effects sum the plans this one ranks (borrowed): m itself,
+ * or with SG_UPLIFT_TREES_AUTO keeping the additive trees, the model of trees
+ * of any features trained beside them (saved in the same file).  A plan's
+ * forecast then sums that model's calibrated effects over the customers the
+ * additive trees choose: each model's largest errors sit in the customers it
+ * picks, and on the benchmark campaigns the other model's sum lost most of
+ * the additive trees' excess (bench/uplift_results.md, sections 26-27).
+ * sg_uplift_plan takes its effects as opts.sum_gain. */
+const sg_uplift *sg_uplift_forecaster(const sg_uplift *m);
 int sg_uplift_has_conv(const sg_uplift *m);     /* 1 if SG_UPLIFT_CONV can be predicted */
 int sg_uplift_learner(const sg_uplift *m);
 int sg_uplift_base(const sg_uplift *m);
@@ -369,6 +378,11 @@ typedef struct sg_uplift_plan_opts {
                                  * conversion part (sg_uplift_has_conv): the plan's
                                  * incremental conversions are forecast too
                                  * (result.conversions); NULL (default): not */
+    const double *sum_gain;     /* (N, A) the effects that sum the plan (its forecast, totals
+                                 * and per-arm effects): sg_uplift_predict of
+                                 * sg_uplift_forecaster(m) with the same target; required
+                                 * when that is not m, else NULL (default: 'gain').  Then
+                                 * conv_gain is the forecaster's too */
     int forecast_log;           /* 1: every point forecast is the log's doubly robust value;
                                  * 0 (default): the model's calibrated sum where the log's
                                  * interval holds it (see sg_uplift_plan) */
@@ -429,14 +443,15 @@ typedef struct sg_uplift_plan_result {
 
 /* Choose at most one arm per customer for N customers with predicted effects
  * 'gain' (N, A; from sg_uplift_predict with the same target; column 0 ignored)
+ * (and with a forecaster, sg_uplift_forecaster, its effects o->sum_gain)
  * under the budget and caps, maximising the expected net gain (VALUE: effect -
  * cost) or the effect (CONV: conversions, within the budget), by
  * sg_assign_solve (assign.h).  arm (N, [out]) gets the chosen arm, 0 = nobody.
  * The solver compares the model's rank scores (its rank hinges, above; the
  * effects themselves for a model without): an arm is chosen only where the net
  * gain of its score and of its effect both exceed min_gain, and every
- * total, sum and forecast below is of the effects.  The baselines choose by the
- * effects.
+ * total, sum and forecast below is of the effects (o->sum_gain's where
+ * given).  The baselines choose by the effects.
  *
  * The forecast corrects for selection (the winner's curse: choosing the
  * customers with the highest predicted effect picks up their positive errors).
@@ -491,7 +506,8 @@ int sg_uplift_plan(const sg_uplift *m, const double *gain, int64_t N,
 
 /* Where a plan's forecast is the model's sum (basis SG_FORECAST_MODEL), widen
  * its interval to hold the model's own interval too: naive_effect +- z
- * model_se, model_se from sg_uplift_sum_se on the executed assignment 'arm'
+ * model_se, model_se from sg_uplift_sum_se (of the forecaster,
+ * sg_uplift_forecaster) on the executed assignment 'arm'
  * of the same customers (rows[0..n) of 't', as planned; rows NULL = all).
  * The log's interval alone covers the truth at its level wherever the log's
  * value is unbiased, so the union covers at least as often; it adds the cases

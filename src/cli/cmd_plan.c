@@ -288,9 +288,11 @@ static int write_report(const char *path, const plan_ctx *c)
     report_row(f, "random action, random order", &r->random, conv);
     fprintf(f, "</table>\n<p class='note'>Effects in %s. The intervals replay each rule on the "
             "%lld training-log rows with out-of-fold predictions and value it doubly robustly "
-            "from the logged outcomes (for this plan %.4g). The plan's own sum of predicted "
-            "effects is %.4g; the forecast is %s.</p>\n", c->unit, (long long)r->n_log,
-            r->plan.log_effect, r->plan.naive_effect,
+            "from the logged outcomes (for this plan %.4g). The model's sum of predicted "
+            "effects for the plan is %.4g%s; the forecast is %s.</p>\n", c->unit,
+            (long long)r->n_log, r->plan.log_effect, r->plan.naive_effect,
+            c->po.sum_gain ? " (the effects of the model with trees of any features, kept "
+                             "beside the additive trees that ranked)" : "",
             r->plan.basis == SG_FORECAST_MODEL ? "that sum, which the log's 99% interval holds; "
                                                  "the plan's interval also holds the sum's own "
                                                  "(the spread of the fold models)"
@@ -496,7 +498,7 @@ int cli_plan_uplift(int argc, char **argv)
     sg_uplift *m = NULL;
     sg_table *t = NULL;
     int64_t *rows = NULL, n = 0;
-    double *gain = NULL, *se = NULL, *prop = NULL, *cgain = NULL;
+    double *gain = NULL, *se = NULL, *prop = NULL, *cgain = NULL, *sgain = NULL;
     int32_t *arm = NULL, *planned = NULL;
     uint8_t *explored = NULL;
     json_t *root = NULL;
@@ -561,6 +563,21 @@ int cli_plan_uplift(int argc, char **argv)
         rc = cli_fail(&err);
         goto done;
     }
+    /* a model that ranks with its effects and sums with its forecaster's */
+    const sg_uplift *fm = sg_uplift_forecaster(m);
+    if (fm != m) {
+        sgain = sg_malloc_array((size_t)(n ? n : 1) * (size_t)A, sizeof *sgain);
+        if (!sgain) {
+            fprintf(stderr, "stratagem: out of memory\n");
+            rc = EXIT_RUNTIME;
+            goto done;
+        }
+        if (predict_shared(fm, t, rows, n, A, target, sgain, NULL, &err)) {
+            rc = cli_fail(&err);
+            goto done;
+        }
+    }
+    const double *sum = sgain ? sgain : gain;
     /* a money plan on a model with a conversion part: its conversions are forecast too */
     if (target == SG_UPLIFT_VALUE && sg_uplift_has_conv(m)) {
         cgain = sg_malloc_array((size_t)(n ? n : 1) * (size_t)A, sizeof *cgain);
@@ -569,7 +586,7 @@ int cli_plan_uplift(int argc, char **argv)
             rc = EXIT_RUNTIME;
             goto done;
         }
-        if (predict_shared(m, t, rows, n, A, SG_UPLIFT_CONV, cgain, NULL, &err)) {
+        if (predict_shared(fm, t, rows, n, A, SG_UPLIFT_CONV, cgain, NULL, &err)) {
             rc = cli_fail(&err);
             goto done;
         }
@@ -593,6 +610,7 @@ int cli_plan_uplift(int argc, char **argv)
     po.se = se;
     po.n_draws = n_draws;
     po.conv_gain = cgain;
+    po.sum_gain = sgain;
     po.forecast_log = !strcmp(basis, "log");
     int exploring = explore > 0 || thompson;
     sg_uplift_plan_result res;
@@ -623,14 +641,14 @@ int cli_plan_uplift(int argc, char **argv)
         else fprintf(o.f, "%lld", (long long)(i + 1));
         fputc(',', o.f);
         cli_csv_field(o.f, labels[a]);
-        if (a) fprintf(o.f, ",%.6g,%.6g,%.6g,%.6g", gain[k * A + a] * res.shrink, arm_cost[a],
+        if (a) fprintf(o.f, ",%.6g,%.6g,%.6g,%.6g", sum[k * A + a] * res.shrink, arm_cost[a],
                        gain[k * A + a], se[k * A + a]);
         else fputs(",0,0,0,0", o.f);
         if (exploring) {
             int b = planned[k];
             fprintf(o.f, ",%.6g,", prop[k]);
             cli_csv_field(o.f, labels[b]);
-            fprintf(o.f, ",%.6g,%d", b ? gain[k * A + b] * res.shrink : 0.0, explored[k]);
+            fprintf(o.f, ",%.6g,%d", b ? sum[k * A + b] * res.shrink : 0.0, explored[k]);
         }
         fputc('\n', o.f);
     }
@@ -673,8 +691,10 @@ int cli_plan_uplift(int argc, char **argv)
     /* Which of the two the point forecast is: the model's calibrated sum where the log's
      * 99% interval holds it; else the log's value, which over the model's sum is the winner's
      * curse taken out (up to 1) or the log valuing the customers above the model. */
-    printf("the model's own sum of predicted effects for the plan is %.6g; the log's doubly "
+    printf("the model's sum of predicted effects for the plan is %.6g%s; the log's doubly "
            "robust value of the same rule %.6g [%.6g, %.6g]\n", res.plan.naive_effect,
+           sgain ? " (the effects of the model with trees of any features, kept beside the "
+                   "additive trees that ranked)" : "",
            res.plan.log_effect, res.plan.log_lo, res.plan.log_hi);
     if (res.plan.basis == SG_FORECAST_MODEL)
         printf("the log's 99%% interval holds the model's sum, so the forecast is the model's sum, "
@@ -786,6 +806,7 @@ done:
     json_decref(root);
     sg_free(gain);
     sg_free(cgain);
+    sg_free(sgain);
     sg_free(se);
     sg_free(arm);
     sg_free(planned);

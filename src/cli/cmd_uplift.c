@@ -342,9 +342,14 @@ int cli_train_uplift(int argc, char **argv)
     if (!cli_quiet && o.additive == SG_UPLIFT_TREES_AUTO && o.pooled &&
         o.base == SG_LEARNER_GBDT)
         fprintf(stderr, "stratagem: --interactions auto: kept %s trees (the log's doubly robust "
-                "value of each model's top-fifth rule, per row: %.6g additive, %.6g any features)\n",
+                "value of each model's top-fifth rule, per row: %.6g additive, %.6g any "
+                "features)%s\n",
                 rep.trees_chosen == SG_UPLIFT_TREES_ARM ? "additive" : "any-feature",
-                rep.rule_value[1], rep.rule_value[0]);
+                rep.rule_value[1], rep.rule_value[0],
+                rep.trees_chosen == SG_UPLIFT_TREES_ARM
+                    ? "; they rank, and the model with trees of any features, kept beside them, "
+                      "sums the plans' forecasts"
+                    : "");
     if (rep.propensity_estimated)
         fprintf(stderr, "stratagem: no --propensity column: propensities ESTIMATED by one-vs-rest "
                 "logistic regression per arm (range %.4f to %.4f)\n", rep.prop_min, rep.prop_max);

@@ -623,7 +623,7 @@ void srv_plan(const srv_model *m, const srv_body *b, int max_rows, pthread_mutex
     sg_table *t = NULL;
     double c[SG_UPLIFT_MAX_ARMS], arm_eff[SG_UPLIFT_MAX_ARMS];
     int64_t caps[SG_UPLIFT_MAX_ARMS], count[SG_UPLIFT_MAX_ARMS];
-    double *gain = NULL, *se = NULL, *cgain = NULL;
+    double *gain = NULL, *se = NULL, *cgain = NULL, *sgain = NULL;
     int32_t *arm = NULL;
     sg_uplift_plan_opts po;
     if (srv_body_table(b, max_rows, NULL, &root, &t, r) || plan_options(u, root, &po, c, caps, r))
@@ -637,13 +637,24 @@ void srv_plan(const srv_model *m, const srv_body *b, int max_rows, pthread_mutex
         goto done;
     }
     if (uplift_effects(u, t, po.target, gain, se, compute, r)) goto done;
+    /* a model that sums its plans with its forecaster's effects (as the CLI) */
+    const sg_uplift *fm = sg_uplift_forecaster(u);
+    if (fm != u) {
+        if (!(sgain = sg_malloc_array((size_t)n * (size_t)A, sizeof *sgain))) {
+            srv_error(r, MHD_HTTP_SERVICE_UNAVAILABLE, "out of memory");
+            goto done;
+        }
+        if (uplift_effects(fm, t, po.target, sgain, NULL, compute, r)) goto done;
+        po.sum_gain = sgain;
+    }
+    const double *sum = sgain ? sgain : gain;
     /* a money plan on a model with a conversion part: its conversions too (as the CLI) */
     if (po.target == SG_UPLIFT_VALUE && sg_uplift_has_conv(u)) {
         if (!(cgain = sg_malloc_array((size_t)n * (size_t)A, sizeof *cgain))) {
             srv_error(r, MHD_HTTP_SERVICE_UNAVAILABLE, "out of memory");
             goto done;
         }
-        if (uplift_effects(u, t, SG_UPLIFT_CONV, cgain, NULL, compute, r)) goto done;
+        if (uplift_effects(fm, t, SG_UPLIFT_CONV, cgain, NULL, compute, r)) goto done;
         po.conv_gain = cgain;
     }
     sg_uplift_plan_result res;
@@ -670,7 +681,7 @@ void srv_plan(const srv_model *m, const srv_body *b, int max_rows, pthread_mutex
         json_t *idv = row_id(t, id_col, i);
         if (idv) json_object_set_new(p, "id", idv);
         json_object_set_new(p, "action", json_string(sg_uplift_arm_label(u, a)));
-        json_object_set_new(p, "expected_effect", srv_real(a ? gain[i * A + a] * res.shrink : 0.0));
+        json_object_set_new(p, "expected_effect", srv_real(a ? sum[i * A + a] * res.shrink : 0.0));
         json_object_set_new(p, "cost", srv_real(a ? c[a] : 0.0));
         json_object_set_new(p, "predicted_effect", srv_real(a ? gain[i * A + a] : 0.0));
         json_object_set_new(p, "se", srv_real(a ? se[i * A + a] : 0.0));
@@ -717,6 +728,7 @@ done:
     json_decref(root);
     sg_free(gain);
     sg_free(cgain);
+    sg_free(sgain);
     sg_free(se);
     sg_free(arm);
 }

@@ -34,7 +34,7 @@
 #include "stratagem/rng.h"
 
 #define UPL_MAGIC 0x55504C31u   /* "UPL1" */
-#define UPL_VERSION 4u   /* 2: value range of each unit; 3: linear starts (type-3 units);
+#define UPL_VERSION 5u   /* 2: value range of each unit; 3: linear starts (type-3 units);
                           * 4: rank hinges */
 #define UPL_VERSION_MIN 2u   /* a model without hinges or linear starts is still written as 2 */
 #define BLOCK 8192              /* rows per prediction block */
@@ -145,6 +145,7 @@ void sg_uplift_free(sg_uplift *m)
         sg_free(m->tau[t]);
     }
     sg_free(m->row);
+    sg_uplift_free(m->fc);
     sg_free(m);
 }
 
@@ -160,6 +161,7 @@ int sg_uplift_find_arm(const sg_uplift *m, const char *label)
     return -1;
 }
 int sg_uplift_kind(const sg_uplift *m) { return m->kind; }
+const sg_uplift *sg_uplift_forecaster(const sg_uplift *m) { return m->fc ? m->fc : m; }
 int sg_uplift_has_conv(const sg_uplift *m) { return m->kind != SG_UPLIFT_NUMERIC; }
 int sg_uplift_learner(const sg_uplift *m) { return m->learner; }
 int sg_uplift_base(const sg_uplift *m) { return m->base; }
@@ -1779,6 +1781,10 @@ int sg_uplift_train(sg_uplift **out, const sg_table *t, const sg_uplift_opts *o,
                "features)", w ? "arm" : "all", v[1], v[0]);
         *out = m[w];
         m[w] = NULL;
+        if (w) {   /* the additive trees rank; the other model sums their plans */
+            (*out)->fc = m[0];
+            m[0] = NULL;
+        }
     }
     if (rep) {
         *rep = r[w];
@@ -2207,12 +2213,12 @@ static void put_f32s(sg_wbuf *w, const float *v, int64_t n)
     sg_wbuf_f32s(w, v, (size_t)n);
 }
 
-int sg_uplift_save(const sg_uplift *m, const char *path, sg_error *err)
+/* One model from the magic to its log; format 5 (a model with a forecaster,
+ * sg_uplift_forecaster) is followed by the forecaster's own. */
+static int put_model(sg_wbuf *wb, const sg_uplift *m, sg_error *err)
 {
     unsigned char *sb = NULL;
     size_t sn = 0;
-    sg_wbuf w;
-    sg_wbuf_init(&w);
     int rc = sg_schema_save(m->schema, &sb, &sn, err);
     if (rc) goto done;
     int has_lin = 0, has_hinge = 0;
@@ -2220,101 +2226,101 @@ int sg_uplift_save(const sg_uplift *m, const char *path, sg_error *err)
     for (int s = 0; s < 2; s++)
         for (int a = 0; a < m->A; a++)
             for (int j = 0; j < 3; j++) has_hinge |= m->hinge[s][a][j] != 0;
-    sg_wbuf_u32(&w, UPL_MAGIC);
-    sg_wbuf_u32(&w, has_hinge ? UPL_VERSION : has_lin ? 3u : UPL_VERSION_MIN);
-    sg_wbuf_i32(&w, m->A);
-    sg_wbuf_i32(&w, m->K);
-    sg_wbuf_i32(&w, m->R);
-    sg_wbuf_i32(&w, m->learner);
-    sg_wbuf_i32(&w, m->base);
-    sg_wbuf_i32(&w, m->pooled);
-    sg_wbuf_i32(&w, m->kind);
-    sg_wbuf_u64(&w, m->seed);
-    sg_wbuf_f64(&w, m->prop_clip);
-    sg_wbuf_str(&w, m->treatment);
-    sg_wbuf_str(&w, m->outcome);
-    sg_wbuf_str(&w, m->propensity);
-    sg_wbuf_str(&w, m->id);
-    for (int a = 0; a < m->A; a++) sg_wbuf_str(&w, m->labels[a]);
-    put_blob(&w, sb, sn);
+    sg_wbuf_u32(wb, UPL_MAGIC);
+    sg_wbuf_u32(wb, m->fc ? 5u : has_hinge ? 4u : has_lin ? 3u : UPL_VERSION_MIN);
+    sg_wbuf_i32(wb, m->A);
+    sg_wbuf_i32(wb, m->K);
+    sg_wbuf_i32(wb, m->R);
+    sg_wbuf_i32(wb, m->learner);
+    sg_wbuf_i32(wb, m->base);
+    sg_wbuf_i32(wb, m->pooled);
+    sg_wbuf_i32(wb, m->kind);
+    sg_wbuf_u64(wb, m->seed);
+    sg_wbuf_f64(wb, m->prop_clip);
+    sg_wbuf_str(wb, m->treatment);
+    sg_wbuf_str(wb, m->outcome);
+    sg_wbuf_str(wb, m->propensity);
+    sg_wbuf_str(wb, m->id);
+    for (int a = 0; a < m->A; a++) sg_wbuf_str(wb, m->labels[a]);
+    put_blob(wb, sb, sn);
     sg_free(sb);
     sb = NULL;
     for (int64_t k = 0; k < m->n_s1; k++)
-        if ((rc = put_unit(&w, &m->s1[k], err))) goto done;
+        if ((rc = put_unit(wb, &m->s1[k], err))) goto done;
     for (int64_t k = 0; k < m->n_s2; k++) {
         int a = (int)((k / ((int64_t)m->R * m->K * m->S)) % m->A);
         if (a == 0) continue;   /* no stage-2 models for the control arm */
-        if ((rc = put_unit(&w, &m->s2[k], err))) goto done;
+        if ((rc = put_unit(wb, &m->s2[k], err))) goto done;
     }
-    sg_wbuf_i32(&w, m->calibrated);
+    sg_wbuf_i32(wb, m->calibrated);
     for (int s = 0; s < 2; s++)
         for (int a = 0; a < m->A; a++) {
-            sg_wbuf_f64(&w, m->cal[s][a][0]);
-            sg_wbuf_f64(&w, m->cal[s][a][1]);
+            sg_wbuf_f64(wb, m->cal[s][a][0]);
+            sg_wbuf_f64(wb, m->cal[s][a][1]);
         }
     for (int s = 0; has_hinge && s < 2; s++)
         for (int a = 0; a < m->A; a++)
-            for (int j = 0; j < 3; j++) sg_wbuf_f64(&w, m->hinge[s][a][j]);
-    sg_wbuf_i32(&w, m->pm ? 1 : 0);
+            for (int j = 0; j < 3; j++) sg_wbuf_f64(wb, m->hinge[s][a][j]);
+    sg_wbuf_i32(wb, m->pm ? 1 : 0);
     if (m->pm) {
         if ((rc = sg_schema_save(m->pschema, &sb, &sn, err))) goto done;
-        put_blob(&w, sb, sn);
+        put_blob(wb, sb, sn);
         for (int a = 0; a < m->A; a++) {
             upl_unit u = {NULL, m->pm[a], 1.0, -DBL_MAX, DBL_MAX, NULL, 0, 0, 0};
-            if ((rc = put_unit(&w, &u, err))) goto done;
+            if ((rc = put_unit(wb, &u, err))) goto done;
         }
     }
-    sg_wbuf_i64(&w, m->N);
-    sg_wbuf_put(&w, m->action, (size_t)m->N * sizeof *m->action);
-    put_f32s(&w, m->prop, m->N);
+    sg_wbuf_i64(wb, m->N);
+    sg_wbuf_put(wb, m->action, (size_t)m->N * sizeof *m->action);
+    put_f32s(wb, m->prop, m->N);
     for (int s = 0; s < m->n_store; s++) {
-        put_f32s(&w, m->y[s], m->N);
-        put_f32s(&w, m->mu[s], m->N * m->A);
-        put_f32s(&w, m->tau[s], m->N * m->A);
+        put_f32s(wb, m->y[s], m->N);
+        put_f32s(wb, m->mu[s], m->N * m->A);
+        put_f32s(wb, m->tau[s], m->N * m->A);
     }
-    if ((rc = sg_wbuf_status(&w, err))) goto done;
-    rc = sg_modelfile_write(path, SG_TASK_UPLIFT, w.data, w.len, err);
+    if (m->fc) rc = put_model(wb, m->fc, err);
 done:
     sg_free(sb);
+    return rc;
+}
+
+int sg_uplift_save(const sg_uplift *m, const char *path, sg_error *err)
+{
+    sg_wbuf w;
+    sg_wbuf_init(&w);
+    int rc = put_model(&w, m, err);
+    if (!rc) rc = sg_wbuf_status(&w, err);
+    if (!rc) rc = sg_modelfile_write(path, SG_TASK_UPLIFT, w.data, w.len, err);
     sg_wbuf_deinit(&w);
     return rc;
 }
 
-int sg_uplift_load(sg_uplift **out, const char *path, sg_error *err)
+/* One model from the magic to its log (put_model), and a format-5 model's
+ * forecaster after it (only at depth 0: a forecaster has none). */
+static int get_model(sg_rbuf *r, sg_uplift *m, int depth, sg_error *err)
 {
-    unsigned char *payload = NULL;
-    size_t len = 0;
-    int task;
-    int rc = sg_modelfile_read(path, SG_TASK_UPLIFT, &task, &payload, &len, err);
-    if (rc) return rc;
-    sg_uplift *m = sg_calloc(1, sizeof *m);
-    if (!m) {
-        rc = sg_error_set(err, SG_ENOMEM, "out of memory loading %s", path);
-        goto fail;
-    }
-    sg_rbuf r;
-    sg_rbuf_init(&r, payload, len);
+    int rc;
     uint32_t magic, version;
     int32_t A, K, R, learner, base, pooled, kind;
     const unsigned char *sb;
     size_t sn;
-    if ((rc = sg_rbuf_u32(&r, &magic, "uplift magic", err))) goto fail;
+    if ((rc = sg_rbuf_u32(r, &magic, "uplift magic", err))) goto fail;
     if (magic != UPL_MAGIC) {
         rc = sg_error_set(err, SG_EPARSE, "corrupt uplift model (bad magic)");
         goto fail;
     }
-    if ((rc = sg_rbuf_u32(&r, &version, "uplift version", err))) goto fail;
+    if ((rc = sg_rbuf_u32(r, &version, "uplift version", err))) goto fail;
     if (version < UPL_VERSION_MIN || version > UPL_VERSION) {
         rc = sg_error_set(err, SG_EPARSE, "uplift model format %u, this program reads %u: "
                           "retrain the model with this version", version, UPL_VERSION);
         goto fail;
     }
-    if ((rc = sg_rbuf_i32(&r, &A, "arms", err)) || (rc = sg_rbuf_i32(&r, &K, "folds", err)) ||
-        (rc = sg_rbuf_i32(&r, &R, "repeats", err)) ||
-        (rc = sg_rbuf_i32(&r, &learner, "learner", err)) ||
-        (rc = sg_rbuf_i32(&r, &base, "base", err)) ||
-        (rc = sg_rbuf_i32(&r, &pooled, "pooled", err)) ||
-        (rc = sg_rbuf_i32(&r, &kind, "kind", err)))
+    if ((rc = sg_rbuf_i32(r, &A, "arms", err)) || (rc = sg_rbuf_i32(r, &K, "folds", err)) ||
+        (rc = sg_rbuf_i32(r, &R, "repeats", err)) ||
+        (rc = sg_rbuf_i32(r, &learner, "learner", err)) ||
+        (rc = sg_rbuf_i32(r, &base, "base", err)) ||
+        (rc = sg_rbuf_i32(r, &pooled, "pooled", err)) ||
+        (rc = sg_rbuf_i32(r, &kind, "kind", err)))
         goto fail;
     if (A < 2 || A > SG_UPLIFT_MAX_ARMS || K < 2 || K > 32 || R < 1 || R > 16 || learner < 0 ||
         learner > 2 ||
@@ -2335,13 +2341,13 @@ int sg_uplift_load(sg_uplift **out, const char *path, sg_error *err)
     m->P = kind == SG_UPLIFT_HURDLE ? 2 : 1;
     m->M = pooled ? 1 : A;
     m->S = learner == SG_UPLIFT_T ? 0 : learner == SG_UPLIFT_DR ? 1 : 2;
-    if ((rc = sg_rbuf_u64(&r, &m->seed, "seed", err)) ||
-        (rc = sg_rbuf_f64(&r, &m->prop_clip, "propensity clip", err)))
+    if ((rc = sg_rbuf_u64(r, &m->seed, "seed", err)) ||
+        (rc = sg_rbuf_f64(r, &m->prop_clip, "propensity clip", err)))
         goto fail;
-    if ((rc = sg_rbuf_str(&r, &m->treatment, 1 << 16, "treatment name", err)) ||
-        (rc = sg_rbuf_str(&r, &m->outcome, 1 << 16, "outcome name", err)) ||
-        (rc = sg_rbuf_str(&r, &m->propensity, 1 << 16, "propensity name", err)) ||
-        (rc = sg_rbuf_str(&r, &m->id, 1 << 16, "id name", err)))
+    if ((rc = sg_rbuf_str(r, &m->treatment, 1 << 16, "treatment name", err)) ||
+        (rc = sg_rbuf_str(r, &m->outcome, 1 << 16, "outcome name", err)) ||
+        (rc = sg_rbuf_str(r, &m->propensity, 1 << 16, "propensity name", err)) ||
+        (rc = sg_rbuf_str(r, &m->id, 1 << 16, "id name", err)))
         goto fail;
     if (!m->treatment || !m->outcome) {
         rc = sg_error_set(err, SG_EPARSE, "corrupt uplift model (no treatment or outcome name)");
@@ -2349,13 +2355,13 @@ int sg_uplift_load(sg_uplift **out, const char *path, sg_error *err)
     }
     if (!(m->labels = sg_calloc((size_t)A, sizeof *m->labels))) goto oom;
     for (int a = 0; a < A; a++) {
-        if ((rc = sg_rbuf_str(&r, &m->labels[a], 1 << 16, "arm label", err))) goto fail;
+        if ((rc = sg_rbuf_str(r, &m->labels[a], 1 << 16, "arm label", err))) goto fail;
         if (!m->labels[a]) {
             rc = sg_error_set(err, SG_EPARSE, "corrupt uplift model (arm %d has no label)", a);
             goto fail;
         }
     }
-    if ((rc = get_blob(&r, &sb, &sn, "schema", err))) goto fail;
+    if ((rc = get_blob(r, &sb, &sn, "schema", err))) goto fail;
     if ((rc = sg_schema_load(&m->schema, sb, sn, err))) goto fail;
     m->D = sg_schema_n_features(m->schema);
     m->n_s1 = (int64_t)R * K * m->P * m->M;
@@ -2364,16 +2370,16 @@ int sg_uplift_load(sg_uplift **out, const char *path, sg_error *err)
     m->s2 = sg_calloc((size_t)(m->n_s2 ? m->n_s2 : 1), sizeof *m->s2);
     if (!m->s1 || !m->s2) goto oom;
     for (int64_t k = 0; k < m->n_s1; k++)
-        if ((rc = get_unit(&r, &m->s1[k], s1_width(m),
+        if ((rc = get_unit(r, &m->s1[k], s1_width(m),
                            version >= 3 && base == SG_LEARNER_GBDT && pooled ? A : 0, err)))
             goto fail;
     for (int64_t k = 0; k < m->n_s2; k++) {
         int a = (int)((k / ((int64_t)R * K * m->S)) % A);
         if (a == 0) continue;
-        if ((rc = get_unit(&r, &m->s2[k], m->D, 0, err))) goto fail;
+        if ((rc = get_unit(r, &m->s2[k], m->D, 0, err))) goto fail;
     }
     int32_t has_pm, cal;
-    if ((rc = sg_rbuf_i32(&r, &cal, "calibration flag", err))) goto fail;
+    if ((rc = sg_rbuf_i32(r, &cal, "calibration flag", err))) goto fail;
     if (cal != 0 && cal != 1) {
         rc = sg_error_set(err, SG_EPARSE, "corrupt uplift model (calibration flag %d)", cal);
         goto fail;
@@ -2381,8 +2387,8 @@ int sg_uplift_load(sg_uplift **out, const char *path, sg_error *err)
     m->calibrated = cal;
     for (int s = 0; s < 2; s++)
         for (int a = 0; a < A; a++) {
-            if ((rc = sg_rbuf_f64(&r, &m->cal[s][a][0], "calibration", err)) ||
-                (rc = sg_rbuf_f64(&r, &m->cal[s][a][1], "calibration", err)))
+            if ((rc = sg_rbuf_f64(r, &m->cal[s][a][0], "calibration", err)) ||
+                (rc = sg_rbuf_f64(r, &m->cal[s][a][1], "calibration", err)))
                 goto fail;
             if (!isfinite(m->cal[s][a][0]) || !isfinite(m->cal[s][a][1])) {
                 rc = sg_error_set(err, SG_EPARSE, "corrupt uplift model (calibration of arm %d)",
@@ -2393,26 +2399,26 @@ int sg_uplift_load(sg_uplift **out, const char *path, sg_error *err)
     for (int s = 0; version >= 4 && s < 2; s++)
         for (int a = 0; a < A; a++)
             for (int j = 0; j < 3; j++) {
-                if ((rc = sg_rbuf_f64(&r, &m->hinge[s][a][j], "rank hinge", err))) goto fail;
+                if ((rc = sg_rbuf_f64(r, &m->hinge[s][a][j], "rank hinge", err))) goto fail;
                 if (!isfinite(m->hinge[s][a][j]) || (j == 0 && m->hinge[s][a][j] < -1)) {
                     rc = sg_error_set(err, SG_EPARSE, "corrupt uplift model (rank hinge of arm "
                                       "%d)", a);
                     goto fail;
                 }
             }
-    if ((rc = sg_rbuf_i32(&r, &has_pm, "propensity flag", err))) goto fail;
+    if ((rc = sg_rbuf_i32(r, &has_pm, "propensity flag", err))) goto fail;
     if (has_pm != (learner == SG_UPLIFT_X)) {
         rc = sg_error_set(err, SG_EPARSE, "corrupt uplift model (propensity model flag %d)",
                           has_pm);
         goto fail;
     }
     if (has_pm) {
-        if ((rc = get_blob(&r, &sb, &sn, "propensity schema", err))) goto fail;
+        if ((rc = get_blob(r, &sb, &sn, "propensity schema", err))) goto fail;
         if ((rc = sg_schema_load(&m->pschema, sb, sn, err))) goto fail;
         if (!(m->pm = sg_calloc((size_t)A, sizeof *m->pm))) goto oom;
         for (int a = 0; a < A; a++) {
             upl_unit u = {NULL, NULL, 1.0, -DBL_MAX, DBL_MAX, NULL, 0, 0, 0};
-            rc = get_unit(&r, &u, sg_schema_n_features(m->pschema), 0, err);
+            rc = get_unit(r, &u, sg_schema_n_features(m->pschema), 0, err);
             m->pm[a] = u.l;
             if (rc == SG_OK && !u.l) {
                 sg_gbdt_free(u.g);
@@ -2421,22 +2427,22 @@ int sg_uplift_load(sg_uplift **out, const char *path, sg_error *err)
             if (rc) goto fail;
         }
     }
-    if ((rc = sg_rbuf_count(&r, &m->N, (int64_t)(len / 4), "log rows", err))) goto fail;
+    if ((rc = sg_rbuf_count(r, &m->N, (int64_t)(r->len / 4), "log rows", err))) goto fail;
     int64_t N = m->N;
     m->action = sg_malloc_array((size_t)(N ? N : 1), sizeof *m->action);
     m->prop = sg_malloc_array((size_t)(N ? N : 1), sizeof *m->prop);
     if (!m->action || !m->prop) goto oom;
-    if ((rc = sg_rbuf_get(&r, m->action, (size_t)N * sizeof *m->action, "log actions", err)) ||
-        (rc = sg_rbuf_f32s(&r, m->prop, (size_t)N, "log propensities", err)))
+    if ((rc = sg_rbuf_get(r, m->action, (size_t)N * sizeof *m->action, "log actions", err)) ||
+        (rc = sg_rbuf_f32s(r, m->prop, (size_t)N, "log propensities", err)))
         goto fail;
     for (int s = 0; s < m->n_store; s++) {
         m->y[s] = sg_malloc_array((size_t)(N ? N : 1), sizeof *m->y[s]);
         m->mu[s] = sg_malloc_array((size_t)(N ? N : 1) * (size_t)A, sizeof *m->mu[s]);
         m->tau[s] = sg_malloc_array((size_t)(N ? N : 1) * (size_t)A, sizeof *m->tau[s]);
         if (!m->y[s] || !m->mu[s] || !m->tau[s]) goto oom;
-        if ((rc = sg_rbuf_f32s(&r, m->y[s], (size_t)N, "log outcomes", err)) ||
-            (rc = sg_rbuf_f32s(&r, m->mu[s], (size_t)(N * A), "log predictions", err)) ||
-            (rc = sg_rbuf_f32s(&r, m->tau[s], (size_t)(N * A), "log effects", err)))
+        if ((rc = sg_rbuf_f32s(r, m->y[s], (size_t)N, "log outcomes", err)) ||
+            (rc = sg_rbuf_f32s(r, m->mu[s], (size_t)(N * A), "log predictions", err)) ||
+            (rc = sg_rbuf_f32s(r, m->tau[s], (size_t)(N * A), "log effects", err)))
             goto fail;
     }
     for (int64_t i = 0; i < N; i++)
@@ -2445,6 +2451,39 @@ int sg_uplift_load(sg_uplift **out, const char *path, sg_error *err)
                               "propensity %g)", (long long)i, m->action[i], (double)m->prop[i]);
             goto fail;
         }
+    if (version < 5) return SG_OK;
+    if (depth > 0)
+        return sg_error_set(err, SG_EPARSE, "corrupt uplift model (a forecaster with its own)");
+    if (!(m->fc = sg_calloc(1, sizeof *m->fc))) goto oom;
+    if ((rc = get_model(r, m->fc, 1, err))) return rc;
+    const sg_uplift *f = m->fc;
+    int same = f->A == A && f->kind == kind;
+    for (int a = 0; same && a < A; a++) same = !strcmp(f->labels[a], m->labels[a]);
+    if (!same)
+        return sg_error_set(err, SG_EPARSE, "corrupt uplift model (its forecaster has other arms "
+                            "or another outcome kind)");
+    return SG_OK;
+oom:
+    return sg_error_set(err, SG_ENOMEM, "out of memory loading the uplift model");
+fail:
+    return rc;
+}
+
+int sg_uplift_load(sg_uplift **out, const char *path, sg_error *err)
+{
+    unsigned char *payload = NULL;
+    size_t len = 0;
+    int task;
+    int rc = sg_modelfile_read(path, SG_TASK_UPLIFT, &task, &payload, &len, err);
+    if (rc) return rc;
+    sg_uplift *m = sg_calloc(1, sizeof *m);
+    if (!m) {
+        rc = sg_error_set(err, SG_ENOMEM, "out of memory loading %s", path);
+        goto fail;
+    }
+    sg_rbuf r;
+    sg_rbuf_init(&r, payload, len);
+    if ((rc = get_model(&r, m, 0, err))) goto fail;
     if (r.pos != r.len) {
         rc = sg_error_set(err, SG_EPARSE, "corrupt uplift model (%zu bytes after the end)",
                           r.len - r.pos);
@@ -2453,8 +2492,6 @@ int sg_uplift_load(sg_uplift **out, const char *path, sg_error *err)
     sg_free(payload);
     *out = m;
     return SG_OK;
-oom:
-    rc = sg_error_set(err, SG_ENOMEM, "out of memory loading the uplift model");
 fail:
     sg_error_prefix(err, "%s: ", path);
     sg_free(payload);

@@ -28,6 +28,12 @@
  * models' spread: sg_uplift_plan_model_interval), so it covers the truth
  * where either of the two does.
  *
+ * A model may rank with one set of effects and sum with another
+ * (sg_uplift_forecaster: `--interactions auto` keeping the additive trees sums
+ * their plans with the model of trees of any features).  The rule replayed on
+ * the log is the ranking model's; every sum, and the model's interval, the
+ * forecaster's.
+ *
  * Cost: two solver runs (plan and log) and one bootstrap of B L draws, plus
  * two more of each for the baselines.  Memory about 5 (N + L) A doubles.
  * See LICENSE for copyright. */
@@ -467,12 +473,17 @@ int sg_uplift_plan(const sg_uplift *m, const double *gain, int64_t N,
     for (int a = 1; o->cap && a < A; a++)
         if (o->cap[a] < -1) return sg_error_set(err, SG_EINVAL, "plan: cap of arm '%s' is %lld",
                                                 m->labels[a], (long long)o->cap[a]);
+    if (m->fc && !o->sum_gain && N > 0)
+        return sg_error_set(err, SG_EINVAL, "plan: the model's plans are summed by its "
+                            "forecaster (sg_uplift_forecaster): its effects are required");
+    /* the effects that sum the plan: the forecaster's, or the ranking ones */
+    const double *sg = o->sum_gain ? o->sum_gain : gain;
     for (int64_t i = 0; i < N; i++)
         for (int a = 1; a < A; a++)
-            if (!isfinite(gain[i * A + a]))
+            if (!isfinite(gain[i * A + a]) || !isfinite(sg[i * A + a]))
                 return sg_error_set(err, SG_EINVAL, "plan: customer %lld, arm '%s': predicted "
                                     "effect %g is not finite", (long long)i, m->labels[a],
-                                    gain[i * A + a]);
+                                    isfinite(gain[i * A + a]) ? sg[i * A + a] : gain[i * A + a]);
     double F = o->explore;
     int ts = o->thompson != 0, K = ts ? o->n_draws : 1;
     if (!(F >= 0 && F < 1))
@@ -614,8 +625,8 @@ int sg_uplift_plan(const sg_uplift *m, const double *gain, int64_t N,
     /* the optimised rule's own totals (for the correction), then the executed plan's */
     double naive_opt = 0, cost_opt;
     int64_t treated_opt;
-    assignment_totals(gain, arm_cost, N, A, plan, g, &naive_opt, &cost_opt, &treated_opt, count);
-    assignment_totals(gain, arm_cost, N, A, exec, g, &r.plan.naive_effect, &r.plan.cost,
+    assignment_totals(sg, arm_cost, N, A, plan, g, &naive_opt, &cost_opt, &treated_opt, count);
+    assignment_totals(sg, arm_cost, N, A, exec, g, &r.plan.naive_effect, &r.plan.cost,
                       &r.plan.treated, count);
 
     /* the same rule on the log's out-of-fold effects, budget and caps scaled */
@@ -731,7 +742,7 @@ int sg_uplift_plan(const sg_uplift *m, const double *gain, int64_t N,
         rank_gains(m, o->target, 0, gain, N, arm_cost, o->min_gain, G);
         sg_rng_split(&rng, 2, &sub);
         if ((rc = sg_assign_single_arm(&p, -1, &sub, arm_b, &sb, err))) goto done;
-        assignment_totals(gain, arm_cost, N, A, arm_b, g, &r.single.naive_effect, &r.single.cost,
+        assignment_totals(sg, arm_cost, N, A, arm_b, g, &r.single.naive_effect, &r.single.cost,
                           &r.single.treated, cnt);
         for (int a = 1; a < A; a++)
             if (cnt[a] > 0) r.single_arm = a;
@@ -747,7 +758,7 @@ int sg_uplift_plan(const sg_uplift *m, const double *gain, int64_t N,
 
         sg_rng_split(&rng, 4, &sub);
         if ((rc = sg_assign_random(&p, &sub, arm_b, &sb, err))) goto done;
-        assignment_totals(gain, arm_cost, N, A, arm_b, g, &r.random.naive_effect, &r.random.cost,
+        assignment_totals(sg, arm_cost, N, A, arm_b, g, &r.random.naive_effect, &r.random.cost,
                           &r.random.treated, cnt);
         share_policy(pi, L, A, cnt, N);
         sg_rng_split(&rng, 5, &sub);
@@ -829,9 +840,10 @@ int sg_uplift_plan_model_interval(const sg_uplift *m, const sg_table *t, const i
             rt[j] = rows ? rows[i] : i;
             at[j++] = arm[i];
         }
-    rc = add_model(m, t, rt, nt, at, o->target, o->level, &res->plan, err);
+    const sg_uplift *f = sg_uplift_forecaster(m);
+    rc = add_model(f, t, rt, nt, at, o->target, o->level, &res->plan, err);
     if (!rc && res->has_conversions)
-        rc = add_model(m, t, rt, nt, at, SG_UPLIFT_CONV, o->level, &res->conversions, err);
+        rc = add_model(f, t, rt, nt, at, SG_UPLIFT_CONV, o->level, &res->conversions, err);
 done:
     sg_free(rt);
     sg_free(at);

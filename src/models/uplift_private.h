@@ -58,6 +58,11 @@ struct sg_uplift {
     float *mu[2];          /* (N, A) OOF predicted outcome per arm */
     float *tau[2];         /* (N, A) OOF predicted effect per arm (column 0 = 0) */
     int64_t *row;          /* (N) table rows; NULL after a load */
+    /* The model whose calibrated effects sum a plan this model ranks (its forecast and
+     * model interval; sg_uplift_forecaster), NULL: this one.  Set by
+     * SG_UPLIFT_TREES_AUTO when it keeps the additive trees: the any-feature model,
+     * fitted to the same log, does not share their errors where they select. */
+    struct sg_uplift *fc;
 };
 
 /* Calibrates the OOF effects of a trained model's log, each arm's line and, with

@@ -242,4 +242,34 @@ expect 10.4 2 "not with --per-arm" -- "$SG" train uplift --data "$T/log.csv" $U 
 expect 10.5 0 "--interactions auto: kept [a-z-]* trees (the log's doubly robust value" -- \
     "$SG" train uplift --data "$T/log.csv" $U --mcw 1 --interactions auto --out "$T/iauto.sgm"
 
+# 10.6: a plan of the auto model is summed by the model it keeps beside additive trees
+# (the default's, as ia0 alone predicts), by its own effects otherwise: its summary's
+# model sum is that model's effects summed over the plan
+"$SG" -q plan --model "$T/iauto.sgm" --data "$T/cust.csv" --budget 3 --cost "$C" \
+    --objective value --out "$T/plan_auto.csv" --summary "$T/plan_auto.json" > /dev/null
+"$SG" -q predict --model "$T/iauto.sgm" --data "$T/cust.csv" --out "$T/pred_iauto.csv"
+if "$SG" -q train uplift --data "$T/log.csv" $U --mcw 1 --interactions auto \
+       --out "$T/iauto2.sgm" 2>&1 | grep -q "kept additive"; then
+    P="$T/pred_ia0.csv"
+else
+    P="$T/pred_iauto.csv"
+fi
+if python3 - "$T/plan_auto.csv" "$P" "$T/plan_auto.json" <<'PY'
+import csv, json, sys
+rows = list(csv.reader(open(sys.argv[2])))
+col = {c: k for k, c in enumerate(rows[0])}
+pred = {r[0]: r for r in rows[1:]}
+s = n = 0
+for r in list(csv.reader(open(sys.argv[1])))[1:]:
+    if r[1] != "control":
+        s += float(pred[r[0]][col["effect_" + r[1]]]); n += 1
+f = json.load(open(sys.argv[3]))["forecast"]
+sys.exit(not (n > 0 and abs(f["naive_effect"] - s) <= 1e-4 * (1 + abs(s))))
+PY
+then
+    ok 10.6
+else
+    bad 10.6 "the auto model's plan was not summed by its forecaster"
+fi
+
 finish
