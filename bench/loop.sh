@@ -22,7 +22,9 @@ SG="${SG:-build/stratagem}"
 COIL=../shared/data/coil2000-ticdata/ticdata.csv
 [ -f "$COIL" ] || COIL=data/coil2000-ticdata/ticdata.csv
 [ -x "$SG" ] || { echo "loop: $SG not built (make)" >&2; exit 1; }
-export OPENBLAS_CORETYPE="${OPENBLAS_CORETYPE:-SkylakeX}"
+if [ -z "${OPENBLAS_CORETYPE:-}" ] && grep -q avx512f /proc/cpuinfo 2>/dev/null; then
+    export OPENBLAS_CORETYPE=SkylakeX   # OpenBLAS 0.3.21 misreads some AVX-512 CPUs; only there
+fi
 COST=email=0.10,coupon10=0.10,coupon20=0.10
 BUDGET="${BUDGET:-200}"
 OUT=bench/out/loop

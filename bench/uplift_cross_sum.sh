@@ -30,7 +30,10 @@ COIL=../shared/data/coil2000-ticdata/ticdata.csv
 [ -f "$COIL" ] || COIL=data/coil2000-ticdata/ticdata.csv
 [ -x "$SG" ] || { echo "uplift_cross_sum: $SG not built (make)" >&2; exit 1; }
 case "$KIND" in python|world) ;; *) echo "uplift_cross_sum: KIND must be python or world" >&2; exit 2;; esac
-export OPENBLAS_CORETYPE="${OPENBLAS_CORETYPE:-SkylakeX}" OMP_WAIT_POLICY="${OMP_WAIT_POLICY:-passive}"
+export OMP_WAIT_POLICY="${OMP_WAIT_POLICY:-passive}"
+if [ -z "${OPENBLAS_CORETYPE:-}" ] && grep -q avx512f /proc/cpuinfo 2>/dev/null; then
+    export OPENBLAS_CORETYPE=SkylakeX   # OpenBLAS 0.3.21 misreads some AVX-512 CPUs; only there
+fi
 TRAIN="--treatment treatment --control control --outcome margin --propensity propensity"
 TRAIN="$TRAIN --id customer_id --ignore converted"
 OUT=bench/out/uplift_cross

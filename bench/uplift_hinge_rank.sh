@@ -24,7 +24,9 @@ SD=${SD:-0.25}
 BUDGET=${BUDGET:-50}
 SEEDS=${SEEDS:-1 2 3 4 5 6 7 8 9 10}
 COST=email=0.10,coupon10=0.10,coupon20=0.10
-export OPENBLAS_CORETYPE="${OPENBLAS_CORETYPE:-SkylakeX}"
+if [ -z "${OPENBLAS_CORETYPE:-}" ] && grep -q avx512f /proc/cpuinfo 2>/dev/null; then
+    export OPENBLAS_CORETYPE=SkylakeX   # OpenBLAS 0.3.21 misreads some AVX-512 CPUs; only there
+fi
 if [ ! -x "$SG" ] || [ ! -x "$HINGE" ]; then
     echo "uplift_hinge_rank: need $SG and $HINGE" >&2
     exit 1
