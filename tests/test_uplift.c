@@ -119,6 +119,9 @@ static void fast_opts(sg_uplift_opts *o, int learner)
     o->repeats = 1;
     o->gbdt.n_trees = 100;
     o->gbdt.n_threads = 1;
+    /* one kind of trees, so that a plan sums the model's own effects: the default
+     * (auto) is uplift-2.13 and 2.14's, and the CLI tests' */
+    o->additive = SG_UPLIFT_TREES_ALL;
 }
 
 /* A generated log (gen_default(n, kind, seed)) in *t and a T-learner with the
@@ -844,8 +847,24 @@ static void forecaster(void **state)
     unsigned char *b = slurp(path, &len);
     truncations_fail(path, b, len, len / 3, len / 41 + 1);
     free(b);
+    sg_uplift_free(m2);
+    m2 = NULL;
+    /* without rank hinges too (format 5 holds the hinge block whether or not) */
+    sg_uplift_opts o;
+    fast_opts(&o, SG_UPLIFT_T);
+    o.additive = SG_UPLIFT_TREES_AUTO;
+    o.rank_hinge = 0;
+    sg_uplift *m3 = NULL;
+    assert_int_equal(sg_uplift_train(&m3, t, &o, NULL, &err), SG_OK);
+    assert_true(sg_uplift_forecaster(m3) != m3);
+    assert_int_equal(sg_uplift_save(m3, path, &err), SG_OK);
+    assert_int_equal(sg_uplift_load(&m2, path, &err), SG_OK);
+    assert_int_equal(sg_uplift_predict(sg_uplift_forecaster(m2), c, NULL, nt, SG_UPLIFT_VALUE,
+                                       NULL, e2, NULL, &err), SG_OK);
+    assert_memory_equal(e2, e[2], sizeof *e2 * (size_t)nt * A);
     unlink(path);
     sg_uplift_free(m2);
+    sg_uplift_free(m3);
 
     free(e2);
     free(rows);

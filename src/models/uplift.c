@@ -2227,7 +2227,9 @@ static int put_model(sg_wbuf *wb, const sg_uplift *m, sg_error *err)
         for (int a = 0; a < m->A; a++)
             for (int j = 0; j < 3; j++) has_hinge |= m->hinge[s][a][j] != 0;
     sg_wbuf_u32(wb, UPL_MAGIC);
-    sg_wbuf_u32(wb, m->fc ? 5u : has_hinge ? 4u : has_lin ? 3u : UPL_VERSION_MIN);
+    /* the oldest format that holds the model: hinges from 4 on, a forecaster 5 */
+    uint32_t version = m->fc ? 5u : has_hinge ? 4u : has_lin ? 3u : UPL_VERSION_MIN;
+    sg_wbuf_u32(wb, version);
     sg_wbuf_i32(wb, m->A);
     sg_wbuf_i32(wb, m->K);
     sg_wbuf_i32(wb, m->R);
@@ -2258,7 +2260,7 @@ static int put_model(sg_wbuf *wb, const sg_uplift *m, sg_error *err)
             sg_wbuf_f64(wb, m->cal[s][a][0]);
             sg_wbuf_f64(wb, m->cal[s][a][1]);
         }
-    for (int s = 0; has_hinge && s < 2; s++)
+    for (int s = 0; version >= 4 && s < 2; s++)
         for (int a = 0; a < m->A; a++)
             for (int j = 0; j < 3; j++) sg_wbuf_f64(wb, m->hinge[s][a][j]);
     sg_wbuf_i32(wb, m->pm ? 1 : 0);
