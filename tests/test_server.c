@@ -483,9 +483,14 @@ static void predict_uplift(void **state)
     sg_error err;
     assert_int_equal(sg_uplift_predict(g_upl, g_rows, NULL, RESP_ROWS, SG_UPLIFT_VALUE, NULL, eff,
                                        se, &err), SG_OK);
-    double cost[3] = {0, 0.02, 0.05};
+    double cost[3] = {0, 0.02, 0.05}, sum[RESP_ROWS * 3];
+    /* the effects that sum a plan: the model's forecaster's (the model itself, or
+     * with additive trees kept the other model, as the server does) */
+    assert_int_equal(sg_uplift_predict(sg_uplift_forecaster(g_upl), g_rows, NULL, RESP_ROWS,
+                                       SG_UPLIFT_VALUE, NULL, sum, NULL, &err), SG_OK);
     sg_uplift_plan_opts po;
     sg_uplift_plan_opts_default(&po);
+    po.sum_gain = sum;
     po.arm_cost = cost;
     po.n_boot = 0;
     po.baselines = 0;
@@ -552,8 +557,12 @@ static void plan(void **state)
     sg_error err;
     assert_int_equal(sg_uplift_predict(g_upl, g_rows, NULL, RESP_ROWS, SG_UPLIFT_VALUE, NULL, gain,
                                        se, &err), SG_OK);
+    double sum[RESP_ROWS * 3];
+    assert_int_equal(sg_uplift_predict(sg_uplift_forecaster(g_upl), g_rows, NULL, RESP_ROWS,
+                                       SG_UPLIFT_VALUE, NULL, sum, NULL, &err), SG_OK);
     sg_uplift_plan_opts po;
     sg_uplift_plan_opts_default(&po);
+    po.sum_gain = sum;
     po.budget = 0.03;
     po.arm_cost = cost;
     po.cap = cap;

@@ -841,9 +841,11 @@ int cli_evaluate_plan(int argc, char **argv)
         }
         for (int64_t i = 0; i < N; i++) prop[i] = g.prop[i];
     } else {
-        /* cross-fitted outcome model on the log itself */
+        /* cross-fitted outcome model on the log itself (one kind of trees: only its
+         * outcome predictions are used) */
         sg_uplift_opts o;
         sg_uplift_opts_default(&o);
+        o.additive = SG_UPLIFT_TREES_ALL;
         o.treatment = treatment;
         o.control = control;
         o.outcome = outcome;
@@ -1008,9 +1010,10 @@ static const char HELP_TRAIN_UPLIFT[] =
     "                         (default 0: trees alone; 20000 measured in bench/)\n"
     "  --interactions arm|all|auto  the shared GBDT's trees: arm (each tree splits on the\n"
     "                         arm and at most one feature, so an arm's effect is a sum of\n"
-    "                         one-feature curves), all (default: trees combine any features)\n"
-    "                         or auto (both trained, twice the time; the one whose top-fifth\n"
-    "                         rule the log values higher is kept); measured in bench/\n"
+    "                         one-feature curves), all (trees combine any features) or auto\n"
+    "                         (default: both trained, twice the time; the one whose top-fifth\n"
+    "                         rule the log values higher ranks, and with additive trees the\n"
+    "                         other sums the plans' forecasts); measured in bench/\n"
     "  --rank-hinge Q         plans rank each arm's calibrated effects through a hinge at the\n"
     "                         arm's quantile Q of the log's out-of-fold effects: a slope\n"
     "                         change above it fitted to the pseudo-outcomes, shrunk toward\n"

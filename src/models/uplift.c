@@ -81,11 +81,13 @@ void sg_uplift_opts_default(sg_uplift_opts *o)
      * forecasts (the line's sums) as before; -0.002 to -0.005 on 5,000-row logs
      * (bench/uplift_results.md, section 24). */
     o->rank_hinge = 0.8;
-    /* Trees that combine any features: additive trees (--interactions arm)
-     * raised the plans' share of the best by about 0.015 on bench/uplift.sh's 60
-     * campaigns and the world's, but made the forecasts scatter more on the
-     * world's (bench/uplift_results.md, section 26). */
-    o->additive = SG_UPLIFT_TREES_ALL;
+    /* Both kinds of trees, the log's choice, and the any-feature model summing
+     * the additive trees' plans: against trees of any features alone, plans
+     * gained about 0.01 of the best on bench/uplift.sh's 60 campaigns and the
+     * world's and lost about 0.02 where effects turn on pairs of features, with
+     * forecasts as close to the truth or closer, at twice the training time
+     * (bench/uplift_results.md, sections 26-27). */
+    o->additive = SG_UPLIFT_TREES_AUTO;
     /* Shallow trees and a fixed number of rounds: early stopping on the
      * outcome's loss stops before the (smaller) differences between arms are
      * learned; on bench/uplift.sh these settings gave the best plans. */
