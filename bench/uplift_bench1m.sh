@@ -20,7 +20,8 @@
 # Knobs: ROWS (1000000), CUSTOMERS (1000000), THREADS (2), REPEATS (1: one K-fold
 #        split; 3 is the default of 'train uplift' and costs 3x the training),
 #        FOLDS (5), BUDGET (20000 = 20% of 1M customers at 0.10), STRATAGEM,
-#        PEER (1; 0 skips the peer).
+#        PEER (1; 0 skips the peer), TRAIN_OPTS (extra train uplift options, e.g.
+#        "--interactions all": one kind of trees, the default until 2 Dec).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROWS=${ROWS:-1000000}
@@ -53,9 +54,11 @@ step() {   # step NAME CMD...: run under /usr/bin/time, append a result line
         "$(echo "$usr + $sys" | bc)" "$(echo "$rss / 1024" | bc)" >> "$D/bench1m.txt"
 }
 : > "$D/bench1m.txt"
+# shellcheck disable=SC2086
 step train "$S" -q train uplift --data "$D/log.csv" --treatment treatment --control control \
     --outcome margin --propensity propensity --id customer_id --ignore converted \
-    --threads "$THREADS" --repeats "$REPEATS" --cv "$FOLDS" --out "$D/model.sgm" > "$D/train.txt"
+    --threads "$THREADS" --repeats "$REPEATS" --cv "$FOLDS" ${TRAIN_OPTS:-} --out "$D/model.sgm" \
+    > "$D/train.txt"
 step plan "$S" -q plan --model "$D/model.sgm" --data "$D/customers.csv" --budget "$BUDGET" \
     --cost "$COST" --out "$D/plan.csv" --summary "$D/plan.json" > "$D/plan.txt"
 if [ "${PEER:-1}" = 1 ]; then

@@ -3,13 +3,14 @@
 #
 #   KIND=python SEEDS="$(seq 1 60)" BUDGETS="50 200" bench/uplift_cross_sum.sh
 #   KIND=world SEEDS="$(seq 1 20)" BUDGETS="50 200 1000" bench/uplift_cross_sum.sh
-#   RANK_OPTS= SUM_OPTS="--interactions arm" KIND=world ... bench/uplift_cross_sum.sh  (the reverse)
+#   RANK_OPTS="--interactions all" SUM_OPTS="--interactions arm" KIND=world ... bench/uplift_cross_sum.sh
+#                                                                               (the reverse)
 #
 # On each campaign (KIND=python: bench/uplift_gen.py's, in bench/out/uplift_sSEED, drawn
 # if missing; KIND=world: `stratagem world` with 20,000 log rows and 10,000 customers, in
 # bench/out/uplift_cross/wSEED) two models are trained with the held-out campaign's train
 # command: RANK_OPTS (default --interactions arm) makes the plan at each budget, SUM_OPTS
-# (default: the defaults) only predicts. Each plan's predicted net (effect - cost over its
+# (default --interactions all, the default of train uplift until section 27) only predicts. Each plan's predicted net (effect - cost over its
 # contacts) is summed with either model's calibrated effects (`predict`) and compared with
 # the plan's true net (truth.csv, or `world score`). Prints a line per (seed, budget) and a
 # summary per budget: mean and sd of each sum over the truth and how often it is within 10%.
@@ -23,7 +24,7 @@ KIND=${KIND:-python}
 SEEDS=${SEEDS:-1 2 3}
 BUDGETS=${BUDGETS:-50 200}
 RANK_OPTS=${RANK_OPTS---interactions arm}   # set but empty: the defaults
-SUM_OPTS=${SUM_OPTS-}
+SUM_OPTS=${SUM_OPTS---interactions all}
 PY=/usr/bin/python3
 COST=email=0.10,coupon10=0.10,coupon20=0.10
 COIL=../shared/data/coil2000-ticdata/ticdata.csv
