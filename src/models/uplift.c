@@ -35,7 +35,7 @@
 
 #define UPL_MAGIC 0x55504C31u   /* "UPL1" */
 #define UPL_VERSION 5u   /* 2: value range of each unit; 3: linear starts (type-3 units);
-                          * 4: rank hinges */
+                          * 4: rank hinges; 5: the forecaster's model follows */
 #define UPL_VERSION_MIN 2u   /* a model without hinges or linear starts is still written as 2 */
 #define BLOCK 8192              /* rows per prediction block */
 #define HURDLE_ZERO_SHARE 0.3   /* auto hurdle: at least this share of zeros */
