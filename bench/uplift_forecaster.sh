@@ -3,6 +3,8 @@
 #
 #   KIND=python SEEDS="$(seq 1 60)" BUDGETS="50 200" bench/uplift_forecaster.sh
 #   KIND=world SEEDS="$(seq 1 20)" BUDGETS="50 200 1000" bench/uplift_forecaster.sh
+#   EFFECTS=interact SEEDS="$(seq 1 10)" bench/uplift_forecaster.sh   (pair effects: uplift_gen.py
+#                                                       --effects interact, in uplift_sSEED_interact)
 #
 # On each campaign (KIND=python: bench/uplift_gen.py's, in bench/out/uplift_sSEED, drawn if
 # missing; KIND=world: `stratagem world` with ROWS log rows (20000) and 10,000 customers, in
@@ -27,12 +29,14 @@ KIND=${KIND:-python}
 SEEDS=${SEEDS:-1 2 3}
 BUDGETS=${BUDGETS:-50 200}
 ROWS=${ROWS:-20000}
+EFFECTS=${EFFECTS:-additive}   # KIND=python: additive, or interact (uplift_gen.py --effects)
 PY=/usr/bin/python3
 COST=email=0.10,coupon10=0.10,coupon20=0.10
 COIL=../shared/data/coil2000-ticdata/ticdata.csv
 [ -f "$COIL" ] || COIL=data/coil2000-ticdata/ticdata.csv
 [ -x "$SG" ] || { echo "uplift_forecaster: $SG not built (make)" >&2; exit 1; }
 case "$KIND" in python|world) ;; *) echo "uplift_forecaster: KIND must be python or world" >&2; exit 2;; esac
+case "$EFFECTS" in additive|interact) ;; *) echo "uplift_forecaster: EFFECTS must be additive or interact" >&2; exit 2;; esac
 export OMP_WAIT_POLICY="${OMP_WAIT_POLICY:-passive}"
 if [ -z "${OPENBLAS_CORETYPE:-}" ] && grep -q avx512f /proc/cpuinfo 2>/dev/null; then
     export OPENBLAS_CORETYPE=SkylakeX   # OpenBLAS 0.3.21 misreads some AVX-512 CPUs; only there
@@ -44,7 +48,9 @@ mkdir -p "$OUT"
 for s in $SEEDS; do
     if [ "$KIND" = python ]; then
         D=bench/out/uplift_s$s
-        [ -f "$D/truth.csv" ] || $PY bench/uplift_gen.py --seed "$s" --out-dir "$D" > /dev/null
+        [ "$EFFECTS" = additive ] || D=${D}_$EFFECTS
+        [ -f "$D/truth.csv" ] || $PY bench/uplift_gen.py --seed "$s" --effects "$EFFECTS" \
+            --out-dir "$D" > /dev/null
     else
         D=$OUT/w${s}_r$ROWS
         mkdir -p "$D"
@@ -53,6 +59,7 @@ for s in $SEEDS; do
             --out "$D/customers.csv" > /dev/null
     fi
     W=$OUT/${KIND}_s$s
+    [ "$EFFECTS" = additive ] || W=${W}_$EFFECTS
     mkdir -p "$W"
     # shellcheck disable=SC2086
     "$SG" train uplift --data "$D/log.csv" $TRAIN ${TRAIN_OPTS:-} --out "$W/model.sgm" \
@@ -87,7 +94,7 @@ print("\t".join([seed, b, kept, "%.4f" % share, "%.2f" % true, "%.4f" % (f["net"
 PYEOF
     done
     rm -f "$W/model.sgm"
-done | tee "$OUT/${KIND}_last.tsv" | $PY -c '
+done | tee "$OUT/${KIND}_${EFFECTS}_last.tsv" | $PY -c '
 import sys, statistics as st
 rows = []
 for line in sys.stdin:
