@@ -417,6 +417,21 @@ static int predict_shared(const sg_uplift *m, const sg_table *t, const int64_t *
     return rc;
 }
 
+/* predict_shared into a new array *out (n, A, the caller frees); 0 or an exit code,
+ * the error printed. */
+static int predict_new(const sg_uplift *m, const sg_table *t, const int64_t *rows, int64_t n,
+                       int A, int target, double **out)
+{
+    sg_error err;
+    sg_error_clear(&err);
+    *out = sg_malloc_array((size_t)(n ? n : 1) * (size_t)A, sizeof **out);
+    if (!*out) {
+        fprintf(stderr, "stratagem: out of memory\n");
+        return EXIT_RUNTIME;
+    }
+    return predict_shared(m, t, rows, n, A, target, *out, NULL, &err) ? cli_fail(&err) : 0;
+}
+
 static json_t *forecast_json(const sg_uplift_forecast *q, double level)
 {
     json_t *o = json_pack("{s:f, s:f, s:f, s:f, s:f, s:f, s:f, s:f, s:s}", "effect", q->effect,
@@ -565,32 +580,12 @@ int cli_plan_uplift(int argc, char **argv)
     }
     /* a model that ranks with its effects and sums with its forecaster's */
     const sg_uplift *fm = sg_uplift_forecaster(m);
-    if (fm != m) {
-        sgain = sg_malloc_array((size_t)(n ? n : 1) * (size_t)A, sizeof *sgain);
-        if (!sgain) {
-            fprintf(stderr, "stratagem: out of memory\n");
-            rc = EXIT_RUNTIME;
-            goto done;
-        }
-        if (predict_shared(fm, t, rows, n, A, target, sgain, NULL, &err)) {
-            rc = cli_fail(&err);
-            goto done;
-        }
-    }
+    if (fm != m && (rc = predict_new(fm, t, rows, n, A, target, &sgain))) goto done;
     const double *sum = sgain ? sgain : gain;
     /* a money plan on a model with a conversion part: its conversions are forecast too */
-    if (target == SG_UPLIFT_VALUE && sg_uplift_has_conv(m)) {
-        cgain = sg_malloc_array((size_t)(n ? n : 1) * (size_t)A, sizeof *cgain);
-        if (!cgain) {
-            fprintf(stderr, "stratagem: out of memory\n");
-            rc = EXIT_RUNTIME;
-            goto done;
-        }
-        if (predict_shared(fm, t, rows, n, A, SG_UPLIFT_CONV, cgain, NULL, &err)) {
-            rc = cli_fail(&err);
-            goto done;
-        }
-    }
+    if (target == SG_UPLIFT_VALUE && sg_uplift_has_conv(m) &&
+        (rc = predict_new(fm, t, rows, n, A, SG_UPLIFT_CONV, &cgain)))
+        goto done;
     /* under mpirun the scoring was shared; rank 0 solves, forecasts and writes */
     if (sg_dist_rank() > 0) {
         rc = EXIT_OK;
